@@ -1,0 +1,105 @@
+"""The Hill estimator of the tail index, for one k or for every k at once.
+
+With the sample sorted in descending order, x_(1) >= x_(2) >= ... >= x_(n) > 0,
+
+    H(k)         = (1/k) sum_{i=1}^{k} log x_(i) - log x_(k+1),     1 <= k <= n - 1,
+    alpha_hat(k) = 1 / H(k).
+
+The threshold is the (k+1)-th largest value x_(k+1), not the k-th: with x_(k) one of the k
+terms is always zero and H is biased by a factor (k-1)/k.  On exact Pareto(alpha) data
+k H(k) ~ Gamma(k, rate alpha), so E alpha_hat = k alpha / (k-1) and
+Var alpha_hat = k^2 alpha^2 / ((k-1)^2 (k-2)).
+
+References: B. M. Hill (1975), "A simple general approach to inference about the tail of a
+distribution", Ann. Statist. 3(5):1163-1174.
+
+Special cases.  H(k) = 0 (all top k+1 values equal: ties at the threshold, or constant data)
+gives alpha_hat = inf, documented and announced by a ``TailWarning``; there is no tail to
+measure.  Non-positive values among the top k+1 are an error (take absolute values of signed
+data first).
+"""
+from __future__ import annotations
+
+import warnings
+
+import torch
+
+from .._validation import as_tensor, check_int
+
+
+class TailWarning(UserWarning):
+    """Raised when an estimate is degenerate (infinite, clamped, or from too few points)."""
+
+
+def _sorted_logs_desc(x: torch.Tensor, dim: int, name: str, need: int) -> torch.Tensor:
+    """Logs of the top ``need`` values of ``x`` along ``dim``, descending, moved to the last axis."""
+    x = torch.movedim(x, dim, -1)
+    n = x.shape[-1]
+    top = torch.topk(x, need, dim=-1, largest=True, sorted=True).values if need < n else \
+        torch.sort(x, dim=-1, descending=True).values
+    if bool((top[..., need - 1] <= 0).any()):
+        raise ValueError(
+            f"`{name}` must be positive among its {need} largest values for the Hill estimator; "
+            f"got a non-positive threshold (take absolute values of signed data, drop zeros)")
+    return torch.log(top)
+
+
+def _finish(H: torch.Tensor) -> torch.Tensor:
+    """alpha = 1/H, with H <= 0 (ties: rounding can make it -0) read as an infinite alpha."""
+    alpha = torch.where(H > 0, 1.0 / H.clamp_min(torch.finfo(H.dtype).tiny), torch.full_like(H, float("inf")))
+    if bool(torch.isinf(alpha).any()):
+        warnings.warn("Hill estimate is infinite: the top k+1 values are equal (ties at the "
+                      "threshold or constant data); there is no tail to measure", TailWarning,
+                      stacklevel=3)
+    return alpha
+
+
+def hill_all_k(x, *, dim: int = -1, k_max: int | None = None) -> torch.Tensor:
+    """Hill estimates for every k = 1 .. k_max (default n-1) at once, in O(n log n).
+
+    Uses cumulative sums over the descending sorted logs:
+    H(k) = cumsum(log x_desc)[k-1] / k - log x_desc[k].
+
+    Parameters
+    ----------
+    x : tensor or array, shape (..., n) along ``dim``; positive among the k_max+1 largest.
+    dim : axis holding the sample; the other axes are a batch.
+    k_max : the largest k wanted (1 <= k_max <= n-1).
+
+    Returns
+    -------
+    Tensor of shape (..., k_max): entry j is alpha_hat(k = j+1). Same device as ``x``.
+    """
+    t = as_tensor("x", x)
+    n = t.shape[dim] if t.ndim else 0
+    if n < 2:
+        raise ValueError(f"`x` needs at least 2 values for the Hill estimator; got n={n}")
+    k_max = n - 1 if k_max is None else check_int("k_max", k_max, min_value=1, max_value=n - 1)
+    logs = _sorted_logs_desc(t, dim, "x", k_max + 1)
+    csum = torch.cumsum(logs[..., :k_max], dim=-1)
+    ks = torch.arange(1, k_max + 1, device=t.device, dtype=t.dtype)
+    H = csum / ks - logs[..., 1:k_max + 1]
+    return _finish(H)
+
+
+def hill(x, k: int, *, dim: int = -1) -> torch.Tensor:
+    """Hill estimate alpha_hat(k) with threshold the (k+1)-th largest value.
+
+    Parameters
+    ----------
+    x : tensor or array, shape (..., n) along ``dim``.
+    k : number of upper order statistics, 1 <= k <= n-1.
+
+    Returns
+    -------
+    Tensor of the batch shape (a 0-d tensor for 1-d input), on the device of ``x``.
+    """
+    t = as_tensor("x", x)
+    n = t.shape[dim] if t.ndim else 0
+    if n < 2:
+        raise ValueError(f"`x` needs at least 2 values for the Hill estimator; got n={n}")
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= n - 1:
+        raise ValueError(f"`k` must satisfy 1 <= k < n; got k={k!r} with n={n}")
+    logs = _sorted_logs_desc(t, dim, "x", k + 1)
+    H = logs[..., :k].mean(dim=-1) - logs[..., k]
+    return _finish(H)

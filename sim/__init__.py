@@ -1,0 +1,1 @@
+"""Alpha-stable and synthetic-gradient simulators, and estimator studies (uses ahtga.tail)."""
