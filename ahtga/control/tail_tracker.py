@@ -1,0 +1,160 @@
+"""The estimator piece of AHTGA: per-example gradient norms -> alpha_hat -> guarded EMA alpha.
+
+One call of :meth:`TailTracker.update` per optimizer step:
+
+1. pool the positive norms of this step with those of the previous ``window - 1`` steps
+   (``window = 1``, the default, is the source's choice: this batch only.  One batch is few
+   samples for a tail estimate and averaging estimates does not remove the small-k bias, so a
+   window of a few steps pools more order statistics; the bias atlas measures the choice);
+2. estimate alpha_hat with any estimator of :mod:`ahtga.tail` (default ``"hill_db"``: Hill with
+   the double-bootstrap k*), seeded with a per-step seed derived from ``seed`` and the step
+   counter (numpy ``SeedSequence([seed, t])``), so a resumed run draws the same bootstrap
+   resamples as an uninterrupted one;
+3. guard: a non-finite estimate, or one outside ``clamp = (lo, hi)``, is clamped into it and the
+   step records ``clamped = True``.  Light tails read as huge values (Hill on Gaussian norms gives
+   ~37, REFERENCES.md), and one such value would drag the EMA for ~1/(1-beta) steps.  The default
+   (0.1, 5.0) is this package's choice: below 0.1 or above 5 a batch estimate carries no usable
+   information for the exponent rules;
+4. smooth: alpha_t = beta alpha_{t-1} + (1 - beta) alpha_hat_clamped, alpha_0 = ``alpha_init``
+   (the EMA of :class:`ahtga.tail.EMATracker`; source values beta = 0.9, alpha_0 = 2.0).
+
+Too few samples: when the pooled sample has fewer than ``min_samples`` positive norms the update
+raises ``ValueError`` (a clear error rather than a silent fallback): raise the batch size or use
+a window.  An estimator that raises ``ValueError`` on the pooled sample is re-raised with the
+sample size named.
+"""
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from .._validation import check_in_range, check_int, check_positive
+
+__all__ = ["TailTracker", "TrackerUpdate", "step_seed"]
+
+
+def step_seed(seed: int, step: int) -> int:
+    """A 63-bit seed for step ``step`` of a run seeded with ``seed`` (independent streams)."""
+    state = np.random.SeedSequence([int(seed), int(step)]).generate_state(2, dtype=np.uint32)
+    return int((int(state[0]) << 31) ^ int(state[1])) & ((1 << 63) - 1)
+
+
+@dataclass(frozen=True)
+class TrackerUpdate:
+    """What one update saw: the raw and clamped estimate, the smoothed alpha, k, n, the guard."""
+    alpha_hat_raw: float
+    alpha_hat: float
+    alpha: float
+    k: int
+    n: int
+    clamped: bool
+
+
+class TailTracker:
+    """Guarded, EMA-smoothed tail-index estimate of per-example gradient norms.
+
+    Parameters
+    ----------
+    estimator : a name of ``ahtga.tail.ESTIMATORS`` (default ``"hill_db"``) or a callable
+        ``f(x, *, seed) -> object with .alpha (float) and .k (int or None)``.
+    beta : EMA factor in [0, 1) (the optimizer's beta2).
+    alpha_init : alpha_0 > 0, the EMA's starting value.
+    clamp : (lo, hi), 0 < lo < hi, the range a single estimate is clamped into.
+    window : number of steps whose norms are pooled (int >= 1).
+    min_samples : least number of positive norms in the pool (int >= 2).
+    seed : base seed of the estimator's randomness (bootstrap).
+    estimator_options : keyword options passed to ``ahtga.tail.estimate`` (named estimators).
+    """
+
+    def __init__(self, estimator: str | Callable = "hill_db", *, beta: float = 0.9,
+                 alpha_init: float = 2.0, clamp: tuple[float, float] = (0.1, 5.0),
+                 window: int = 1, min_samples: int = 32, seed: int = 0,
+                 estimator_options: dict[str, Any] | None = None):
+        if isinstance(estimator, str):
+            from ..tail import ESTIMATORS  # local import: ahtga.tail grows independently
+            if estimator not in ESTIMATORS:
+                raise ValueError(f"`estimator` must be one of {sorted(ESTIMATORS)}; "
+                                 f"got estimator={estimator!r}")
+        elif not callable(estimator):
+            raise TypeError(f"`estimator` must be a name or a callable; got estimator={estimator!r}")
+        if estimator_options and not isinstance(estimator, str):
+            raise ValueError("`estimator_options` apply to named estimators only; got a callable "
+                             f"estimator with estimator_options={estimator_options!r}")
+        self.estimator = estimator
+        self.estimator_options = dict(estimator_options or {})
+        self.beta = check_in_range("beta", beta, 0.0, 1.0, hi_open=True)
+        self.alpha_init = check_positive("alpha_init", alpha_init)
+        try:
+            lo, hi = clamp
+        except (TypeError, ValueError):
+            raise ValueError(f"`clamp` must be a pair (lo, hi); got clamp={clamp!r}") from None
+        lo, hi = check_positive("clamp[0]", lo), check_positive("clamp[1]", hi)
+        if lo >= hi:
+            raise ValueError(f"`clamp` must satisfy lo < hi; got clamp={clamp!r}")
+        self.clamp = (lo, hi)
+        self.window = check_int("window", window, min_value=1)
+        self.min_samples = check_int("min_samples", min_samples, min_value=2)
+        self.seed = check_int("seed", seed, min_value=0)
+        from ..tail import EMATracker
+        self._ema = EMATracker(beta=self.beta, init=self.alpha_init, lo=lo, hi=hi)
+        self._buffer: deque[torch.Tensor] = deque(maxlen=self.window)
+        self.count = 0  # number of updates made (the per-step seed index)
+
+    @property
+    def value(self) -> float:
+        """The smoothed alpha (alpha_init before the first update)."""
+        return float(self._ema.value)
+
+    def _estimate(self, x: torch.Tensor, seed: int) -> tuple[float, int]:
+        try:
+            if isinstance(self.estimator, str):
+                from ..tail import estimate
+                res = estimate(x, estimator=self.estimator, seed=seed, **self.estimator_options)
+            else:
+                res = self.estimator(x, seed=seed)
+        except ValueError as err:
+            raise ValueError(f"tail estimator {self.estimator!r} failed on the pooled norms "
+                             f"(n={x.numel()}): {err}") from err
+        return float(res.alpha), (0 if res.k is None else int(res.k))
+
+    def update(self, norms: torch.Tensor) -> TrackerUpdate:
+        """Pool, estimate, clamp and smooth; ``norms`` is the [B] tensor of this step (global
+        batch under DDP).  Raises ``ValueError`` when the pool is too small (see module doc)."""
+        if not isinstance(norms, torch.Tensor) or norms.ndim != 1:
+            raise ValueError(f"`norms` must be a 1-d tensor [B]; got {type(norms).__name__} "
+                             f"of shape {tuple(getattr(norms, 'shape', ()))}")
+        if not bool(torch.isfinite(norms).all()):
+            raise ValueError("`norms` contains NaN or Inf; the caller must skip this step")
+        pos = norms.detach()[norms.detach() > 0]
+        pool = torch.cat([*self._buffer, pos]) if self.window > 1 else pos
+        n = int(pool.numel())
+        if n < self.min_samples:
+            raise ValueError(
+                f"the tail estimate needs at least min_samples={self.min_samples} positive "
+                f"per-example norms; got n={n} (batch of {norms.numel()}, window={self.window}): "
+                f"raise the batch size or the window")
+        raw, k = self._estimate(pool.to(torch.float64), step_seed(self.seed, self.count))
+        lo, hi = self.clamp
+        clamped = not (math.isfinite(raw) and lo <= raw <= hi)
+        a_hat = hi if math.isnan(raw) else min(hi, max(lo, raw))
+        alpha = float(self._ema.update(a_hat))
+        if self.window > 1:
+            self._buffer.append(pos.clone())
+        self.count += 1
+        return TrackerUpdate(alpha_hat_raw=raw, alpha_hat=a_hat, alpha=alpha, k=k, n=n,
+                             clamped=clamped)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"ema": self._ema.state_dict(), "buffer": [b.clone() for b in self._buffer],
+                "count": self.count, "seed": self.seed}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._ema.load_state_dict(state["ema"])
+        self._buffer = deque((b.clone() for b in state["buffer"]), maxlen=self.window)
+        self.count = int(state["count"])
+        self.seed = int(state["seed"])

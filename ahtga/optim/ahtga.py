@@ -1,0 +1,313 @@
+r"""AHTGA: Adaptive Heavy-Tail Gradient Amplification.
+
+One step, for per-example losses l_1..l_B of a batch:
+
+1. the per-example gradient engine runs one backward and returns the norms ||g_i||
+   (gathered over all ranks under ``torch.distributed``, so the estimate and the median use
+   the global batch);
+2. the tail tracker estimates alpha_hat from the norms (default Hill with double-bootstrap k),
+   clamps a single bad estimate and updates the EMA alpha_t = b2 alpha_{t-1} + (1-b2) alpha_hat;
+3. the schedule gives alpha*_t, the exponent rule gamma_t = rule(alpha_t, alpha*_t);
+4. the transform turns norms into coefficients (:mod:`ahtga.control.transforms`) and the engine
+   writes the batch gradient g = (1/B) sum_i T(g_i):
+   ``"direction"``: T(g_i) = s_i g_i,  s_i = (||g_i|| / (eps + median||g||))^gamma;
+   ``"sign"``: T(g_i) = ||g_i|| s_i sign(g_i) (the source's form; about sqrt(d) times larger);
+   ``"sign_normalized"``: the sign form divided by sqrt(d) (d = number of parameters);
+5. the update, per param group (the functional kernel :func:`ahtga_update`):
+   theta <- (1 - lr wd) theta  (decoupled weight decay, if wd > 0),
+   m <- b1 m + (1 - b1) g  (m initialised to the first g, as ``torch.optim.SGD`` does),
+   theta <- theta - lr m.
+   With gamma = 0 and wd = 0 this is exactly ``torch.optim.SGD(momentum=b1, dampening=b1)``.
+
+Non-finite values.  A NaN/Inf loss, norm or written gradient skips the whole step with a
+``RuntimeWarning`` (``nonfinite="skip"``, the default: no parameter, momentum, schedule step or
+estimator seed changes; the returned ``StepStats.skipped`` is True) or raises ``FloatingPointError``
+(``nonfinite="raise"``).  Parameters never become NaN through this optimizer.
+Too few norms for the estimator: ``ValueError`` (see :class:`ahtga.control.TailTracker`).
+
+Distributed use (``torchrun``, any backend).  Do not wrap the model in DDP: AHTGA gathers the
+per-example norms of all ranks, writes each rank's share (1/B_global) sum_{i local} T(g_i) and
+sums the gradients over ranks itself; at construction it broadcasts the parameters and buffers of
+rank 0 so all replicas start equal.  Every rank must call ``step`` with its own batch.
+
+Checkpoints.  ``state_dict()`` holds the momentum buffers, the param groups and an ``"ahtga"``
+entry with the step counter, the EMA, the estimator's window and seed, and the schedule;
+``load_state_dict`` restores all of it, so a resumed run continues bit-identically on CPU.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any, Callable, Iterable
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from .._validation import check_choice, check_in_range, check_positive
+from ..control.exponents import ExponentRule, make_exponent
+from ..control.schedules import TargetSchedule, make_target
+from ..control.tail_tracker import TailTracker
+from ..control.transforms import direction_coefficients, sign_coefficients
+from ._stats import StepStats
+
+__all__ = ["AHTGA", "ahtga_update"]
+
+_NAN = float("nan")
+
+
+def ahtga_update(params: list[torch.Tensor], grads: list[torch.Tensor],
+                 momentum_buffers: list[torch.Tensor | None], *, lr: float, beta1: float,
+                 weight_decay: float = 0.0) -> None:
+    """The AHTGA parameter update, in place (functional kernel, callable directly in tests).
+
+    For each parameter: theta <- (1 - lr wd) theta if wd > 0; m <- b1 m + (1 - b1) g, or
+    m <- g where the buffer is None (first step; the new buffer is stored into
+    ``momentum_buffers``); theta <- theta - lr m.
+    """
+    if not (len(params) == len(grads) == len(momentum_buffers)):
+        raise ValueError(f"`params`, `grads` and `momentum_buffers` must have equal lengths; got "
+                         f"{len(params)}, {len(grads)}, {len(momentum_buffers)}")
+    if not params:
+        return
+    old = [i for i, b in enumerate(momentum_buffers) if b is not None]
+    for i, b in enumerate(momentum_buffers):
+        if b is None:
+            momentum_buffers[i] = torch.clone(grads[i]).detach()
+    if old:
+        bufs = [momentum_buffers[i] for i in old]
+        torch._foreach_mul_(bufs, beta1)
+        torch._foreach_add_(bufs, [grads[i] for i in old], alpha=1.0 - beta1)
+    if weight_decay != 0.0:
+        torch._foreach_mul_(params, 1.0 - lr * weight_decay)
+    torch._foreach_add_(params, momentum_buffers, alpha=-lr)
+
+
+def _dist_active() -> bool:
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+class AHTGA(torch.optim.Optimizer):
+    """Adaptive Heavy-Tail Gradient Amplification (see the module docstring for the step).
+
+    Parameters
+    ----------
+    model : the ``nn.Module`` whose per-example losses are passed to :meth:`step`.
+    lr : learning rate (>= 0); per param group, read every step (works with lr_scheduler).
+    betas : (b1, b2) in [0, 1): b1 momentum (per group), b2 the EMA factor of alpha.
+    weight_decay : decoupled weight decay (>= 0), per group.
+    target : alpha* schedule: a number (constant), a dict spec or a ``TargetSchedule``
+        (default 1.5, this package's choice).
+    exponent : "quadratic" (default, source rule, c1 = c2 = 0.25, gamma_floor = 0.1), "exact",
+        a dict spec such as ``{"name": "quadratic", "c1": 0.5}`` or an ``ExponentRule``.
+    estimator : a name of ``ahtga.tail.ESTIMATORS`` (default "hill_db") or a callable
+        ``f(x, *, seed) -> .alpha, .k``.
+    estimator_options : keyword options for a named estimator.
+    transform : "direction" (default), "sign" or "sign_normalized".
+    eps : added to the median norm (>= 0).
+    window : steps of norms pooled for the estimate (default 1: this batch only).
+    alpha_init : alpha_0 of the EMA (default 2.0).
+    alpha_clamp : (lo, hi) range a single estimate is clamped into (default (0.1, 5.0)).
+    min_samples : least number of positive norms the estimate needs (default 32).
+    seed : base seed of the estimator's randomness.
+    mode : the engine's mode, "fast" or "reference".
+    batchnorm : the engine's BatchNorm policy, "error" or "batch-stat".
+    nonfinite : "skip" (warn and skip the step) or "raise".
+    params : parameters or param groups to update (default: all of ``model``'s trainable ones).
+    engine : an object with the ``PerExampleEngine`` interface, instead of building one.
+    """
+
+    def __init__(self, model: nn.Module, *, lr: float = 1e-2,
+                 betas: tuple[float, float] = (0.9, 0.9), weight_decay: float = 0.0,
+                 target: Any = 1.5, exponent: Any = "quadratic",
+                 estimator: str | Callable = "hill_db",
+                 estimator_options: dict[str, Any] | None = None,
+                 transform: str = "direction", eps: float = 1e-8, window: int = 1,
+                 alpha_init: float = 2.0, alpha_clamp: tuple[float, float] = (0.1, 5.0),
+                 min_samples: int = 32, seed: int = 0, mode: str = "fast",
+                 batchnorm: str = "error", nonfinite: str = "skip",
+                 params: Iterable | None = None, engine: Any = None):
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"`model` must be a torch.nn.Module; got {type(model).__name__}")
+        lr = check_positive("lr", lr, allow_zero=True)
+        try:
+            b1, b2 = betas
+        except (TypeError, ValueError):
+            raise ValueError(f"`betas` must be a pair (b1, b2); got betas={betas!r}") from None
+        b1 = check_in_range("betas[0]", b1, 0.0, 1.0, hi_open=True)
+        b2 = check_in_range("betas[1]", b2, 0.0, 1.0, hi_open=True)
+        weight_decay = check_positive("weight_decay", weight_decay, allow_zero=True)
+        self.transform = check_choice("transform", transform,
+                                      {"direction", "sign", "sign_normalized"})
+        self.eps = check_positive("eps", eps, allow_zero=True)
+        self.nonfinite = check_choice("nonfinite", nonfinite, {"skip", "raise"})
+        check_choice("mode", mode, {"fast", "reference"})
+        self.target: TargetSchedule = make_target(target)
+        self.exponent: ExponentRule = make_exponent(exponent)
+        self.tracker = TailTracker(estimator, beta=b2, alpha_init=alpha_init, clamp=alpha_clamp,
+                                   window=window, min_samples=min_samples, seed=seed,
+                                   estimator_options=estimator_options)
+        if engine is None:
+            from ..engine import PerExampleEngine
+            engine = PerExampleEngine(model, mode=mode, batchnorm=batchnorm)
+        else:
+            for name in ("params", "backward", "write_weighted_grad", "write_sign_grad", "release"):
+                if not hasattr(engine, name):
+                    raise TypeError(f"`engine` must have the PerExampleEngine interface; "
+                                    f"{type(engine).__name__} lacks {name!r}")
+        self.engine = engine
+        self.model = model
+        defaults = dict(lr=lr, betas=(b1, b2), weight_decay=weight_decay)
+        super().__init__(list(engine.params) if params is None else params, defaults)
+        covered = {id(p) for p in engine.params}
+        for group in self.param_groups:
+            for p in group["params"]:
+                if id(p) not in covered:
+                    raise ValueError("`params` must be trainable parameters of `model` covered by "
+                                     f"the engine; got a parameter of shape {tuple(p.shape)} "
+                                     "that is not")
+        self._num_params = sum(p.numel() for p in engine.params)
+        self._step = 0
+        if _dist_active():
+            with torch.no_grad():
+                for t in list(model.parameters()) + list(model.buffers()):
+                    dist.broadcast(t.data, src=0)
+
+    # ---------------------------------------------------------------- helpers
+    def _skip(self, why: str, t: int, alpha_star: float) -> StepStats:
+        msg = f"AHTGA step {t} skipped: {why}; no parameter was changed"
+        if self.nonfinite == "raise":
+            raise FloatingPointError(msg)
+        warnings.warn(msg, RuntimeWarning, stacklevel=3)
+        return StepStats(step=t, alpha_hat=_NAN, alpha=self.tracker.value, alpha_star=alpha_star,
+                         gamma=_NAN, k=0, n=0, q05=_NAN, q50=_NAN, q95=_NAN, max=_NAN,
+                         clamped=False, gamma_guarded=False, skipped=True)
+
+    @staticmethod
+    def _all_ok(flag: bool, device: torch.device) -> bool:
+        """True on every rank iff ``flag`` holds on every rank."""
+        if not _dist_active():
+            return flag
+        t = torch.tensor([1 if flag else 0], device=device, dtype=torch.int32)
+        dist.all_reduce(t, op=dist.ReduceOp.MIN)
+        return bool(t.item() == 1)
+
+    @staticmethod
+    def _gather(local: torch.Tensor) -> tuple[torch.Tensor, int]:
+        """(global norms in rank order, offset of this rank's slice)."""
+        if not _dist_active():
+            return local, 0
+        world, rank = dist.get_world_size(), dist.get_rank()
+        n = torch.tensor([local.numel()], device=local.device, dtype=torch.int64)
+        sizes = [torch.zeros_like(n) for _ in range(world)]
+        dist.all_gather(sizes, n)
+        sizes = [int(s.item()) for s in sizes]
+        padded = local.new_zeros(max(sizes))
+        padded[:local.numel()] = local
+        parts = [torch.empty_like(padded) for _ in range(world)]
+        dist.all_gather(parts, padded)
+        return torch.cat([p[:s] for p, s in zip(parts, sizes)]), sum(sizes[:rank])
+
+    def _reduce_grads(self) -> None:
+        params = list(self.engine.params)
+        for p in params:
+            if p.grad is None:
+                p.grad = torch.zeros_like(p)
+        buckets: dict[tuple, list[torch.Tensor]] = {}
+        for p in params:
+            buckets.setdefault((p.grad.device, p.grad.dtype), []).append(p.grad)
+        for grads in buckets.values():
+            flat = torch._utils._flatten_dense_tensors(grads)
+            dist.all_reduce(flat)
+            for g, r in zip(grads, torch._utils._unflatten_dense_tensors(flat, grads)):
+                g.copy_(r)
+
+    # ---------------------------------------------------------------- step
+    def step(self, losses: torch.Tensor) -> StepStats:  # type: ignore[override]
+        """One AHTGA step from per-example losses ``losses`` [B] (not reduced; with graph).
+
+        Runs the backward itself (do not call ``losses.backward()``); returns ``StepStats``.
+        """
+        if not isinstance(losses, torch.Tensor) or losses.ndim != 1 or losses.numel() == 0:
+            raise ValueError("`losses` must be a non-empty 1-d tensor of per-example losses [B] "
+                             f"(reduction='none'); got {type(losses).__name__} of shape "
+                             f"{tuple(getattr(losses, 'shape', ()))}")
+        if not losses.requires_grad:
+            raise ValueError("`losses` must require grad (compute them from the model's output "
+                             "outside torch.no_grad)")
+        t = self._step
+        alpha_star = self.target.value(t)
+        if not self._all_ok(bool(torch.isfinite(losses.detach()).all()), losses.device):
+            return self._skip("NaN or Inf in the per-example losses (on some rank)", t, alpha_star)
+
+        local = self.engine.backward(losses).detach()
+        norms, offset = self._gather(local)
+        if not bool(torch.isfinite(norms).all()):
+            self.engine.release()
+            return self._skip("NaN or Inf in the per-example gradient norms", t, alpha_star)
+        snapshot = self.tracker.state_dict()
+        try:
+            upd = self.tracker.update(norms)
+        except ValueError:
+            self.engine.release()
+            raise
+        gamma, guarded = self.exponent.compute(upd.alpha, alpha_star)
+        B = norms.numel()
+        if self.transform == "direction":
+            coeffs = direction_coefficients(norms, gamma, self.eps)
+        else:
+            scale = 1.0 / math.sqrt(self._num_params) if self.transform == "sign_normalized" else 1.0
+            coeffs = sign_coefficients(norms, gamma, self.eps, scale=scale)
+        coeffs = (coeffs[offset:offset + local.numel()] / B).to(local.device)
+        try:
+            if self.transform == "direction":
+                self.engine.write_weighted_grad(coeffs)
+            else:
+                self.engine.write_sign_grad(coeffs)
+        finally:
+            self.engine.release()
+        if _dist_active():
+            self._reduce_grads()
+
+        with torch.no_grad():
+            groups = []
+            for group in self.param_groups:
+                ps = [p for p in group["params"] if p.grad is not None]
+                groups.append((group, ps, [p.grad for p in ps]))
+            all_grads = [g for _, _, gs in groups for g in gs]
+            if all_grads:
+                total = torch.stack([n.to(torch.float64) for n in torch._foreach_norm(all_grads)])
+                if not bool(torch.isfinite(total).all()):
+                    self.tracker.load_state_dict(snapshot)
+                    return self._skip("NaN or Inf in the written batch gradient", t, alpha_star)
+            for group, ps, gs in groups:
+                bufs = [self.state[p].get("momentum_buffer") for p in ps]
+                lr = group["lr"]
+                ahtga_update(ps, gs, bufs, lr=float(lr), beta1=group["betas"][0],
+                             weight_decay=group["weight_decay"])
+                for p, b in zip(ps, bufs):
+                    self.state[p]["momentum_buffer"] = b
+            q = torch.quantile(norms.to(torch.float64),
+                               torch.tensor([0.05, 0.5, 0.95, 1.0], dtype=torch.float64,
+                                            device=norms.device)).tolist()
+        self._step += 1
+        return StepStats(step=t, alpha_hat=upd.alpha_hat, alpha=upd.alpha, alpha_star=alpha_star,
+                         gamma=gamma, k=upd.k, n=B, q05=q[0], q50=q[1], q95=q[2], max=q[3],
+                         clamped=upd.clamped, gamma_guarded=guarded, skipped=False)
+
+    # ---------------------------------------------------------------- checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        sd = super().state_dict()
+        sd["ahtga"] = {"step": self._step, "tracker": self.tracker.state_dict(),
+                       "target": self.target.state_dict()}
+        return sd
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        sd = dict(state_dict)
+        if "ahtga" not in sd:
+            raise ValueError("`state_dict` lacks the 'ahtga' entry: not an AHTGA checkpoint")
+        extra = sd.pop("ahtga")
+        super().load_state_dict(sd)
+        self._step = int(extra["step"])
+        self.tracker.load_state_dict(extra["tracker"])
+        self.target.load_state_dict(extra["target"])
