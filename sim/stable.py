@@ -27,24 +27,52 @@ import torch
 
 from ahtga._validation import check_choice, check_in_range, check_positive
 
-_NP = SimpleNamespace(sin=np.sin, cos=np.cos, tan=np.tan, log=np.log, arctan=np.arctan,
-                      abs=np.abs, power=np.power)
-_TORCH = SimpleNamespace(sin=torch.sin, cos=torch.cos, tan=torch.tan, log=torch.log,
-                         arctan=torch.atan, abs=torch.abs, power=torch.pow)
+def _torch_on_numpy(fn):
+    """Apply a torch elementwise kernel to a float64 ndarray through zero-copy views."""
+    return lambda a: fn(torch.from_numpy(np.ascontiguousarray(a))).numpy()
+
+
+# numpy 2.x evaluates float64 sin/cos/tan without SIMD (~11 ms per 1e6 values here against ~4 ms
+# for torch's kernels), so the numpy backend borrows torch's trigonometric kernels through
+# zero-copy views; logs, exps and arithmetic stay in numpy (its SIMD log/exp are faster).
+_NP = SimpleNamespace(sin=_torch_on_numpy(torch.sin), cos=_torch_on_numpy(torch.cos),
+                      tan=_torch_on_numpy(torch.tan), log=np.log, exp=np.exp)
+_TORCH = SimpleNamespace(sin=torch.sin, cos=torch.cos, tan=torch.tan, log=torch.log, exp=torch.exp)
 
 
 def _cms(xp, V, W, alpha: float, beta: float):
-    """Standard (c = 1, mu = 0) S1 stable draws from uniforms V on (-pi/2, pi/2) and exponentials W."""
+    """Standard (c = 1, mu = 0) S1 stable draws from uniforms V on (-pi/2, pi/2) and exponentials W.
+
+    For alpha != 1 the two powers are evaluated as one exponential of logs,
+    X = S sin(alpha (V + B)) exp(((1 - alpha)/alpha) (log cos(V - alpha (V + B)) - log W)
+                                 - (1/alpha) log cos V),
+    which is the module-level formula (all bases are positive on the open interval).
+    """
     if alpha == 1.0:
         half_pi = math.pi / 2
-        a = half_pi + beta * V
-        return (2 / math.pi) * (a * xp.tan(V) - beta * xp.log(half_pi * W * xp.cos(V) / a))
+        if beta == 0.0:
+            return xp.tan(V)
+        a = beta * V
+        a += half_pi                                   # pi/2 + beta V > 0 on the open interval
+        t = xp.log(W)
+        t += xp.log(xp.cos(V))
+        t -= xp.log(a)
+        t += math.log(half_pi)
+        t *= -beta
+        t += a * xp.tan(V)
+        t *= 2 / math.pi
+        return t
     zeta = beta * math.tan(math.pi * alpha / 2)
     B = math.atan(zeta) / alpha
     S = (1 + zeta * zeta) ** (1 / (2 * alpha))
-    aVB = alpha * (V + B)
-    return (S * xp.sin(aVB) / xp.power(xp.cos(V), 1 / alpha)
-            * xp.power(xp.cos(V - aVB) / W, (1 - alpha) / alpha))
+    aVB = alpha * (V + B) if B != 0.0 else alpha * V
+    t = xp.log(xp.cos(V - aVB))
+    t -= xp.log(W)
+    t *= (1 - alpha) / alpha
+    t -= xp.log(xp.cos(V)) / alpha
+    t = xp.exp(t)
+    t *= xp.sin(aVB)
+    return t * S if S != 1.0 else t
 
 
 def _shift(alpha: float, beta: float, scale: float, loc: float, parameterization: str) -> float:
@@ -78,7 +106,9 @@ def stable_rvs(alpha: float, beta: float = 0.0, *, size, parameterization: str, 
     """
     alpha, beta, scale = _check(alpha, beta, scale, parameterization)
     rng = np.random.default_rng(rng)
-    V = rng.uniform(-np.pi / 2, np.pi / 2, size=size)
+    V = rng.random(size)          # [0, 1): V in [-pi/2, pi/2); the endpoint has probability 2^-53
+    V -= 0.5
+    V *= np.pi
     W = rng.standard_exponential(size=size)
     X = _cms(_NP, V, W, alpha, beta)
     return scale * X + _shift(alpha, beta, scale, loc, parameterization)
@@ -93,8 +123,8 @@ def stable_rvs_torch(alpha: float, beta: float = 0.0, *, size, parameterization:
     U = torch.rand(size, generator=generator, device=device, dtype=dtype)
     # Keep V strictly inside (-pi/2, pi/2) and W > 0 so no draw is infinite.
     tiny = torch.finfo(dtype).eps
-    V = (U.clamp(tiny, 1 - tiny) - 0.5) * math.pi
-    E = torch.rand(size, generator=generator, device=device, dtype=dtype).clamp_min(tiny)
-    W = -torch.log(E)
+    V = U.clamp_(tiny, 1 - tiny).sub_(0.5).mul_(math.pi)
+    E = torch.rand(size, generator=generator, device=device, dtype=dtype).clamp_min_(tiny)
+    W = E.log_().neg_()
     X = _cms(_TORCH, V, W, alpha, beta)
     return scale * X + _shift(alpha, beta, scale, loc, parameterization)
