@@ -1,0 +1,410 @@
+"""``PerExampleEngine``: per-example gradient norms and reweighted batch gradients.
+
+Usage (what the optimizer does each step)::
+
+    engine = PerExampleEngine(model)            # registers forward hooks once
+    losses = loss_fn(model(x), y)               # shape [B], reduction="none"
+    norms = engine.backward(losses)             # ||g_i||, one backward of losses.sum()
+    engine.write_weighted_grad(s / B)           # p.grad = sum_i s_i g_i / B
+    # or engine.write_sign_grad(c / B)          # p.grad = sum_i c_i sign(g_i) / B
+    engine.release()
+
+Modes
+-----
+``mode="fast"``: forward hooks store each hooked layer's inputs and the gradient edge of its
+output (taken before any later in-place op); ``backward`` runs ONE ``torch.autograd.grad`` of
+``losses.sum()`` with respect to those outputs -- which skips the ordinary weight gradients
+altogether -- and applies the per-layer rules of :mod:`ahtga.engine.hooks`. The weighted
+gradient is then written by book-keeping from the stored inputs and output grads (no second
+backward); the sign form materialises one layer's per-example gradients at a time, in chunks of
+examples bounded by ``chunk_elems`` elements. Modules with trainable parameters and no fast rule
+use the per-layer fallback (:mod:`ahtga.engine.fallback`) with a one-time warning. A parameter
+used by several calls or modules (weight sharing) gets its per-example gradient as the sum of
+the calls' contributions (materialised in chunks). On the first ``backward`` (``verify=True``)
+the engine also asks autograd for the ordinary batch gradient and checks that its
+per-example gradients sum to it: a parameter used outside its module's ``forward`` (e.g. a tied
+head written as ``h @ emb.weight.T``, or a penalty on the weights inside the losses) is then
+reported instead of silently getting a wrong gradient.
+
+``mode="reference"``: ``backward`` pushes the rows of the identity through the losses' graph
+(``torch.autograd.grad(..., is_grads_batched=True)``, i.e. ``vmap`` over the backward pass;
+one backward per example if an op has no batching rule) and keeps all per-example gradients
+``[B, *p.shape]``. It needs nothing but the losses, so it fits the same interface; memory is
+B times the model's gradient. Ground truth for the model-level reference is
+:func:`ahtga.engine.reference.per_example_grads` (``torch.func``).
+
+BatchNorm
+---------
+BatchNorm in training mode makes ``loss_i`` depend on every example through the batch
+statistics, so a per-example gradient is not defined. The engine refuses it (construction or
+forward) unless ``batchnorm="batch-stat"``, which adopts this convention: ``g_i`` is example
+``i``'s term of the batch gradient's layer-wise decomposition, ``sum_t g_{i,t} a_{i,t}^T`` with
+the output grads ``g`` of the single backward of ``sum_i loss_i`` (which carry the coupling
+through the batch statistics), and for BatchNorm's own weight and bias ``xhat_i`` normalised
+with the batch statistics treated as constants. Then ``sum_i g_i`` is exactly the batch
+gradient, but ``g_i`` is not ``d loss_i / d theta``: an approximation. In eval mode (running
+statistics) BatchNorm is per-example and exact under either setting.
+
+Losses that are NaN or Inf give NaN/Inf norms: the caller (the optimizer) checks them.
+Do not wrap the model in ``DistributedDataParallel`` (its reducer expects ``.grad`` from the
+backward); use :mod:`ahtga.engine.distributed` to gather norms and all-reduce the gradients.
+"""
+from __future__ import annotations
+
+import warnings
+
+import torch
+from torch import nn
+from torch.autograd.graph import get_gradient_edge
+from torch.utils._pytree import tree_flatten, tree_unflatten
+
+from .._validation import check_choice, check_int
+from . import hooks as H
+from .fallback import fallback_grads, output_batch_dims
+from .reference import batched_autograd_grads
+
+__all__ = ["PerExampleEngine"]
+
+_BN = nn.modules.batchnorm._BatchNorm
+
+
+class _Record:
+    __slots__ = ("module", "args", "kwargs", "leaves", "edges", "versions", "batch_stats",
+                 "gouts")
+
+
+def _check_weights(name: str, w, batch: int, like: torch.Tensor) -> torch.Tensor:
+    if not isinstance(w, torch.Tensor):
+        w = torch.as_tensor(w)
+    if w.dim() != 1 or w.shape[0] != batch:
+        raise ValueError(f"`{name}` must have shape [{batch}] (one per example); got shape "
+                         f"{tuple(w.shape)}")
+    if not bool(torch.isfinite(w).all()):
+        raise ValueError(f"`{name}` contains NaN or Inf values; got {name}={w.tolist()[:8]}...")
+    return w.detach().to(like.device)
+
+
+class PerExampleEngine:
+    """Per-example gradients of ``model``'s trainable parameters; see the module docstring.
+
+    Parameters
+    ----------
+    model : the ``nn.Module`` whose forward produces the losses (not a DDP wrapper).
+    mode : "fast" (hooks, per-layer rules) or "reference" (batched autograd on the losses).
+    batchnorm : "error" (refuse BatchNorm using batch statistics) or "batch-stat" (the
+        convention in the module docstring).
+    fallback_warn : warn once per module type that uses the slow per-layer fallback.
+    verify : on the first ``backward``, check that per-example gradients sum to autograd's
+        batch gradient (costs one ordinary weight-gradient pass, once).
+    chunk_elems : bound on elements materialised at once (unfolded inputs, per-example
+        gradients of one layer for a chunk of examples).
+    """
+
+    def __init__(self, model: nn.Module, *, mode: str = "fast", batchnorm: str = "error",
+                 fallback_warn: bool = True, verify: bool = True,
+                 chunk_elems: int = 2 ** 25):
+        if isinstance(model, nn.parallel.DistributedDataParallel):
+            raise TypeError("`model` is a DistributedDataParallel wrapper; pass model.module "
+                            "and use ahtga.engine.distributed.allreduce_grads after writing "
+                            "the gradient (DDP's reducer expects .grad from the backward)")
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"`model` must be an nn.Module; got {type(model).__name__}")
+        self.mode = check_choice("mode", mode, {"fast", "reference"})
+        self.batchnorm = check_choice("batchnorm", batchnorm, {"error", "batch-stat"})
+        self.fallback_warn = bool(fallback_warn)
+        self.verify = bool(verify)
+        self.chunk_elems = check_int("chunk_elems", chunk_elems, min_value=1)
+        self.model = model
+        self.params: list[nn.Parameter] = [p for p in model.parameters() if p.requires_grad]
+        if not self.params:
+            raise ValueError("`model` has no trainable parameters (none with requires_grad)")
+        self._names = {id(p): n for n, p in model.named_parameters()}
+        self._handles = []
+        self._pending: list[_Record] = []
+        self._recording = True
+        self._warned: set[str] = set()
+        self._state = None
+        self._verified = False
+        for m in model.modules():
+            if isinstance(m, _BN) and m.training and self.batchnorm == "error":
+                raise self._bn_error(m)
+        self._fallback_params: dict[nn.Module, list[str]] = {}
+        if self.mode == "fast":
+            self._plan(model)
+
+    # ----------------------------------------------------------------------------- set-up
+    def _bn_error(self, m) -> RuntimeError:
+        return RuntimeError(
+            f"{type(m).__name__} in training mode couples the examples of a batch through its "
+            "batch statistics, so per-example gradients are not defined. Replace it with "
+            "nn.GroupNorm (e.g. GroupNorm(32, C)), put it in eval mode, or pass "
+            "PerExampleEngine(..., batchnorm='batch-stat') to accept the documented "
+            "approximation (batch statistics treated as constants).")
+
+    def _plan(self, model: nn.Module) -> None:
+        covered: set[nn.Module] = set()
+        for m in model.modules():
+            if m in covered:
+                continue
+            direct = [n for n, p in m.named_parameters(recurse=False) if p.requires_grad]
+            if isinstance(m, _BN):
+                self._handles.append(m.register_forward_hook(self._hook, with_kwargs=True))
+            elif H.has_fast_rule(m):
+                if direct:
+                    self._handles.append(m.register_forward_hook(self._hook, with_kwargs=True))
+            elif direct:
+                whole = (isinstance(m, (nn.RNNBase, nn.MultiheadAttention))
+                         or not any(True for _ in m.children()))
+                if whole:
+                    names = [n for n, p in m.named_parameters() if p.requires_grad]
+                    covered.update(m.modules())
+                else:
+                    names = direct
+                self._fallback_params[m] = names
+                self._handles.append(m.register_forward_hook(self._hook, with_kwargs=True))
+
+    def remove(self) -> None:
+        """Remove the hooks (the engine can no longer be used)."""
+        for h in self._handles:
+            h.remove()
+        self._handles.clear()
+        self.release()
+
+    def _hook(self, m, args, kwargs, output):
+        if not self._recording or not torch.is_grad_enabled():
+            return
+        batch_stats = False
+        if isinstance(m, _BN):
+            batch_stats = m.training or m.running_mean is None
+            if batch_stats and self.batchnorm == "error":
+                raise self._bn_error(m)
+            if not any(p.requires_grad for p in m.parameters(recurse=False)):
+                return
+        leaves, _ = tree_flatten(output)
+        leaves = [v if isinstance(v, torch.Tensor) else None for v in leaves]
+        edges = [get_gradient_edge(v) if v is not None and v.requires_grad else None
+                 for v in leaves]
+        if all(e is None for e in edges):
+            return
+        r = _Record()
+        r.module, r.batch_stats = m, batch_stats
+        flat_args, spec = tree_flatten((args, kwargs))
+        det = [v.detach() if isinstance(v, torch.Tensor) else v for v in flat_args]
+        r.versions = [(v, v._version) for v in det if isinstance(v, torch.Tensor)]
+        r.args, r.kwargs = tree_unflatten(det, spec)
+        r.leaves = [None if v is None else tuple(v.shape) for v in leaves]
+        r.edges = edges
+        r.gouts = None
+        self._pending.append(r)
+
+    # ---------------------------------------------------------------------------- backward
+    def backward(self, losses: torch.Tensor) -> torch.Tensor:
+        """One backward of ``losses.sum()``; returns per-example gradient norms [B] (detached)."""
+        if not isinstance(losses, torch.Tensor) or losses.dim() != 1 or losses.shape[0] < 1:
+            raise ValueError("`losses` must be a tensor of shape [B] (per-example losses, "
+                             "reduction='none'); got "
+                             f"{tuple(losses.shape) if isinstance(losses, torch.Tensor) else type(losses).__name__}")
+        if not losses.requires_grad:
+            raise ValueError("`losses` does not require grad: compute them from the model's "
+                             "output with grad enabled")
+        self._state = None
+        if self.mode == "reference":
+            return self._backward_reference(losses)
+        return self._backward_fast(losses)
+
+    def _backward_reference(self, losses):
+        grads = batched_autograd_grads(losses, self.params)
+        self._state = {"batch": losses.shape[0], "device": losses.device,
+                       "contribs": {id(p): [H.Materialised(p, g.to(H.compute_dtype(g)))]
+                                    for p, g in zip(self.params, grads)}}
+        return self._norms()
+
+    def _backward_fast(self, losses):
+        records, self._pending = self._pending, []
+        batch = losses.shape[0]
+        edges = [(r, j, e) for r in records for j, e in enumerate(r.edges) if e is not None]
+        if not edges:
+            raise RuntimeError("no forward pass was recorded: run the model's forward (with "
+                               "grad enabled) after creating the engine, then call backward")
+        for r in records:
+            for v, ver in r.versions:
+                if v._version != ver:
+                    raise RuntimeError(
+                        f"an input of {type(r.module).__name__} was modified in place after its "
+                        "forward; the engine needs the layer inputs unchanged (avoid in-place "
+                        "ops such as ReLU(inplace=True) on a tensor that feeds a layer)")
+        check = self.verify and not self._verified
+        inputs = [e for _, _, e in edges] + (list(self.params) if check else [])
+        grads = torch.autograd.grad(losses.sum(), inputs, allow_unused=True)
+        for r in records:
+            r.gouts = [None] * len(r.edges)
+        for (r, j, _), g in zip(edges, grads):
+            r.gouts[j] = g
+        contribs: dict[int, list] = {}
+        for r in records:
+            if all(g is None for g in r.gouts):
+                continue
+            for c in self._rules(r, batch):
+                contribs.setdefault(id(c.param), []).append(c)
+        self._state = {"batch": batch, "device": losses.device, "contribs": contribs}
+        norms = self._norms()
+        if check:
+            self._check(grads[len(edges):])
+            self._verified = True
+        return norms
+
+    def _rules(self, r: _Record, batch: int):
+        m = r.module
+        first = r.args[0] if r.args else None
+        if isinstance(first, torch.Tensor) and not isinstance(m, (nn.RNNBase,
+                                                                  nn.MultiheadAttention)):
+            if first.dim() == 0 or first.shape[0] != batch:
+                raise RuntimeError(
+                    f"{type(m).__name__} ran on a batch of {first.shape[0] if first.dim() else 0}"
+                    f" examples but `losses` has {batch}: the engine needs every hooked layer "
+                    "to see the whole batch in dim 0")
+        gout = r.gouts[0]
+        if isinstance(m, _BN):
+            return H.batchnorm_rule(m, first, gout, self.chunk_elems, r.batch_stats)
+        if m in self._fallback_params:
+            return self._fallback(r, batch)
+        if gout is None:
+            return []
+        return H.fast_rule(m, first, gout, self.chunk_elems)
+
+    def _fallback(self, r: _Record, batch: int):
+        m = r.module
+        kind = type(m).__name__
+        if self.fallback_warn and kind not in self._warned:
+            self._warned.add(kind)
+            warnings.warn(f"{kind} has no fast per-example rule; using the per-layer torch.func "
+                          "fallback (slower, exact)", RuntimeWarning, stacklevel=4)
+        names = self._fallback_params[m]
+        leaves = [s for s in r.leaves if s is not None]
+        gouts = [g for g, s in zip(r.gouts, r.leaves) if s is not None]
+        dims = output_batch_dims(m, len(leaves))
+
+        def loop_warn():
+            key = kind + ":loop"
+            if self.fallback_warn and key not in self._warned:
+                self._warned.add(key)
+                warnings.warn(f"{kind}: torch.func.vmap failed; per-example autograd loop "
+                              "used instead (slow, exact)", RuntimeWarning, stacklevel=5)
+
+        self._recording = False
+        try:
+            with torch.enable_grad():
+                g = fallback_grads(m, names, r.args, r.kwargs, gouts, dims, batch,
+                                   on_loop=loop_warn)
+        finally:
+            self._recording = True
+        params = dict(m.named_parameters())
+        return [H.Materialised(params[n], v.detach().to(H.compute_dtype(v)))
+                for n, v in g.items()]
+
+    def _check(self, auto_grads) -> None:
+        st = self._state
+        ones = torch.ones(st["batch"], device=st["device"])
+        for p, ga in zip(self.params, auto_grads):
+            mine = self._weighted_for(p, ones)
+            ref = torch.zeros_like(p) if ga is None else ga
+            mine = torch.zeros_like(p) if mine is None else mine.to(p.dtype)
+            tol = (1e-2 if p.dtype in (torch.float16, torch.bfloat16) else 1e-3)
+            err = float((mine - ref).norm())
+            scale = float(ref.norm()) + float(mine.norm()) + 1e-12
+            if err > tol * scale:
+                raise RuntimeError(
+                    f"per-example gradients of parameter '{self._names.get(id(p), '?')}' "
+                    f"(shape {tuple(p.shape)}) do not sum to the batch gradient (relative "
+                    f"error {err / scale:.2e}): it is probably used outside its module's forward "
+                    "(a tied weight used functionally, a weight penalty inside the losses) or by "
+                    "a module that mixes examples. Use mode='reference' or restructure the model.")
+
+    # ------------------------------------------------------------------------------- norms
+    def _need_state(self):
+        if self._state is None:
+            raise RuntimeError("call backward(losses) first (or the state was released)")
+        return self._state
+
+    def _norms(self) -> torch.Tensor:
+        st = self._state
+        sqs = []
+        for p in self.params:
+            cs = st["contribs"].get(id(p), [])
+            if not cs:
+                continue
+            if len(cs) == 1:
+                sqs.append(cs[0].sq_norms())
+            else:
+                sqs.append(torch.cat([
+                    self._summed(cs, s, e).reshape(e - s, -1).pow(2).sum(1)
+                    for s, e in H.chunks(st["batch"], p.numel() * (len(cs) + 1),
+                                         self.chunk_elems)]))
+        dt = torch.float64 if any(q.dtype == torch.float64 for q in sqs) else torch.float32
+        total = torch.zeros(st["batch"], dtype=dt, device=st["device"])
+        for q in sqs:
+            total = total + q.to(dt)
+        return total.sqrt().detach()
+
+    @staticmethod
+    def _summed(cs, s, e):
+        out = cs[0].materialise(s, e)
+        for c in cs[1:]:
+            out = out + c.materialise(s, e)
+        return out
+
+    # ------------------------------------------------------------------------------ writes
+    def _weighted_for(self, p, w):
+        cs = self._state["contribs"].get(id(p), [])
+        out = None
+        for c in cs:
+            v = c.weighted(w)
+            out = v if out is None else out + v
+        return out
+
+    def write_weighted_grad(self, weights: torch.Tensor) -> None:
+        """Set ``p.grad = sum_i weights_i g_i`` for every covered parameter (overwrites)."""
+        st = self._need_state()
+        w = _check_weights("weights", weights, st["batch"], self.params[0])
+        with torch.no_grad():
+            for p in self.params:
+                g = self._weighted_for(p, w)
+                p.grad = torch.zeros_like(p) if g is None else g.to(p.dtype).reshape(p.shape)
+
+    def write_sign_grad(self, coeffs: torch.Tensor) -> None:
+        """Set ``p.grad = sum_i coeffs_i sign(g_i)``, one parameter's per-example grads at a time."""
+        st = self._need_state()
+        c = _check_weights("coeffs", coeffs, st["batch"], self.params[0])
+        with torch.no_grad():
+            for p in self.params:
+                cs = st["contribs"].get(id(p), [])
+                if not cs:
+                    p.grad = torch.zeros_like(p)
+                    continue
+                if len(cs) == 1:
+                    g = cs[0].sign_sum(c, self.chunk_elems)
+                else:
+                    g = None
+                    for s, e in H.chunks(st["batch"], p.numel() * (len(cs) + 1),
+                                         self.chunk_elems):
+                        part = torch.tensordot(c[s:e].to(cs[0].dtype),
+                                               self._summed(cs, s, e).sign(), 1)
+                        g = part if g is None else g + part
+                p.grad = g.to(p.dtype).reshape(p.shape)
+
+    def per_example_grads(self) -> dict[str, torch.Tensor]:
+        """All per-example gradients ``{name: [B, *shape]}`` of the last backward (for tests
+        and small models: memory is B times the model)."""
+        st = self._need_state()
+        out = {}
+        for p in self.params:
+            cs = st["contribs"].get(id(p), [])
+            name = self._names.get(id(p), str(id(p)))
+            out[name] = (self._summed(cs, 0, st["batch"]).reshape(st["batch"], *p.shape) if cs
+                         else torch.zeros(st["batch"], *p.shape, dtype=p.dtype, device=p.device))
+        return out
+
+    def release(self) -> None:
+        """Drop stored activations, output grads and per-example gradients."""
+        self._state = None
+        self._pending = []

@@ -1,0 +1,369 @@
+"""Per-layer rules of the fast engine: per-example gradients from layer inputs and output grads.
+
+For one call of a layer, ``a`` is what the forward hook stored (the layer's input) and ``g`` the
+gradient of ``sum_i loss_i`` with respect to the layer's output, taken in the single backward.
+Because examples do not interact, row ``i`` of ``g`` is ``d loss_i / d output_i`` and each
+per-example parameter gradient is a function of ``(a_i, g_i)`` alone:
+
+* Linear, ``y = a W^T + b`` with ``a_i`` of shape [T, d] (T = 1 without sequence dims):
+  ``grad W_i = g_i^T a_i`` ([p, d]), ``grad b_i = sum_t g_{i,t}``. Squared norm either
+  "ghost" ``||g_i^T a_i||_F^2 = <a_i a_i^T, g_i g_i^T>_F`` (cost ~ T^2 (d + p)) or by
+  materialising ``g_i^T a_i`` (cost ~ T d p); ghost is used when ``2 T^2 < p d``
+  (T = 1: ``||a_i||^2 ||g_i||^2``). Li et al., "Large language models can be strong
+  differentially private learners" (ICLR 2022), Sec. 4 (ghost clipping); Goodfellow,
+  "Efficient per-example gradient computations" (arXiv:1510.01799) for T = 1.
+* Conv1d / Conv2d: the same rule on the unfolded input (``F.unfold``: a_i is [T, C_in k / G]
+  per group, T = output positions), group by group. Bu et al., "Differentially private
+  optimization on large model at small cost" (ICML 2023) for the layer-wise ghost/materialise
+  choice and the "book-keeping" weighted gradient below.
+* Embedding: ``grad W_i`` has row ``v`` equal to ``sum_{t: x_{i,t} = v} g_{i,t}``; rows with
+  repeated tokens are summed before squaring (a segment sum over (example, token) pairs),
+  ``padding_idx`` rows get no gradient.
+* LayerNorm / RMSNorm / GroupNorm / BatchNorm: ``grad w_i = sum over non-normalised positions
+  of xhat_i * g_i``, ``grad b_i = sum g_i``, with ``xhat`` recomputed from the stored input
+  (BatchNorm: batch statistics in training mode, treated as constants; running statistics in
+  eval mode). These are small and stored materialised ([B, C]).
+
+Weighted gradient (book-keeping, no second backward): ``sum_i w_i grad W_i`` is the ordinary
+weight gradient with ``g`` replaced by ``w[:, None] * g`` (Linear: one matmul; Conv: one
+``conv*_weight`` call, no unfold). Sign form: per-example gradients of one layer are
+materialised a chunk of examples at a time, ``sum_i c_i sign(grad W_i)`` accumulated, and freed.
+All norms are accumulated in float32 (float64 for float64 models).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["Contribution", "Materialised", "FactorContribution", "EmbeddingContribution",
+           "compute_dtype", "chunks"]
+
+
+def compute_dtype(*ts: torch.Tensor) -> torch.dtype:
+    """float64 if any input is float64, else float32 (half precision is upcast)."""
+    return torch.float64 if any(t.dtype == torch.float64 for t in ts) else torch.float32
+
+
+def chunks(b: int, per_example: int, budget: int):
+    """Slices of ``range(b)`` holding at most ``budget`` elements of ``per_example`` each."""
+    step = max(1, int(budget // max(1, per_example)))
+    for s in range(0, b, step):
+        yield s, min(b, s + step)
+
+
+class Contribution:
+    """One call's share of one parameter's per-example gradients."""
+
+    param: nn.Parameter
+    batch: int
+
+    def sq_norms(self) -> torch.Tensor:  # [B]
+        raise NotImplementedError
+
+    def weighted(self, w: torch.Tensor) -> torch.Tensor:  # param-shaped, sum_i w_i g_i
+        raise NotImplementedError
+
+    def materialise(self, s: int, e: int) -> torch.Tensor:  # [e - s, *param.shape]
+        raise NotImplementedError
+
+    def sign_sum(self, c: torch.Tensor, budget: int) -> torch.Tensor:
+        """``sum_i c_i sign(g_i)``, materialising a chunk of examples at a time."""
+        out = None
+        for s, e in chunks(self.batch, self.param.numel(), budget):
+            part = torch.tensordot(c[s:e].to(self.dtype), self.materialise(s, e).sign(), 1)
+            out = part if out is None else out + part
+        return out
+
+
+class Materialised(Contribution):
+    """Per-example gradients stored explicitly, ``G`` of shape [B, *param.shape]."""
+
+    def __init__(self, param, grads: torch.Tensor):
+        self.param, self.G, self.batch, self.dtype = param, grads, grads.shape[0], grads.dtype
+
+    def sq_norms(self):
+        return self.G.reshape(self.batch, -1).pow(2).sum(1)
+
+    def weighted(self, w):
+        return torch.tensordot(w.to(self.dtype), self.G, 1)
+
+    def materialise(self, s, e):
+        return self.G[s:e]
+
+    def sign_sum(self, c, budget):
+        return torch.tensordot(c.to(self.dtype), self.G.sign(), 1)
+
+
+class FactorContribution(Contribution):
+    """Weight of a Linear or Conv layer: per-example gradient ``sum_t g_t a_t^T`` per group.
+
+    ``factors(s, e)`` returns ``(a, g)`` of shapes [b, G, T, d] and [b, G, T, p] in the compute
+    dtype; ``weighted_fn(w)`` returns the weight gradient for output grads scaled by ``w``.
+    """
+
+    def __init__(self, param, batch, groups, t, d, p, factors, weighted_fn, dtype):
+        self.param, self.batch, self.groups = param, batch, groups
+        self.t, self.d, self.p = t, d, p
+        self.factors, self.weighted_fn, self.dtype = factors, weighted_fn, dtype
+
+    @property
+    def ghost(self) -> bool:
+        return self.t > 1 and 2 * self.t * self.t < self.p * self.d
+
+    def sq_norms(self):
+        gr, t, d, p = self.groups, self.t, self.d, self.p
+        per = gr * t * (d + p) + gr * (t * t if self.ghost else p * d)
+        out = []
+        for s, e in chunks(self.batch, per, self._budget):
+            a, g = self.factors(s, e)
+            if t == 1:
+                sq = (a.pow(2).sum(-1) * g.pow(2).sum(-1)).sum((1, 2))
+            elif self.ghost:
+                aa = a @ a.transpose(-1, -2)
+                gg = g @ g.transpose(-1, -2)
+                sq = (aa * gg).sum((1, 2, 3))
+            else:
+                sq = (g.transpose(-1, -2) @ a).pow(2).sum((1, 2, 3))
+            out.append(sq)
+        return torch.cat(out)
+
+    def weighted(self, w):
+        return self.weighted_fn(w)
+
+    def materialise(self, s, e):
+        a, g = self.factors(s, e)
+        return (g.transpose(-1, -2) @ a).reshape(e - s, *self.param.shape)
+
+    def sign_sum(self, c, budget):
+        per = self.groups * (self.t * (self.d + self.p) + self.p * self.d)
+        out = None
+        for s, e in chunks(self.batch, per, budget):
+            part = torch.tensordot(c[s:e].to(self.dtype), self.materialise(s, e).sign(), 1)
+            out = part if out is None else out + part
+        return out
+
+
+class EmbeddingContribution(Contribution):
+    """Embedding weight [V, d]: segment sums of output-grad rows over (example, token) pairs."""
+
+    def __init__(self, param, idx, g, padding_idx, dtype):
+        b = idx.shape[0]
+        v, d = param.shape
+        self.param, self.batch, self.dtype = param, b, dtype
+        idx = idx.reshape(b, -1)
+        g = g.reshape(b, idx.shape[1], d).to(dtype)
+        ex = torch.arange(b, device=idx.device).unsqueeze(1).expand_as(idx)
+        keep = torch.ones_like(idx, dtype=torch.bool) if padding_idx is None else idx != padding_idx
+        self.idx, self.ex, self.g = idx[keep], ex[keep], g[keep]
+        keys, inv = torch.unique(self.ex * v + self.idx, return_inverse=True)
+        self.seg = torch.zeros(keys.shape[0], d, dtype=dtype, device=g.device).index_add_(
+            0, inv, self.g)
+        self.seg_ex, self.seg_row = keys // v, keys % v
+
+    def sq_norms(self):
+        return torch.zeros(self.batch, dtype=self.dtype, device=self.seg.device).index_add_(
+            0, self.seg_ex, self.seg.pow(2).sum(1))
+
+    def weighted(self, w):
+        out = torch.zeros(self.param.shape, dtype=self.dtype, device=self.g.device)
+        return out.index_add_(0, self.idx, w.to(self.dtype)[self.ex].unsqueeze(1) * self.g)
+
+    def materialise(self, s, e):
+        m = (self.seg_ex >= s) & (self.seg_ex < e)
+        out = torch.zeros(e - s, *self.param.shape, dtype=self.dtype, device=self.g.device)
+        out[self.seg_ex[m] - s, self.seg_row[m]] = self.seg[m]
+        return out
+
+    def sign_sum(self, c, budget):
+        out = torch.zeros(self.param.shape, dtype=self.dtype, device=self.g.device)
+        return out.index_add_(0, self.seg_row,
+                              c.to(self.dtype)[self.seg_ex].unsqueeze(1) * self.seg.sign())
+
+
+# --------------------------------------------------------------------------------------------
+# Rules: (module, record) -> list of Contribution. ``args`` are the stored forward inputs,
+# ``gout`` the gradient of the summed losses with respect to the (first) output.
+
+def linear_rule(m: nn.Linear, x: torch.Tensor, gout: torch.Tensor, budget: int):
+    b = x.shape[0]
+    dt = compute_dtype(x, gout, m.weight)
+    d, p = m.in_features, m.out_features
+    a3 = x.reshape(b, -1, d)
+    g3 = gout.reshape(b, -1, p)
+    t = a3.shape[1]
+    out = []
+    if m.weight.requires_grad:
+        def factors(s, e):
+            return a3[s:e].to(dt).unsqueeze(1), g3[s:e].to(dt).unsqueeze(1)
+
+        def weighted(w):
+            gw = (g3.to(dt) * w.to(dt)[:, None, None]).reshape(-1, p)
+            return gw.transpose(0, 1) @ a3.to(dt).reshape(-1, d)
+
+        c = FactorContribution(m.weight, b, 1, t, d, p, factors, weighted, dt)
+        c._budget = budget
+        out.append(c)
+    if m.bias is not None and m.bias.requires_grad:
+        out.append(Materialised(m.bias, g3.to(dt).sum(1)))
+    return out
+
+
+def _explicit_padding(m):
+    """Padding as (left, right) per spatial dim, and the pad mode."""
+    k, dil = m.kernel_size, m.dilation
+    if isinstance(m.padding, str):
+        if m.padding == "valid":
+            pads = [(0, 0)] * len(k)
+        else:  # "same": total dil (k - 1), extra on the right (as torch does)
+            pads = []
+            for kk, dd in zip(k, dil):
+                tot = dd * (kk - 1)
+                pads.append((tot // 2, tot - tot // 2))
+    else:
+        pads = [(pp, pp) for pp in m.padding]
+    return pads, m.padding_mode
+
+
+def conv_rule(m: nn.Conv1d | nn.Conv2d, x: torch.Tensor, gout: torch.Tensor, budget: int):
+    one_d = isinstance(m, nn.Conv1d)
+    b = x.shape[0]
+    dt = compute_dtype(x, gout, m.weight)
+    pads, mode = _explicit_padding(m)
+    flat = [v for lr in reversed(pads) for v in lr]  # F.pad order: last dim first
+    if any(flat):
+        xp = F.pad(x, flat, mode="constant" if mode == "zeros" else mode)
+    else:
+        xp = x
+    gr = m.groups
+    cout = m.out_channels
+    p = cout // gr
+    d = (m.in_channels // gr) * int(torch.tensor(m.kernel_size).prod())
+    if one_d:
+        x4, g4 = xp.unsqueeze(2), gout.unsqueeze(2)
+        ks, st, dl = (1, m.kernel_size[0]), (1, m.stride[0]), (1, m.dilation[0])
+    else:
+        x4, g4 = xp, gout
+        ks, st, dl = m.kernel_size, m.stride, m.dilation
+    t = g4.shape[2] * g4.shape[3]
+    out = []
+    if m.weight.requires_grad:
+        def factors(s, e):
+            u = F.unfold(x4[s:e].to(dt), ks, dilation=dl, stride=st)  # [b, C*K, T]
+            a = u.reshape(e - s, gr, d, t).transpose(-1, -2)
+            g = g4[s:e].to(dt).reshape(e - s, gr, p, t).transpose(-1, -2)
+            return a, g
+
+        def weighted(w):
+            gw = gout.to(dt) * w.to(dt).reshape(-1, *([1] * (gout.dim() - 1)))
+            fn = torch.nn.grad.conv1d_weight if one_d else torch.nn.grad.conv2d_weight
+            return fn(xp.to(dt), m.weight.shape, gw, stride=m.stride, padding=0,
+                      dilation=m.dilation, groups=gr)
+
+        c = FactorContribution(m.weight, b, gr, t, d, p, factors, weighted, dt)
+        c._budget = budget
+        out.append(c)
+    if m.bias is not None and m.bias.requires_grad:
+        out.append(Materialised(m.bias, gout.to(dt).reshape(b, cout, -1).sum(2)))
+    return out
+
+
+def embedding_rule(m: nn.Embedding, idx: torch.Tensor, gout: torch.Tensor, budget: int):
+    if m.scale_grad_by_freq:
+        raise NotImplementedError(
+            "nn.Embedding(scale_grad_by_freq=True) scales gradients by token counts over the "
+            "whole batch, which couples examples; the per-example engine does not support it")
+    if not m.weight.requires_grad:
+        return []
+    dt = compute_dtype(gout, m.weight)
+    return [EmbeddingContribution(m.weight, idx, gout, m.padding_idx, dt)]
+
+
+def _affine(m, xhat, gout, chan_shape_fn):
+    """Materialised per-example grads of an affine normalisation's weight and bias."""
+    out = []
+    w = getattr(m, "weight", None)
+    bias = getattr(m, "bias", None)
+    if w is not None and w.requires_grad:
+        out.append(Materialised(w, chan_shape_fn(xhat * gout)))
+    if bias is not None and bias.requires_grad:
+        out.append(Materialised(bias, chan_shape_fn(gout)))
+    return out
+
+
+def layernorm_rule(m, x, gout, budget):
+    dt = compute_dtype(x, gout)
+    k = len(m.normalized_shape)
+    dims = tuple(range(x.dim() - k, x.dim()))
+    xf, gf = x.to(dt), gout.to(dt)
+    if isinstance(m, nn.LayerNorm):
+        var, mean = torch.var_mean(xf, dim=dims, keepdim=True, correction=0)
+        xhat = (xf - mean) * torch.rsqrt(var + m.eps)
+    else:  # RMSNorm
+        eps = m.eps if m.eps is not None else torch.finfo(x.dtype).eps
+        xhat = xf * torch.rsqrt(xf.pow(2).mean(dims, keepdim=True) + eps)
+    b = x.shape[0]
+
+    def reduce(v):
+        return v.reshape(b, -1, *m.normalized_shape).sum(1)
+
+    return _affine(m, xhat, gf, reduce)
+
+
+def groupnorm_rule(m: nn.GroupNorm, x, gout, budget):
+    dt = compute_dtype(x, gout)
+    b, c = x.shape[:2]
+    xf, gf = x.to(dt), gout.to(dt)
+    xg = xf.reshape(b, m.num_groups, -1)
+    var, mean = torch.var_mean(xg, dim=2, keepdim=True, correction=0)
+    xhat = ((xg - mean) * torch.rsqrt(var + m.eps)).reshape(x.shape)
+
+    def reduce(v):
+        return v.reshape(b, c, -1).sum(2)
+
+    return _affine(m, xhat, gf, reduce)
+
+
+def batchnorm_rule(m, x, gout, budget, batch_stats: bool):
+    dt = compute_dtype(x, gout)
+    b, c = x.shape[:2]
+    xf, gf = x.to(dt), gout.to(dt)
+    shape = (1, c) + (1,) * (x.dim() - 2)
+    if batch_stats:
+        dims = (0,) + tuple(range(2, x.dim()))
+        var, mean = torch.var_mean(xf, dim=dims, keepdim=True, correction=0)
+    else:
+        mean = m.running_mean.to(dt).reshape(shape)
+        var = m.running_var.to(dt).reshape(shape)
+    xhat = (xf - mean) * torch.rsqrt(var + m.eps)
+
+    def reduce(v):
+        return v.reshape(b, c, -1).sum(2)
+
+    return _affine(m, xhat, gf, reduce)
+
+
+FAST_TYPES = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Embedding, nn.LayerNorm, nn.RMSNorm,
+              nn.GroupNorm)
+
+
+def has_fast_rule(m: nn.Module) -> bool:
+    """True for the layer types above when their ``forward`` is the stock one."""
+    for cls in FAST_TYPES:
+        if isinstance(m, cls):
+            return type(m).forward is cls.forward
+    return False
+
+
+def fast_rule(m, x, gout, budget):
+    if isinstance(m, nn.Linear):
+        return linear_rule(m, x, gout, budget)
+    if isinstance(m, (nn.Conv1d, nn.Conv2d)):
+        return conv_rule(m, x, gout, budget)
+    if isinstance(m, nn.Embedding):
+        return embedding_rule(m, x, gout, budget)
+    if isinstance(m, (nn.LayerNorm, nn.RMSNorm)):
+        return layernorm_rule(m, x, gout, budget)
+    if isinstance(m, nn.GroupNorm):
+        return groupnorm_rule(m, x, gout, budget)
+    raise TypeError(f"no fast rule for {type(m).__name__}")
