@@ -238,6 +238,7 @@ class AHTGA(torch.optim.Optimizer):
         t = self._step
         alpha_star = self.target.value(t)
         if not self._all_ok(bool(torch.isfinite(losses.detach()).all()), losses.device):
+            self.engine.release()   # drop what the engine recorded during this forward
             return self._skip("NaN or Inf in the per-example losses (on some rank)", t, alpha_star)
 
         local = self.engine.backward(losses).detach()
