@@ -8,7 +8,9 @@ For a model ``f(theta, x)`` and a loss ``l(f(theta, x_i), y_i)`` the per-example
 
 computed as ``vmap(grad(l o f))`` over the batch, each example run as a batch of one
 (``x_i.unsqueeze(0)``), so models that expect a batch dimension work unchanged. ``chunk_size``
-bounds the number of examples vmapped at once (memory ~ chunk_size x model gradient).
+bounds the number of examples vmapped at once (memory ~ chunk_size x model gradient). Where
+``vmap`` cannot run the model (e.g. ``nn.LSTM``'s fused kernel has no batching rule) it warns
+and computes one autograd call per example instead (slow, exact).
 
 Requires that examples do not interact in the forward pass (no BatchNorm in training mode).
 References: the torch.func "per-sample gradients" tutorial (pytorch.org/tutorials/intermediate/
@@ -16,6 +18,7 @@ per_sample_grads.html); Horace He & Richard Zou, functorch (2021).
 """
 from __future__ import annotations
 
+import warnings
 from typing import Callable
 
 import torch
@@ -70,7 +73,21 @@ def per_example_grads(model: nn.Module, loss_fn: Callable, inputs, targets, *,
 
     fn = vmap(grad(loss_one), in_dims=(None, 0, 0), chunk_size=chunk_size,
               randomness=randomness)
-    return fn(params, xs, ys)
+    try:
+        return fn(params, xs, ys)
+    except RuntimeError as err:  # e.g. nn.LSTM: no batching rule for its fused kernel
+        warnings.warn(f"torch.func.vmap failed ({str(err).splitlines()[0][:120]}); computing "
+                      "per-example gradients with one autograd call per example", RuntimeWarning,
+                      stacklevel=2)
+    live = {n: p.requires_grad_(True) for n, p in ((n, p.clone()) for n, p in params.items())}
+    out = {n: [] for n in params}
+    for i in range(b):
+        with torch.enable_grad():
+            loss = loss_one(live, tuple(v[i] for v in xs), tuple(v[i] for v in ys))
+            gs = torch.autograd.grad(loss, list(live.values()), allow_unused=True)
+        for (n, p), gi in zip(live.items(), gs):
+            out[n].append(torch.zeros_like(p) if gi is None else gi)
+    return {n: torch.stack(v) for n, v in out.items()}
 
 
 def per_example_norms(grads: dict[str, torch.Tensor] | list[torch.Tensor]) -> torch.Tensor:

@@ -1,0 +1,160 @@
+"""Fast engine vs the torch.func reference: norms, weighted gradients, sign gradients."""
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+
+from ahtga.engine import PerExampleEngine, per_example_grads, per_example_norms
+from engine_models import (Conv1dNet, FunctionalTie, LSTMNet, MHANet, SharedNet,
+                           TinyLM, TinyLMBroadcastPos, ce, cnn, mlp)
+
+
+def _data(name, b, g):
+    if name == "mlp":
+        return mlp().double(), torch.randn(b, 3, 2, 2, generator=g).double(), torch.randint(0, 3, (b,), generator=g)
+    if name == "cnn":
+        return cnn().double(), torch.randn(b, 3, 8, 8, generator=g).double(), torch.randint(0, 3, (b,), generator=g)
+    if name == "conv1d":
+        return Conv1dNet(3).double(), torch.randn(b, 2, 10, generator=g).double(), torch.randint(0, 3, (b,), generator=g)
+    if name in ("lm", "lm_tied"):
+        idx = torch.randint(0, 5, (b, 7), generator=g)  # small range: repeated tokens and padding 0
+        return TinyLM(tie=name == "lm_tied").double(), idx, torch.randint(0, 11, (b, 7), generator=g)
+    if name == "lstm":
+        return LSTMNet().double(), torch.randint(0, 9, (b, 6), generator=g), torch.randint(0, 3, (b,), generator=g)
+    if name == "mha":
+        return MHANet().double(), torch.randn(b, 5, 4, generator=g).double(), torch.randint(0, 3, (b,), generator=g)
+    if name == "shared":
+        return SharedNet().double(), torch.randn(b, 6, generator=g).double(), torch.randint(0, 3, (b,), generator=g)
+    raise KeyError(name)
+
+
+MODELS = ["mlp", "cnn", "conv1d", "lm", "lm_tied", "lstm", "mha", "shared"]
+
+
+def _reference(model, x, y):
+    ref = per_example_grads(model, lambda o, t: ce(o, t).sum(), x, y)
+    return {n: ref[n] for n, _ in model.named_parameters()}
+
+
+def _engine_step(model, x, y, mode="fast"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        eng = PerExampleEngine(model, mode=mode)
+        norms = eng.backward(ce(model(x), y))
+    return eng, norms
+
+
+@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("mode", ["fast", "reference"])
+def test_engine_matches_reference(name, mode):
+    g = torch.Generator().manual_seed(MODELS.index(name))
+    torch.manual_seed(MODELS.index(name))
+    model, x, y = _data(name, 6, g)
+    ref = _reference(model, x, y)
+    eng, norms = _engine_step(model, x, y, mode)
+    rn = per_example_norms(ref)
+    assert norms.shape == (6,)
+    torch.testing.assert_close(norms.double(), rn, rtol=1e-5, atol=0)
+
+    # weighted gradient == sum_i w_i g_i == autograd grad of sum_i w_i loss_i
+    w = torch.rand(6, generator=g, dtype=torch.float64)
+    eng.write_weighted_grad(w)
+    mine = {n: p.grad.clone() for n, p in model.named_parameters()}
+    model.zero_grad()
+    (w * ce(model(x), y)).sum().backward()
+    for n, p in model.named_parameters():
+        torch.testing.assert_close(mine[n], p.grad, rtol=1e-7, atol=1e-10)
+        torch.testing.assert_close(mine[n], torch.tensordot(w, ref[n], 1), rtol=1e-7, atol=1e-10)
+
+    # sign form == sum_i c_i sign(g_i), on entries where no g_i is round-off around 0 (e.g.
+    # attention key biases have exactly zero gradient, whose sign is noise)
+    c = torch.randn(6, generator=g, dtype=torch.float64)
+    eng.write_sign_grad(c)
+    kept = total = 0
+    for n, p in model.named_parameters():
+        r = ref[n]
+        ok = (r.abs() > 1e-9 * r.abs().amax().clamp_min(1e-300)).all(0)
+        kept, total = kept + int(ok.sum()), total + ok.numel()
+        torch.testing.assert_close(p.grad[ok], torch.tensordot(c, r.sign(), 1)[ok],
+                                   rtol=1e-7, atol=1e-10)
+    assert kept > total / 3
+    eng.remove()
+
+
+def test_engine_float32_cnn_and_chunking():
+    """float32 model, tiny chunk budget (forces chunked ghost/materialise paths)."""
+    g = torch.Generator().manual_seed(5)
+    model = cnn()
+    x, y = torch.randn(9, 3, 8, 8, generator=g), torch.randint(0, 3, (9,), generator=g)
+    ref = per_example_norms(_reference(model, x, y))
+    eng = PerExampleEngine(model, chunk_elems=500)
+    norms = eng.backward(ce(model(x), y))
+    assert norms.dtype == torch.float32
+    torch.testing.assert_close(norms, ref, rtol=1e-5, atol=0)
+
+
+def test_engine_fallback_warns_once():
+    model = LSTMNet().double()
+    x = torch.randint(0, 9, (4, 6))
+    y = torch.randint(0, 3, (4,))
+    eng = PerExampleEngine(model)
+    with pytest.warns(RuntimeWarning, match="LSTM has no fast per-example rule"):
+        eng.backward(ce(model(x), y))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        eng.backward(ce(model(x), y))
+
+
+def test_engine_functional_tie_is_reported():
+    model = FunctionalTie().double()
+    eng = PerExampleEngine(model)
+    idx = torch.randint(0, 7, (5, 3))
+    with pytest.raises(RuntimeError, match="used outside its module's forward"):
+        eng.backward(ce(model(idx), torch.randint(0, 7, (5,))))
+
+
+def test_engine_unbatched_layer_is_reported():
+    model = TinyLMBroadcastPos().double()
+    eng = PerExampleEngine(model)
+    idx = torch.randint(0, 11, (5, 7))
+    with pytest.raises(RuntimeError, match="ran on a batch of 7 examples but `losses` has 5"):
+        eng.backward(ce(model(idx), idx))
+
+
+def test_engine_inplace_on_layer_input_is_reported():
+    class M(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(3, 2)
+
+        def forward(self, x):
+            h = x * 1.0
+            out = self.lin(h)
+            h.mul_(2.0)  # changes the stored input after the forward
+            return out
+
+    model = M()
+    eng = PerExampleEngine(model)
+    with pytest.raises(RuntimeError, match="modified in place"):
+        eng.backward(ce(model(torch.randn(4, 3)), torch.randint(0, 2, (4,))))
+
+
+def test_engine_bad_input():
+    model = mlp()
+    eng = PerExampleEngine(model)
+    x, y = torch.randn(4, 12), torch.randint(0, 3, (4,))
+    with pytest.raises(ValueError, match=r"`losses` must be a tensor of shape \[B\]"):
+        eng.backward(ce(model(x), y).mean())
+    with pytest.raises(RuntimeError, match="call backward"):
+        eng.write_weighted_grad(torch.ones(4))
+    eng.backward(ce(model(x), y))
+    with pytest.raises(ValueError, match=r"`weights` must have shape \[4\]"):
+        eng.write_weighted_grad(torch.ones(3))
+    with pytest.raises(ValueError, match="`coeffs` contains NaN"):
+        eng.write_sign_grad(torch.tensor([1.0, float("nan"), 1.0, 1.0]))
+    with pytest.raises(ValueError, match="`mode` must be one of"):
+        PerExampleEngine(model, mode="ghost")
+    with pytest.raises(TypeError, match="`model` must be an nn.Module"):
+        PerExampleEngine("model")
