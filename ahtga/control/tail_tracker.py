@@ -102,7 +102,7 @@ class TailTracker:
         self.seed = check_int("seed", seed, min_value=0)
         from ..tail import EMATracker
         self._ema = EMATracker(beta=self.beta, init=self.alpha_init, lo=lo, hi=hi)
-        self._buffer: deque[torch.Tensor] = deque(maxlen=self.window)
+        self._buffer: deque[torch.Tensor] = deque(maxlen=self.window - 1)  # previous steps
         self.count = 0  # number of updates made (the per-step seed index)
 
     @property
@@ -155,6 +155,6 @@ class TailTracker:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self._ema.load_state_dict(state["ema"])
-        self._buffer = deque((b.clone() for b in state["buffer"]), maxlen=self.window)
+        self._buffer = deque((b.clone() for b in state["buffer"]), maxlen=self.window - 1)
         self.count = int(state["count"])
         self.seed = int(state["seed"])
