@@ -30,7 +30,7 @@ def _best(fn, repeats: int) -> float:
     return best
 
 
-def main(out_dir, *, n: int = N, repeats: int = 3) -> dict:
+def main(out_dir, *, n: int = N, repeats: int = 5) -> dict:
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     old = levy_stable.parameterization

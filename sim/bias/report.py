@@ -1,0 +1,309 @@
+"""Figures, table, LaTeX macros and a summary JSON from the bias-atlas result files.
+
+Reads every ``<results>/<estimator>/<law>_a<alpha>_n<n>.json`` (files whose name starts with ``_``
+are run logs) and writes into ``out``:
+
+- ``fig_bias_atlas.pdf``: |symmetric stable| data; one column per estimator, rows bias and RMSE,
+  each a heatmap over alpha (rows) and n (columns), annotated. Colours are clipped (bias to
+  [-1, 1], RMSE to [0, 2]); the numbers are not. The alpha = 2 row (Gaussian) is against the
+  stable index 2 by convention (its Hill-sense index is infinite).
+- ``fig_bias_atlas_laws.pdf``: bias against alpha for the Pareto and Student-t rows, per estimator,
+  at the largest n run for each law.
+- ``tab_bias_atlas.tex``: a ``tabular`` (no float: wrap it where it is used) of "bias / RMSE" per
+  estimator and alpha, one block per law at that law's reference n.
+- ``bias_numbers.tex``: ``\\newcommand`` macros of the numbers quoted in the text (below).
+- ``bias_atlas_summary.json``: every cell's summary, the headline numbers and the known points.
+
+Macro names use letters only: ``\\atlas<Est><Stat>A<alpha>`` for the stable law at the reference
+n ``\\atlasNref``, e.g. ``\\atlasHillDbSqrtMeanAOnePointFive`` (estimator ``hill_db_sqrt``,
+mean estimate, alpha = 1.5); Stat in {Mean, Bias, Rmse}; alpha in {1.5, 1.9, 2.0}.
+For each estimator B other than the reference ``hill_db``: ``\\atlas<B>RmseWins`` /
+``\\atlas<B>Cells`` (stable cells with alpha < 2 where B's RMSE is below ``hill_db``'s, over all
+such cells both ran) and the same for |bias| (``\\atlas<B>BiasWins``).
+"""
+from __future__ import annotations
+
+import json
+import math
+import pathlib
+
+import numpy as np
+
+from .cells import SCALES
+from .run import write_json_atomic
+
+REFERENCE = "hill_db"
+QUOTED_ALPHAS = (1.5, 1.9, 2.0)
+# Known points (REFERENCES.md, n = 1e5, |stable|): tail-estimation's double bootstrap.
+KNOWN = {("hill_db_sqrt", 1.5): 1.70, ("hill_db_sqrt", 1.9): 3.336}
+_DIGITS = ["Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine"]
+
+
+def load(results) -> list[dict]:
+    recs = []
+    for p in sorted(pathlib.Path(results).glob("*/*.json")):
+        if p.name.startswith("_"):
+            continue
+        try:
+            recs.append(json.loads(p.read_text()))
+        except ValueError as err:
+            raise ValueError(f"`results` holds an unreadable file {p}: {err}") from None
+    if not recs:
+        raise ValueError(f"`results` has no atlas result files; got results={str(results)!r}")
+    return recs
+
+
+def _index(recs):
+    return {(r["cell"]["estimator"], r["cell"]["law"], float(r["cell"]["alpha"]), int(r["cell"]["n"])):
+            r for r in recs}
+
+
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.replace("-", "_").split("_")
+                   if part).translate(str.maketrans({str(i): _DIGITS[i] for i in range(10)}))
+
+
+def _num_word(x: float) -> str:
+    s = f"{x:g}"
+    return "".join("Point" if ch == "." else _DIGITS[int(ch)] for ch in s)
+
+
+def _fmt(v, nd=2, sign=False):
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "--"
+    return f"{v:+.{nd}f}" if sign else f"{v:.{nd}f}"
+
+
+def _reference_n(idx, law):
+    """The largest n at which ``law`` covers the most alphas."""
+    cover = {}
+    for (_e, lw, a, n) in idx:
+        if lw == law:
+            cover.setdefault(n, set()).add(a)
+    if not cover:
+        return None
+    best = max(len(s) for s in cover.values())
+    return max(n for n, s in cover.items() if len(s) == best)
+
+
+def _estimators(recs):
+    seen = []
+    for r in recs:
+        e = r["cell"]["estimator"]
+        if e not in seen:
+            seen.append(e)
+    order = ["hill", "hill_db", "hill_db_sqrt"]
+    return sorted(seen, key=lambda e: (order.index(e) if e in order else len(order), e))
+
+
+# ----------------------------------------------------------------------------- figures
+def _heatmaps(idx, ests, out: pathlib.Path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    alphas = sorted({a for (_e, lw, a, _n) in idx if lw == "stable"})
+    ns = sorted({n for (_e, lw, _a, n) in idx if lw == "stable"})
+    ncol = min(len(ests), 5)
+    nblock = -(-len(ests) // ncol)
+    w = 0.3 + 0.32 * max(2, len(ns))
+    fig, axes = plt.subplots(2 * nblock, ncol, figsize=(0.9 + ncol * w, 0.4 + nblock * 2 * (0.4 + 0.17 * len(alphas))),
+                             squeeze=False, constrained_layout=True)
+    ims = [None, None]
+    for ax in axes.flat:
+        ax.set_visible(False)
+    for j, e in enumerate(ests):
+        blk, col = divmod(j, ncol)
+        for i, (stat, cmap, lo, hi) in enumerate([("bias", "RdBu_r", -1.0, 1.0),
+                                                   ("rmse", "viridis", 0.0, 2.0)]):
+            M = np.full((len(alphas), len(ns)), np.nan)
+            for ai, a in enumerate(alphas):
+                for ni, n in enumerate(ns):
+                    r = idx.get((e, "stable", a, n))
+                    v = r["summary"][stat] if r else None
+                    if v is not None:
+                        M[ai, ni] = v
+            ax = axes[2 * blk + i, col]
+            ax.set_visible(True)
+            cm = plt.get_cmap(cmap).with_extremes(bad="0.85")
+            ims[i] = ax.imshow(np.clip(M, lo, hi), cmap=cm, vmin=lo, vmax=hi, aspect="auto", origin="lower")
+            for ai in range(len(alphas)):
+                for ni in range(len(ns)):
+                    if np.isfinite(M[ai, ni]):
+                        v = M[ai, ni]
+                        dark = (stat == "rmse" and v < 1.0) or (stat == "bias" and abs(v) > 0.6)
+                        ax.text(ni, ai, f"{v:.2f}" if abs(v) < 10 else f"{v:.0f}", ha="center",
+                                va="center", fontsize=5, color="white" if dark else "black")
+            ax.set_xticks(range(len(ns)), [f"{n:.0e}".replace("e+0", "e") if n >= 1000 else str(n)
+                                           for n in ns] if i == 1 else [], fontsize=5.5)
+            ax.set_yticks(range(len(alphas)), [f"{a:g}" for a in alphas] if col == 0 else [], fontsize=5.5)
+            ax.tick_params(length=2)
+            if col == 0:
+                ax.set_ylabel(f"{'RMSE' if stat == 'rmse' else 'bias'}: alpha", fontsize=6)
+            if i == 0:
+                ax.set_title(e, fontsize=7)
+            else:
+                ax.set_xlabel("n", fontsize=6)
+    for i in range(2):
+        cb = fig.colorbar(ims[i], ax=list(axes[i::2, :].flat), shrink=0.6, pad=0.01)
+        cb.ax.tick_params(labelsize=5.5)
+        cb.set_label("bias (colour clipped)" if i == 0 else "RMSE (colour clipped)", fontsize=6)
+    fig.suptitle("|symmetric stable|: bias and RMSE\n(alpha = 2: against the stable index 2)", fontsize=7)
+    path = out / "fig_bias_atlas.pdf"
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def _law_curves(idx, ests, out: pathlib.Path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    laws = [lw for lw in ("pareto", "student_t", "stable") if any(k[1] == lw for k in idx)]
+    fig, axes = plt.subplots(1, len(laws), figsize=(3.2 * len(laws), 2.8), squeeze=False,
+                             constrained_layout=True)
+    for ax, law in zip(axes[0], laws):
+        n = _reference_n(idx, law)
+        for e in ests:
+            pts = sorted((a, r["summary"]["bias"]) for (ee, lw, a, nn), r in idx.items()
+                         if ee == e and lw == law and nn == n and r["summary"]["bias"] is not None)
+            if pts:
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", ms=3, lw=1, label=e)
+        ax.axhline(0, color="k", lw=0.5)
+        ax.set_ylim(-1.5, 2.5)
+        ax.set_title(f"{law}, n = {n}", fontsize=8)
+        ax.set_xlabel("alpha", fontsize=8)
+        ax.set_ylabel("bias (clipped axis)", fontsize=8)
+        ax.tick_params(labelsize=7)
+    axes[0, 0].legend(fontsize=6)
+    path = out / "fig_bias_atlas_laws.pdf"
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+# ----------------------------------------------------------------------------- table and macros
+def _table(idx, ests, out: pathlib.Path):
+    lines = [f"% generated by python -m sim.bias report; entries: bias / RMSE of the tail-index "
+             f"estimate; -- : not run",
+             "\\begin{tabular}{l" + "c" * len(ests) + "}", "\\hline",
+             "$\\alpha$ & " + " & ".join(f"\\texttt{{{e.replace('_', chr(92) + '_')}}}" for e in ests)
+             + " \\\\", "\\hline"]
+    for law in ("stable", "pareto", "student_t"):
+        n = _reference_n(idx, law)
+        if n is None:
+            continue
+        label = {"stable": "$|$symmetric stable$|$", "pareto": "Pareto",
+                 "student_t": "$|$Student-$t|$, df $=\\alpha$"}[law]
+        lines.append(f"\\multicolumn{{{len(ests) + 1}}}{{l}}{{{label}, $n={n}$}} \\\\")
+        alphas = sorted({a for (_e, lw, a, nn) in idx if lw == law and nn == n})
+        for a in alphas:
+            cells = []
+            for e in ests:
+                r = idx.get((e, law, a, n))
+                s = r["summary"] if r else None
+                cells.append("--" if not s or s["bias"] is None
+                             else f"{_fmt(s['bias'], sign=True)} / {_fmt(s['rmse'])}")
+            mark = "$^\\dagger$" if law == "stable" and a >= 2 else ""
+            lines.append(f"{a:g}{mark} & " + " & ".join(cells) + " \\\\")
+        lines.append("\\hline")
+    lines.append("\\end{tabular}")
+    lines.append("% dagger: Gaussian; Hill-sense tail index infinite, bias against the stable index 2")
+    path = out / "tab_bias_atlas.tex"
+    _write_text(path, "\n".join(lines) + "\n")
+    return path
+
+
+def _win_loss(idx, ests):
+    res = {}
+    if REFERENCE not in ests:
+        return res
+    for b in ests:
+        if b == REFERENCE:
+            continue
+        wins_rmse = wins_bias = cells = 0
+        where_wins, where_loses = [], []
+        for (e, law, a, n), r in idx.items():
+            if e != b or law != "stable" or a >= 2:
+                continue
+            ref = idx.get((REFERENCE, law, a, n))
+            sb, sr = r["summary"], ref["summary"] if ref else None
+            if not sr or sb["rmse"] is None or sr["rmse"] is None:
+                continue
+            cells += 1
+            win = sb["rmse"] < sr["rmse"]
+            wins_rmse += win
+            wins_bias += abs(sb["bias"]) < abs(sr["bias"])
+            (where_wins if win else where_loses).append([a, n])
+        res[b] = {"cells": cells, "rmse_wins": wins_rmse, "abs_bias_wins": wins_bias,
+                  "rmse_wins_at": sorted(where_wins), "rmse_loses_at": sorted(where_loses)}
+    return res
+
+
+def _macros(idx, ests, summary, out: pathlib.Path):
+    nref = _reference_n(idx, "stable")
+    L = ["% generated by python -m sim.bias report: numbers quoted in the text",
+         f"\\newcommand{{\\atlasNref}}{{{nref}}}",
+         f"\\newcommand{{\\atlasReps}}{{{summary['reps']}}}",
+         f"\\newcommand{{\\atlasScale}}{{{summary['scale']}}}"]
+    for e in ests:
+        for a in QUOTED_ALPHAS:
+            r = idx.get((e, "stable", a, nref))
+            if not r:
+                continue
+            s = r["summary"]
+            for stat, key, sign in (("Mean", "mean", False), ("Bias", "bias", True), ("Rmse", "rmse", False)):
+                L.append(f"\\newcommand{{\\atlas{_camel(e)}{stat}A{_num_word(a)}}}{{{_fmt(s[key], sign=sign)}}}")
+    for b, w in summary["win_loss_vs_" + REFERENCE].items():
+        L.append(f"\\newcommand{{\\atlas{_camel(b)}RmseWins}}{{{w['rmse_wins']}}}")
+        L.append(f"\\newcommand{{\\atlas{_camel(b)}BiasWins}}{{{w['abs_bias_wins']}}}")
+        L.append(f"\\newcommand{{\\atlas{_camel(b)}Cells}}{{{w['cells']}}}")
+    for kp in summary["known_points"]:
+        if kp["atlas_mean"] is not None:
+            L.append(f"\\newcommand{{\\atlas{_camel(kp['estimator'])}KnownA{_num_word(kp['alpha'])}}}"
+                     f"{{{_fmt(kp['atlas_mean'])}}}")
+    path = out / "bias_numbers.tex"
+    _write_text(path, "\n".join(L) + "\n")
+    return path
+
+
+def _write_text(path: pathlib.Path, text: str):
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def report(results, out) -> list[pathlib.Path]:
+    """Build every output from the result files in ``results``; return the written paths."""
+    recs = load(results)
+    out = pathlib.Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    idx = _index(recs)
+    ests = _estimators(recs)
+    scales = sorted({r.get("scale", "?") for r in recs})
+    reps = sorted({r["config"]["reps"] for r in recs})
+    known = []
+    for (e, a), ref in KNOWN.items():
+        r = idx.get((e, "stable", a, 100_000))
+        known.append({"estimator": e, "alpha": a, "n": 100_000, "reference": ref,
+                      "atlas_mean": r["summary"]["mean"] if r else None,
+                      "atlas_sd": r["summary"]["sd"] if r else None})
+    summary = {
+        "scale": "+".join(scales), "reps": "/".join(map(str, reps)), "estimators": ests,
+        "n_cells": len(recs), "reference_n": {lw: _reference_n(idx, lw) for lw in ("stable", "pareto", "student_t")},
+        "scale_notes": {k: v.note for k, v in SCALES.items()},
+        "known_points": known,
+        "win_loss_vs_" + REFERENCE: _win_loss(idx, ests),
+        "cells": [{**r["cell"], "target": r["target"], "target_convention": r["target_convention"],
+                   "reps": r["config"]["reps"], "k_median": r.get("k_median"),
+                   "seconds_per_estimate": r.get("seconds_per_estimate"), **r["summary"]}
+                  for r in recs],
+    }
+    paths = [_heatmaps(idx, ests, out), _law_curves(idx, ests, out), _table(idx, ests, out),
+             _macros(idx, ests, summary, out)]
+    write_json_atomic(out / "bias_atlas_summary.json", summary)
+    paths.append(out / "bias_atlas_summary.json")
+    return paths

@@ -1,0 +1,164 @@
+"""The bias atlas: one file per cell, resume, no partial files after a crash, report outputs."""
+from __future__ import annotations
+
+import json
+import math
+import re
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+import sim.bias.run as brun
+from ahtga.tail import hill
+from sim.bias.cells import SCALES, Cell, Scale, data_seed, draw, estimator_seed
+from sim.bias.report import report
+
+
+def _hill_fixed(x, *, seed=None, k=10):
+    return SimpleNamespace(alpha=float(hill(x, k)), k=k)
+
+
+def _hill_sqrt(x, *, seed=None):
+    k = int(math.sqrt(len(x)))
+    return SimpleNamespace(alpha=float(hill(x, k)), k=k)
+
+
+def _signed_probe(x, *, seed=None):
+    """Reports whether it was handed signed data (checks the signed/abs routing)."""
+    return SimpleNamespace(alpha=float(np.min(x) < 0), k=None)
+
+
+_signed_probe.takes_signed = True
+
+# A registry in the shape of ahtga.tail's (ESTIMATORS, estimate), built on the real `hill`.
+_EST = {"hill10": _hill_fixed, "hill_sqrt": _hill_sqrt, "probe": _signed_probe}
+
+
+def _estimate(x, estimator, seed=None, **opts):
+    return _EST[estimator](x, seed=seed, **opts)
+
+
+REG = (_EST, _estimate)
+
+
+@pytest.fixture
+def tiny(monkeypatch):
+    sc = Scale("tiny", 6, (("stable", (1.5, 2.0), (200,)), ("pareto", (1.5,), (300,))), "test")
+    monkeypatch.setitem(SCALES, "tiny", sc)
+    return sc
+
+
+def _cells(d):
+    return sorted(p.relative_to(d).as_posix() for p in d.glob("*/*.json"))
+
+
+def test_sim_bias_seeds_are_deterministic_and_shared_across_estimators():
+    np.testing.assert_array_equal(draw("stable", 1.5, 50, 3), draw("stable", 1.5, 50, 3))
+    assert not np.array_equal(draw("stable", 1.5, 50, 3), draw("stable", 1.5, 50, 4))
+    assert estimator_seed("a", "stable", 1.5, 50, 3) == estimator_seed("a", "stable", 1.5, 50, 3)
+    assert estimator_seed("a", "stable", 1.5, 50, 3) != estimator_seed("b", "stable", 1.5, 50, 3)
+    assert data_seed("pareto", 1.5, 50, 0).entropy != data_seed("stable", 1.5, 50, 0).entropy
+
+
+def test_sim_bias_run_resume_and_report(tmp_path, tiny):
+    out = tmp_path / "res"
+    info = brun.run(out, scale="tiny", registry=REG, estimators=["hill10", "hill_sqrt", "probe", "nope"],
+                    progress=False)
+    assert info["missing"] == ["nope"] and info["ran_cells"] == 9
+    files = _cells(out)
+    assert files == sorted(Cell(e, law, a, n).relpath for e in ("hill10", "hill_sqrt", "probe")
+                           for law, a, n in tiny.law_cells())
+    rec = json.loads((out / "hill10/pareto_a1.5_n300.json").read_text())
+    assert len(rec["estimates"]) == 6 and rec["config"]["reps"] == 6 and len(rec["estimator_seeds"]) == 6
+    assert rec["target"] == 1.5 and rec["summary"]["n_finite"] == 6
+    # the estimator really saw the replication's data
+    assert rec["estimates"][2] == pytest.approx(float(hill(np.abs(draw("pareto", 1.5, 300, 2)), 10)))
+    g = json.loads((out / "hill_sqrt/stable_a2_n200.json").read_text())
+    assert g["target"] == 2.0 and g["target_convention"] == "stable index"
+    # signed data only for estimators that take it
+    assert json.loads((out / "probe/stable_a1.5_n200.json").read_text())["summary"]["mean"] == 1.0
+    # resume: nothing is redone, files untouched
+    mtimes = {f: (out / f).stat().st_mtime_ns for f in files}
+    info2 = brun.run(out, scale="tiny", registry=REG, estimators=["hill10", "hill_sqrt", "probe"], progress=False)
+    assert info2["ran_cells"] == 0 and info2["skipped_cells"] == 9
+    assert mtimes == {f: (out / f).stat().st_mtime_ns for f in files}
+    # a changed option makes the cell pending again
+    info3 = brun.run(out, scale="tiny", registry=REG, estimators=["hill10"], options={"hill10": {"k": 5}},
+                     progress=False)
+    assert info3["ran_cells"] == 3
+
+    gen = tmp_path / "gen"
+    paths = report(out, gen)
+    for name in ("fig_bias_atlas.pdf", "fig_bias_atlas_laws.pdf", "tab_bias_atlas.tex", "bias_numbers.tex",
+                 "bias_atlas_summary.json"):
+        assert (gen / name) in paths and (gen / name).stat().st_size > 0
+    assert (gen / "fig_bias_atlas.pdf").read_bytes()[:4] == b"%PDF"
+    tab = (gen / "tab_bias_atlas.tex").read_text()
+    assert "\\texttt{hill\\_sqrt}" in tab and tab.count("\\\\") >= 5
+    s = json.loads((gen / "bias_atlas_summary.json").read_text())
+    cell = next(c for c in s["cells"] if c["estimator"] == "hill_sqrt" and c["law"] == "stable" and c["alpha"] == 1.5)
+    ests = json.loads((out / "hill_sqrt/stable_a1.5_n200.json").read_text())["estimates"]
+    assert cell["rmse"] == pytest.approx(math.sqrt(np.mean((np.array(ests) - 1.5) ** 2)))
+    for line in (gen / "bias_numbers.tex").read_text().splitlines()[1:]:
+        assert re.fullmatch(r"\\newcommand\{\\[A-Za-z]+\}\{[^{}]*\}", line), line
+    assert "\\atlasHillSqrtMeanAOnePointFive" in (gen / "bias_numbers.tex").read_text()
+
+
+def test_sim_bias_crash_leaves_only_complete_files_and_resume_matches(tmp_path, tiny, monkeypatch):
+    calls = {"n": 0}
+    real_draw = brun.draw
+
+    def flaky(*a):
+        calls["n"] += 1
+        if calls["n"] == 9:              # mid-way through the second group
+            raise KeyboardInterrupt("simulated kill")
+        return real_draw(*a)
+
+    monkeypatch.setattr(brun, "draw", flaky)
+    out = tmp_path / "res"
+    with pytest.raises(KeyboardInterrupt):
+        brun.run(out, scale="tiny", registry=REG, estimators=["hill10", "hill_sqrt"], progress=False)
+    partial = _cells(out)
+    assert 0 < len(partial) < 6 and not list(out.rglob("*.tmp"))
+    for f in partial:
+        assert len(json.loads((out / f).read_text())["estimates"]) == 6
+    monkeypatch.setattr(brun, "draw", real_draw)
+    info = brun.run(out, scale="tiny", registry=REG, estimators=["hill10", "hill_sqrt"], progress=False)
+    assert info["ran_cells"] == 6 - len(partial)
+    clean = tmp_path / "clean"
+    brun.run(clean, scale="tiny", registry=REG, estimators=["hill10", "hill_sqrt"], progress=False)
+    assert _cells(out) == _cells(clean)
+    for f in _cells(out):
+        assert json.loads((out / f).read_text())["estimates"] == json.loads((clean / f).read_text())["estimates"]
+
+
+def test_sim_bias_failed_write_leaves_no_tmp(tmp_path, monkeypatch):
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(brun.os, "replace", boom)
+    with pytest.raises(OSError):
+        brun.write_json_atomic(tmp_path / "x" / "a.json", {"a": 1})
+    assert not list(tmp_path.rglob("*.tmp"))
+    assert not (tmp_path / "x" / "a.json").exists()
+
+
+def test_sim_bias_pareto_hill_mean_k_alpha_over_k_minus_1(tmp_path, monkeypatch):
+    """Known point: on exact Pareto data the fixed-k Hill mean is k alpha/(k-1) (k = 10: 1.667)."""
+    monkeypatch.setitem(SCALES, "pk", Scale("pk", 400, (("pareto", (1.5,), (200,)),), "test"))
+    brun.run(tmp_path, scale="pk", registry=REG, estimators=["hill10"], progress=False)
+    s = json.loads((tmp_path / "hill10/pareto_a1.5_n200.json").read_text())["summary"]
+    k, a = 10, 1.5
+    sd = k * a / (k - 1) / math.sqrt(k - 2)
+    assert abs(s["mean"] - k * a / (k - 1)) < 4 * sd / math.sqrt(400)
+    assert s["bias"] == pytest.approx(s["mean"] - a)
+
+
+def test_sim_bias_errors(tmp_path):
+    with pytest.raises(ValueError, match="`scale` must be one of"):
+        brun.run(tmp_path, scale="huge", registry=REG)
+    with pytest.raises(ValueError, match="`workers` must be >= 1"):
+        brun.run(tmp_path, scale="quick", registry=REG, workers=0)
+    with pytest.raises(ValueError, match="`results` has no atlas result files"):
+        report(tmp_path, tmp_path / "gen")
