@@ -9,7 +9,7 @@ from .calibration import expected_calibration_error, reliability_diagram
 from .ood import auroc, max_softmax_scores
 from .rank import effective_rank, gram_matrix, gradient_effective_rank
 from .sharpness import hessian_top_eigenvalue, hessian_trace, hvp
-from .tail_monitor import TailMonitor
+from .tail_monitor import TailMonitor, probe_per_example
 
 __all__ = [
     "accuracy", "nll", "perplexity", "generalization_gap",
@@ -17,5 +17,5 @@ __all__ = [
     "auroc", "max_softmax_scores",
     "effective_rank", "gram_matrix", "gradient_effective_rank",
     "hvp", "hessian_top_eigenvalue", "hessian_trace",
-    "TailMonitor",
+    "TailMonitor", "probe_per_example",
 ]

@@ -21,6 +21,41 @@ import torch
 from .._validation import check_int
 
 
+def probe_per_example(model: torch.nn.Module, loss_fn: Callable, inputs: torch.Tensor,
+                      targets: torch.Tensor, *, engine=None, want_grads: bool = False):
+    """Per-example gradient norms ``[B]`` (and, with ``want_grads``, the per-example gradients
+    ``{name: [B, ...]}``) of ``loss_fn(model(inputs), targets)`` at the current parameters.
+
+    Uses ``engine`` (an ``ahtga.engine.PerExampleEngine`` already hooked on ``model``, e.g. the
+    optimizer's) or a temporary one whose hooks are removed afterwards.  The engine is released
+    afterwards and the parameters' ``.grad`` are left as they were, so this can run between the
+    steps of any optimizer.  Any *other* engine hooked on the model records this forward too:
+    pass that engine here (or release it) so no stale record reaches its next backward.
+    """
+    from ..engine import PerExampleEngine  # imported late: metrics do not need the engine
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    saved = [None if p.grad is None else p.grad.detach().clone() for p in params]
+    own = engine is None
+    if own:
+        engine = PerExampleEngine(model, verify=False)
+    try:
+        losses = loss_fn(model(inputs), targets)
+        if losses.dim() != 1:
+            raise ValueError(f"`loss_fn` must return per-example losses of shape [B]; "
+                             f"got shape {tuple(losses.shape)}")
+        norms = engine.backward(losses).detach()
+        grads = engine.per_example_grads() if want_grads else None
+    finally:
+        if own:
+            engine.remove()
+        else:
+            engine.release()
+        for p, g in zip(params, saved):
+            p.grad = g
+    return norms, grads
+
+
 class TailMonitor:
     """Periodic tail-index measurement on a fixed probe batch.
 
@@ -32,11 +67,13 @@ class TailMonitor:
     every: measure when ``step % every == 0``.
     estimator: a name in ``ahtga.tail.ESTIMATORS``; ``estimator_options`` are passed through.
     seed: base seed of the estimator's resampling (``seed + step`` at each measurement).
+    engine: a ``PerExampleEngine`` already hooked on ``model`` (the optimizer's, for AHTGA) to
+        reuse; by default a temporary engine is made for each measurement.
     """
 
     def __init__(self, model: torch.nn.Module, loss_fn: Callable, inputs: torch.Tensor,
                  targets: torch.Tensor, *, every: int = 50, estimator: str = "hill_db",
-                 seed: int = 0, estimator_options: dict | None = None):
+                 seed: int = 0, estimator_options: dict | None = None, engine=None):
         self.model = model
         self.loss_fn = loss_fn
         self.inputs = inputs
@@ -45,6 +82,7 @@ class TailMonitor:
         self.estimator = estimator
         self.seed = check_int("seed", seed)
         self.options = dict(estimator_options or {})
+        self.engine = engine
         if inputs.shape[0] < 8:
             raise ValueError(f"`inputs` must hold at least 8 probe examples for a tail estimate; "
                              f"got {inputs.shape[0]}")
@@ -52,25 +90,8 @@ class TailMonitor:
 
     def norms(self) -> torch.Tensor:
         """Per-example gradient norms of the probe batch at the current parameters."""
-        from ..engine import PerExampleEngine  # imported late: engine is optional for metrics
-
-        params = [p for p in self.model.parameters() if p.requires_grad]
-        saved = [None if p.grad is None else p.grad.detach().clone() for p in params]
-        engine = PerExampleEngine(self.model)
-        try:
-            losses = self.loss_fn(self.model(self.inputs), self.targets)
-            if losses.dim() != 1:
-                raise ValueError(f"`loss_fn` must return per-example losses of shape [B]; "
-                                 f"got shape {tuple(losses.shape)}")
-            norms = engine.backward(losses).detach()
-        finally:
-            engine.release()
-            for p, g in zip(params, saved):
-                p.grad = g
-            remove = getattr(engine, "remove_hooks", None) or getattr(engine, "close", None)
-            if callable(remove):
-                remove()
-        return norms
+        return probe_per_example(self.model, self.loss_fn, self.inputs, self.targets,
+                                 engine=self.engine)[0]
 
     def measure(self, step: int) -> dict:
         """Measure now; returns ``{"step", "alpha", "k", "estimator", "q50", "max"}``."""

@@ -1,0 +1,202 @@
+"""Command line: ``python -m ahtga.experiments list | run | run-all | aggregate``.
+
+    list [--scale S]                       presets, their studies and optimizers
+    run PRESET [--seeds 0-4] [--scale tiny|small|full] [--set key=value ...]
+               [--data-dir DIR] [--out DIR] [--jobs N] [--force]
+    run-all --scale tiny --out DIR [--jobs N] [--presets a,b] [--set ...] [--data-dir DIR]
+    aggregate PRESET --out DIR [--metrics test_acc,ece,...]
+
+Runs are independent processes (``--jobs``, default: the number of CPU cores, at most 2 at tiny
+scale), each with ``num_threads`` torch threads.  Learning-rate sweeps run first (they are
+shared by the seeds and, through ``lr_from``, by later presets), then every
+(preset, optimizer, seed) whose result file is missing.  A failed run is reported at the end
+(exit status 1) without stopping the others.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Sequence
+
+from .config import SCALES, parse_set
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"0-4"`` -> [0..4]; ``"0,2,5"`` -> [0, 2, 5]; ``"3"`` -> [3]."""
+    out: list[int] = []
+    try:
+        for part in text.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if "-" in part[1:]:
+                a, b = part.split("-", 1) if not part.startswith("-") else (part, "")
+                a, b = int(a), int(b)
+                if b < a:
+                    raise ValueError
+                out.extend(range(a, b + 1))
+            else:
+                out.append(int(part))
+    except ValueError:
+        raise ValueError(f"--seeds must look like 0-4 or 0,2,5; got {text!r}") from None
+    if not out or any(s < 0 for s in out):
+        raise ValueError(f"--seeds must name non-negative seeds; got {text!r}")
+    return sorted(set(out))
+
+
+def _overrides(args) -> dict:
+    ov = parse_set(args.set)
+    if getattr(args, "data_dir", None):
+        ov["data_dir"] = args.data_dir
+    return ov
+
+
+# ------------------------------------------------------------------ tasks (run in workers)
+def _task(kind: str, preset: str, scale: str, overrides: dict, label: str, seed: int,
+          out: str, force: bool) -> tuple[str, str, int, float]:
+    from .presets import resolve
+    from .runner import lr_sweep, run_one
+
+    t0 = time.time()
+    cfg = resolve(preset, scale, overrides)
+    if kind == "sweep":
+        lr_sweep(cfg, label, Path(out))
+    else:
+        run_one(cfg, label, seed, out, force=force)
+    return kind, f"{preset}/{label}" + ("" if kind == "sweep" else f"/seed{seed}"), seed, time.time() - t0
+
+
+def needs_sweep(cfg, label: str, out: Path) -> bool:
+    """Whether ``resolve_lr`` would run a sweep now (no override, no reusable choice, none done)."""
+    from .runner import _recorded_choice
+
+    if label in cfg.lr_overrides or cfg.lr > 0 or not cfg.lr_sweep:
+        return False
+    if cfg.lr_from and _recorded_choice(out, cfg.lr_from, label) is not None:
+        return False
+    return _recorded_choice(out, cfg.preset, label) is None
+
+
+def _execute(tasks: list[tuple], jobs: int) -> list[str]:
+    failures = []
+    if not tasks:
+        return failures
+    if jobs <= 1:
+        for t in tasks:
+            try:
+                k, what, _, dt = _task(*t)
+                print(f"done {k:5s} {what} ({dt:.1f} s)", flush=True)
+            except Exception:  # noqa: BLE001 - report and go on
+                failures.append(f"{t[0]} {t[1]}/{t[4]}/seed{t[5]}:\n{traceback.format_exc()}")
+        return failures
+    import multiprocessing as mp
+
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as ex:
+        futs = {ex.submit(_task, *t): t for t in tasks}
+        for f in as_completed(futs):
+            t = futs[f]
+            try:
+                k, what, _, dt = f.result()
+                print(f"done {k:5s} {what} ({dt:.1f} s)", flush=True)
+            except Exception:  # noqa: BLE001
+                failures.append(f"{t[0]} {t[1]}/{t[4]}/seed{t[5]}:\n{traceback.format_exc()}")
+    return failures
+
+
+def run_presets(names: Sequence[str], scale: str, overrides: dict, out: Path, *,
+                seeds: Sequence[int] | None = None, jobs: int = 1, force: bool = False) -> int:
+    """Sweeps (presets without ``lr_from`` first), then the runs; returns the exit status."""
+    from .presets import default_seeds, resolve
+    from .store import result_path
+
+    out = Path(out)
+    t0 = time.time()
+    cfgs = {n: resolve(n, scale, overrides) for n in names}
+    failures: list[str] = []
+    for phase in ("own", "reuse"):
+        sweeps = [("sweep", n, scale, overrides, lab, 0, str(out), False)
+                  for n, c in cfgs.items() if (not c.lr_from) == (phase == "own")
+                  for lab in c.optimizers if needs_sweep(c, lab, out)]
+        failures += _execute(sweeps, jobs)
+    runs = []
+    for n, c in cfgs.items():
+        for s in (seeds if seeds is not None else default_seeds(n, scale)):
+            for lab in c.optimizers:
+                if force or not result_path(out, n, lab, s).is_file():
+                    runs.append(("run", n, scale, overrides, lab, s, str(out), force))
+    # AHTGA runs are the slowest: start them first so the pool ends evenly
+    runs.sort(key=lambda t: (not t[4].startswith("ahtga"), t[1]))
+    print(f"{len(runs)} run(s) to do in {len(cfgs)} preset(s), {jobs} job(s)", flush=True)
+    failures += _execute(runs, jobs)
+    print(f"finished in {time.time() - t0:.1f} s; results under {out}", flush=True)
+    if failures:
+        print(f"{len(failures)} task(s) failed:", file=sys.stderr)
+        for f in failures:
+            print(f, file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m ahtga.experiments", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p_list = sub.add_parser("list", help="list presets")
+    p_list.add_argument("--scale", choices=SCALES, default=None)
+
+    def common(p):
+        p.add_argument("--scale", choices=SCALES, default="tiny")
+        p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a config field (repeatable)")
+        p.add_argument("--data-dir", default=None, help="folder with the data files (small/full)")
+        p.add_argument("--out", default="results/experiments", help="results folder")
+        p.add_argument("--jobs", type=int, default=None, help="parallel runs (default: cores, <= 2 at tiny)")
+        p.add_argument("--force", action="store_true", help="recompute existing results")
+
+    p_run = sub.add_parser("run", help="run one preset")
+    p_run.add_argument("preset")
+    p_run.add_argument("--seeds", default=None, help="e.g. 0-4 or 0,2 (default: the preset's)")
+    common(p_run)
+    p_all = sub.add_parser("run-all", help="run every preset available at a scale")
+    p_all.add_argument("--presets", default=None, help="comma-separated subset")
+    common(p_all)
+    p_agg = sub.add_parser("aggregate", help="print mean and 95%% t-interval over seeds")
+    p_agg.add_argument("preset")
+    p_agg.add_argument("--out", default="results/experiments")
+    p_agg.add_argument("--metrics", default="test_acc,test_loss,ece,gen_gap_loss")
+    args = ap.parse_args(argv)
+
+    from .presets import PRESETS, default_seeds, presets_at, resolve
+
+    if args.cmd == "list":
+        for n, p in PRESETS.items():
+            if args.scale and args.scale not in p.scales:
+                continue
+            opts = resolve(n, next(iter(p.scales))).optimizers
+            print(f"{n:18s} [{p.study}] scales={','.join(p.scales)} "
+                  f"seeds(tiny)={list(default_seeds(n, 'tiny')) if 'tiny' in p.scales else '-'}\n"
+                  f"{'':18s} {p.description}\n{'':18s} optimizers: {', '.join(opts)}")
+        return 0
+    if args.cmd == "aggregate":
+        from .aggregate import aggregate, format_table
+        print(format_table(aggregate(args.out, args.preset, args.metrics.split(","))))
+        return 0
+    jobs = args.jobs or (min(2, os.cpu_count() or 1) if args.scale == "tiny" else 1)
+    overrides = _overrides(args)
+    if args.cmd == "run":
+        seeds = parse_seeds(args.seeds) if args.seeds else None
+        return run_presets([args.preset], args.scale, overrides, Path(args.out), seeds=seeds,
+                           jobs=jobs, force=args.force)
+    names = presets_at(args.scale)
+    if args.presets:
+        wanted = [s.strip() for s in args.presets.split(",") if s.strip()]
+        bad = [w for w in wanted if w not in names]
+        if bad:
+            raise SystemExit(f"--presets: not available at scale {args.scale}: {bad}; valid: {names}")
+        names = [n for n in names if n in wanted]
+    return run_presets(names, args.scale, overrides, Path(args.out), jobs=jobs, force=args.force)

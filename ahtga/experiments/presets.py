@@ -1,0 +1,180 @@
+"""Named experiment presets and the optimizer variants they compare.
+
+A preset overrides only what differs from the scale defaults (``config.SCALE_DEFAULTS``): a
+``common`` dict for every scale and one dict per scale it supports.  ``--set`` overrides last.
+``seeds`` gives the default seeds per scale.  ``python -m ahtga.experiments list`` prints them.
+
+Optimizer labels.  A label in a config's ``optimizers`` is a registry name of
+``ahtga.optim.build_optimizer`` or a key of :data:`VARIANTS`, which maps it to a registry name
+and keyword arguments (the ablations compare AHTGA variants side by side); the result files use
+the label: ``OUT/<preset>/<label>/seed<k>.json``.  :data:`VARIANT_GRIDS` gives a learning-rate
+grid for a variant whose scale differs from its base optimizer's (the raw sign form).
+
+Tiny scale (``run-all --scale tiny``; scikit-learn digits, MLP 64-128-10, 20 epochs of batch 64,
+about 19 steps per epoch).  ``main`` sweeps each optimizer's lr over ``LR_GRIDS`` (seed 0,
+10 epochs, chosen by validation accuracy) and every other preset reuses those choices
+(``lr_from="main"``; AHTGA variants reuse AHTGA's).  Studies:
+* main comparison -- ``main``: all optimizers, seeds 0-2, with test-time input corruptions
+  (Gaussian noise, blur, contrast) and max-softmax OOD detection against pixel-permuted digits
+  (the tiny OOD choice; see ``studies.py``) read from the same runs;
+* robustness to label noise -- ``noise_sym20``, ``noise_sym40``, ``noise_asym20``, ``noise_asym40``;
+* dynamics -- ``dynamics``: tail index of the per-example gradient norms every 5 steps for every
+  optimizer, effective rank per epoch, Hessian top eigenvalue and trace at the end;
+* ablations -- ``ablate_target`` (fixed vs adaptive alpha*), ``ablate_transform`` (direction vs
+  sign forms vs the exact exponent), ``ablate_c1``, ``ablate_c2``, ``ablate_beta2``,
+  ``ablate_estimator``;
+* low data -- ``lowdata_10`` and ``lowdata_1`` (10% and 1% of the training split; 1% of digits
+  is about 11 images, one per class: AHTGA's estimator then has fewer norms than it needs and
+  keeps its initial alpha -- a degenerate regime reported as such).
+Small scale: MNIST / Fashion-MNIST (IDX files under ``--data-dir``), CIFAR-10 (python batches or
+the npz of uint8 x/y).  Full scale: the source proposal's CIFAR-10 ResNet-18 (GroupNorm) setting
+for GPUs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .config import FIELDS, SCALES, RunConfig, SCALE_DEFAULTS, apply_overrides, unknown_key_error
+
+MAIN = ("sgd", "adam", "clipped_sgd", "normalized_sgd", "tailopt", "signsgd", "signum",
+        "ahtga", "ahtga_sign")
+ROBUST = ("sgd", "adam", "clipped_sgd", "tailopt", "ahtga")
+
+#: label -> (registry name, kwargs)
+VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "ahtga_sign": ("ahtga", {"transform": "sign_normalized"}),
+    "ahtga_sign_raw": ("ahtga", {"transform": "sign"}),
+    "ahtga_exact": ("ahtga", {"exponent": "exact"}),
+    "ahtga_fixed": ("ahtga", {"target": 1.5}),
+    "ahtga_linear": ("ahtga", {"target": {"name": "linear", "a_min": 1.2, "a_max": 1.8,
+                                          "t_trans": 200}}),
+    "ahtga_validation": ("ahtga", {"target": {"name": "validation", "base": 1.5,
+                                              "eval_frequency": 19}}),
+    "ahtga_gamma0": ("ahtga", {"exponent": {"name": "fixed", "gamma": 0.0}}),
+}
+for _c in (0.1, 0.5, 1.0):
+    VARIANTS[f"ahtga_c1_{_c}"] = ("ahtga", {"exponent": {"name": "quadratic", "c1": _c}})
+    VARIANTS[f"ahtga_c2_{_c}"] = ("ahtga", {"exponent": {"name": "quadratic", "c2": _c}})
+for _b in (0.5, 0.99):
+    VARIANTS[f"ahtga_b2_{_b}"] = ("ahtga", {"betas": (0.9, _b)})
+ESTIMATOR_VARIANTS = ("hill", "hill_db_sqrt", "hill_rbc", "moment", "pickands")
+for _e in ESTIMATOR_VARIANTS:
+    VARIANTS[f"ahtga_est_{_e}"] = ("ahtga", {"estimator": _e})
+
+#: label -> its own lr grid (else LR_GRIDS of its registry name). The source's sign form takes
+#: steps about sqrt(d) times AHTGA's direction form (d ~ 1e4 parameters at tiny scale).
+VARIANT_GRIDS: dict[str, tuple[float, ...]] = {
+    "ahtga_sign_raw": (0.03, 0.01, 0.003, 0.001, 0.0003),
+}
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    study: str                      # main | robustness | dynamics | ablation | lowdata
+    description: str
+    common: dict = field(default_factory=dict)     # overrides at every scale
+    scales: dict = field(default_factory=dict)     # scale -> overrides (only scales listed run)
+    seeds: dict = field(default_factory=dict)      # scale -> default seeds
+
+
+_SEEDS = {"tiny": (0, 1, 2), "small": (0, 1, 2), "full": (0, 1, 2, 3, 4)}
+_SEEDS_TS = {"tiny": (0, 1, 2), "small": (0, 1, 2)}
+_REUSE = {"lr_from": "main"}
+
+
+def _p(name, study, description, common=None, tiny=None, small=None, full=None, seeds=None):
+    scales = {k: v for k, v in (("tiny", tiny), ("small", small), ("full", full)) if v is not None}
+    return Preset(name, study, description, dict(common or {}), scales,
+                  dict(seeds or {s: _SEEDS[s] for s in scales}))
+
+
+PRESETS: dict[str, Preset] = {p.name: p for p in [
+    _p("main", "main", "all optimizers; accuracy, calibration, curves, corruptions, OOD",
+       common={"optimizers": MAIN, "lr_sweep": True, "perturbations": ("gaussian", "blur", "contrast")},
+       tiny={"sweep_epochs": 10, "ood": "permuted"},
+       small={"dataset": "mnist", "model": "small_cnn", "model_kwargs": {}, "ood": "fashion_mnist"},
+       full={}),
+    _p("main_fashion", "main", "all optimizers on Fashion-MNIST (small CNN)",
+       common={"optimizers": MAIN, "lr_sweep": True, "perturbations": ("gaussian", "blur", "contrast")},
+       small={"dataset": "fashion_mnist", "model": "small_cnn", "model_kwargs": {}}),
+    _p("cifar10", "main", "CIFAR-10, ResNet-18 with GroupNorm (JPEG re-encoded copy here)",
+       common={"optimizers": ("sgd", "adam", "clipped_sgd", "tailopt", "ahtga", "ahtga_sign"),
+               "lr_sweep": True, "dataset": "cifar10", "model": "resnet18",
+               "model_kwargs": {"norm": "group"}, "perturbations": ("gaussian", "blur", "contrast")},
+       small={"epochs": 15, "batch_size": 128, "num_threads": 2, "sweep_epochs": 3,
+              "max_train_examples": 10000},
+       full={"epochs": 200}),
+    *[_p(f"noise_{kind[:3] if kind == 'symmetric' else 'asym'}{int(r * 100)}", "robustness",
+         f"{kind} label noise, {int(r * 100)}% of training labels",
+         common={"optimizers": ROBUST, "label_noise": r, "label_noise_kind": kind, **_REUSE},
+         tiny={}, small={"dataset": "mnist", "model": "small_cnn", "model_kwargs": {}},
+         full={"dataset": "cifar10"}, seeds=_SEEDS)
+      for kind in ("symmetric", "asymmetric") for r in (0.2, 0.4)],
+    _p("dynamics", "dynamics", "tail index of gradient norms over training (all optimizers), "
+       "effective rank per epoch, Hessian top eigenvalue and trace at the end",
+       common={"optimizers": MAIN, "dynamics": True, **_REUSE},
+       tiny={"tail_every": 5}, small={"dataset": "mnist", "model": "small_cnn", "model_kwargs": {}},
+       full={"dataset": "cifar10", "hessian_batch": 512}),
+    _p("ablate_target", "ablation", "fixed vs adaptive alpha* (linear ramp, validation-driven)",
+       common={"optimizers": ("ahtga_fixed", "ahtga_linear", "ahtga_validation"), **_REUSE},
+       tiny={}, small={"dataset": "mnist"}),
+    _p("ablate_transform", "ablation", "direction-preserving vs sign forms vs exact exponent "
+       "(and gamma = 0, plain momentum SGD through the same code path)",
+       common={"optimizers": ("ahtga", "ahtga_sign", "ahtga_sign_raw", "ahtga_exact", "ahtga_gamma0"),
+               **_REUSE, "lr_sweep": True, "sweep_epochs": 10},
+       tiny={}, small={"dataset": "mnist"}),
+    _p("ablate_c1", "ablation", "sensitivity to c1 of the quadratic exponent rule",
+       common={"optimizers": ("ahtga_c1_0.1", "ahtga", "ahtga_c1_0.5", "ahtga_c1_1.0"), **_REUSE},
+       tiny={}, small={"dataset": "mnist"}),
+    _p("ablate_c2", "ablation", "sensitivity to c2 of the quadratic exponent rule",
+       common={"optimizers": ("ahtga_c2_0.1", "ahtga", "ahtga_c2_0.5", "ahtga_c2_1.0"), **_REUSE},
+       tiny={}, small={"dataset": "mnist"}),
+    _p("ablate_beta2", "ablation", "sensitivity to beta2 (EMA of the tail index)",
+       common={"optimizers": ("ahtga_b2_0.5", "ahtga", "ahtga_b2_0.99"), **_REUSE},
+       tiny={}, small={"dataset": "mnist"}),
+    _p("ablate_estimator", "ablation", "tail-index estimator inside AHTGA",
+       common={"optimizers": ("ahtga",) + tuple(f"ahtga_est_{e}" for e in ESTIMATOR_VARIANTS),
+               **_REUSE},
+       tiny={}, small={"dataset": "mnist"}),
+    _p("lowdata_10", "lowdata", "10% of the training split (stratified, per seed)",
+       common={"optimizers": ROBUST, "train_fraction": 0.1, **_REUSE},
+       tiny={"epochs": 60, "batch_size": 32, "tail_every": 10}, small={"dataset": "mnist"},
+       full={"dataset": "cifar10"}),
+    _p("lowdata_1", "lowdata", "1% of the training split (stratified, per seed)",
+       common={"optimizers": ROBUST, "train_fraction": 0.01, **_REUSE},
+       tiny={"epochs": 200, "batch_size": 32, "tail_every": 0}, small={"dataset": "mnist"},
+       full={"dataset": "cifar10"}),
+]}
+
+
+def _check_keys(d: dict, where: str) -> None:
+    for k in d:
+        if k not in FIELDS:
+            raise unknown_key_error(k)
+
+
+def resolve(name: str, scale: str = "tiny", overrides: dict | None = None) -> RunConfig:
+    """The config of preset ``name`` at ``scale`` with ``overrides`` (from ``--set``) applied."""
+    if name not in PRESETS:
+        raise KeyError(f"unknown preset {name!r}; valid presets: {', '.join(PRESETS)}")
+    if scale not in SCALES:
+        raise ValueError(f"`scale` must be one of {list(SCALES)}; got scale={scale!r}")
+    p = PRESETS[name]
+    if scale not in p.scales:
+        raise ValueError(f"preset {name!r} has no {scale!r} version; it has: {', '.join(p.scales)}")
+    cfg = RunConfig(preset=name, scale=scale)
+    for layer in (SCALE_DEFAULTS[scale], p.common, p.scales[scale], overrides or {}):
+        _check_keys(layer, name)
+        cfg = apply_overrides(cfg, layer)
+    return cfg
+
+
+def default_seeds(name: str, scale: str) -> tuple[int, ...]:
+    return tuple(PRESETS[name].seeds.get(scale, (0,)))
+
+
+def presets_at(scale: str) -> list[str]:
+    """Names of the presets with a version at ``scale``, in run order (``main`` first)."""
+    return [n for n, p in PRESETS.items() if scale in p.scales]

@@ -1,0 +1,402 @@
+"""Train one (preset, optimizer, seed) run and write its result file; resume, skip, sweep.
+
+One run:
+1. resolve the learning rate (``lr_overrides`` > ``lr`` > a recorded sweep choice > a sweep now
+   when ``lr_sweep`` > the registry default ``ahtga.optim.DEFAULTS[name]["lr"]``);
+2. prepare the data (``_data.prepare``) and build model and optimizer under ``torch.manual_seed``;
+3. train ``epochs`` passes with seeded batch order; every step ``ahtga.optim.train_step`` (AHTGA
+   receives per-example losses, the rest their mean); log the training loss, step time, lr and
+   AHTGA's telemetry every ``log_every`` steps, the tail monitor every ``tail_every`` steps,
+   validation and test loss/accuracy (and the effective rank under ``dynamics``) each epoch;
+4. checkpoint every ``checkpoint_every`` epochs (atomic), so a killed run resumes from its last
+   finished epoch with the same batch order;
+5. final metrics (``studies.final_metrics``) and the result file, written atomically; the
+   checkpoint is then deleted.  A result that exists is never recomputed (``force`` aside).
+
+A run whose training loss becomes NaN or Inf stops there and is recorded with
+``final.diverged = true`` (its accuracy is still measured at the parameters it stopped at).
+"""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from . import store
+from ._data import Prepared, prepare
+from .config import RunConfig, to_dict
+
+
+# ----------------------------------------------------------------------------- optimizers
+def resolve_optimizer(label: str) -> tuple[str, dict]:
+    """(registry name, kwargs) of an optimizer label: an entry of ``presets.VARIANTS`` or a
+    plain registry name with no extra kwargs."""
+    from .presets import VARIANTS
+
+    if label in VARIANTS:
+        name, kw = VARIANTS[label]
+        return name, dict(kw)
+    return label, {}
+
+
+def make_optimizer(cfg: RunConfig, label: str, model: torch.nn.Module, lr: float, seed: int):
+    from ..optim import build_optimizer
+
+    name, kw = resolve_optimizer(label)
+    kw = {**cfg.optimizer_kwargs, **kw, "lr": lr}
+    if name == "ahtga":
+        kw.setdefault("seed", seed)
+    return build_optimizer(name, model, **kw)
+
+
+def default_lr(label: str) -> float:
+    """The registry's default lr (``ahtga.optim.DEFAULTS[name]["lr"]``) of the label's optimizer."""
+    from ..optim import DEFAULTS
+
+    name, _ = resolve_optimizer(label)
+    if "lr" not in DEFAULTS.get(name, {}):
+        raise KeyError(f"no default learning rate for optimizer {name!r} in ahtga.optim.DEFAULTS; "
+                       f"set one with --set lr=... or lr_overrides")
+    return float(DEFAULTS[name]["lr"])
+
+
+def _sweep_file(out: Path, preset: str, label: str) -> Path:
+    return Path(out) / preset / label / "lr_sweep.json"
+
+
+def _recorded_choice(out: Path, preset: str, label: str) -> float | None:
+    """The lr chosen by a finished sweep of ``preset`` for ``label`` (or for the label's
+    registry name, so ablation variants of AHTGA reuse AHTGA's choice -- except variants with their
+    own grid in ``presets.VARIANT_GRIDS``)."""
+    from .presets import VARIANT_GRIDS
+
+    labels = [label] if label in VARIANT_GRIDS else [label, resolve_optimizer(label)[0]]
+    for lab in labels:
+        p = _sweep_file(out, preset, lab)
+        if p.is_file():
+            rec = store.read_json(p)
+            if rec.get("chosen") is not None:
+                return float(rec["chosen"])
+    return None
+
+
+def lr_sweep(cfg: RunConfig, label: str, out: Path) -> dict:
+    """Train one run (seed 0, ``sweep_epochs``, no monitors) per lr of ``LR_GRIDS[name]`` and
+    choose the lr with the highest final validation accuracy, ties broken by the lower
+    validation loss; diverged runs are never chosen.  Each finished grid point is recorded in
+    ``OUT/<preset>/<label>/lr_sweep.json`` at once (atomic), so a killed sweep resumes."""
+    from ..optim import LR_GRIDS
+    from .presets import VARIANT_GRIDS
+
+    name, _ = resolve_optimizer(label)
+    grid = sorted(float(v) for v in VARIANT_GRIDS.get(label, LR_GRIDS[name]))
+    path = _sweep_file(out, cfg.preset, label)
+    rec = store.read_json(path) if path.is_file() else {"grid": grid, "points": {}, "chosen": None}
+    if rec.get("chosen") is not None and rec.get("grid") == grid:
+        return rec
+    if rec.get("grid") != grid:
+        rec = {"grid": grid, "points": {}, "chosen": None}
+    sweep_cfg = _replace(cfg, epochs=cfg.sweep_epochs or cfg.epochs, tail_every=0, dynamics=False,
+                         perturbations=(), ood="", checkpoint_every=0)
+    data = prepare(sweep_cfg, 0)
+    for lr in grid:
+        key = repr(lr)
+        if key in rec["points"]:
+            continue
+        res = train_run(sweep_cfg, label, 0, lr, data, desc=f"sweep {cfg.preset}/{label} lr={lr:g}")
+        fin = res["final"]
+        rec["points"][key] = {"val_acc": fin["val_acc"], "val_loss": fin["val_loss"],
+                              "diverged": fin["diverged"]}
+        store.write_json_atomic(path, rec)
+    ok = [(float(k), v) for k, v in rec["points"].items()
+          if not v["diverged"] and v["val_acc"] is not None]
+    if not ok:
+        raise RuntimeError(f"every lr of the grid {grid} diverged for {label!r} in preset {cfg.preset!r}")
+    best = max(ok, key=lambda kv: (kv[1]["val_acc"],
+                                   -(kv[1]["val_loss"] if kv[1]["val_loss"] is not None else math.inf)))
+    rec["chosen"] = best[0]
+    rec["rule"] = "max final validation accuracy, ties -> lower validation loss; seed 0"
+    rec["sweep_epochs"] = sweep_cfg.epochs
+    store.write_json_atomic(path, rec)
+    return rec
+
+
+def resolve_lr(cfg: RunConfig, label: str, out: Path | None) -> tuple[float, dict]:
+    """(lr, how it was chosen) -- see the module docstring for the order."""
+    if label in cfg.lr_overrides:
+        return float(cfg.lr_overrides[label]), {"source": "lr_overrides"}
+    if cfg.lr > 0:
+        return float(cfg.lr), {"source": "config lr"}
+    if out is not None and cfg.lr_from:
+        v = _recorded_choice(out, cfg.lr_from, label)
+        if v is not None:
+            return v, {"source": f"sweep of preset {cfg.lr_from}"}
+    if out is not None and cfg.lr_sweep:
+        rec = lr_sweep(cfg, label, out)
+        return float(rec["chosen"]), {"source": f"sweep of preset {cfg.preset}", "grid": rec["grid"],
+                                      "points": rec["points"], "rule": rec.get("rule")}
+    return default_lr(label), {"source": "registry default (no sweep)"}
+
+
+def _replace(cfg: RunConfig, **kw) -> RunConfig:
+    import dataclasses
+    return dataclasses.replace(cfg, **kw)
+
+
+# ----------------------------------------------------------------------------- model
+def build(cfg: RunConfig, data: Prepared) -> torch.nn.Module:
+    """``ahtga.models.build_model(cfg.model, ...)`` with the data's shape filled in: ``mlp`` gets
+    ``in_features`` (flattened size); image models get ``in_channels`` and, where they take it,
+    ``image_size``; all get ``num_classes``.  ``model_kwargs`` win over these."""
+    import inspect
+
+    from ..models import MODELS, build_model
+
+    shape = data.input_shape
+    kw: dict[str, Any] = {"num_classes": data.num_classes}
+    if cfg.model == "mlp":
+        kw["in_features"] = math.prod(shape)
+    elif len(shape) == 3:
+        kw["in_channels"] = shape[0]
+        factory = MODELS.get(cfg.model)
+        try:
+            params = inspect.signature(factory).parameters if factory is not None else {}
+        except (TypeError, ValueError):
+            params = {}
+        if "image_size" in params:
+            kw["image_size"] = tuple(shape[1:])
+    kw.update(cfg.model_kwargs)
+    return build_model(cfg.model, **kw)
+
+
+def per_example_loss(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(out, y, reduction="none")
+
+
+@torch.no_grad()
+def predict(model: torch.nn.Module, x: torch.Tensor, batch_size: int, device) -> torch.Tensor:
+    """Logits of ``x`` in eval mode, on CPU in float64."""
+    was = model.training
+    model.eval()
+    outs = [model(x[i:i + batch_size].to(device)).double().cpu() for i in range(0, x.shape[0], batch_size)]
+    model.train(was)
+    return torch.cat(outs) if outs else torch.zeros(0)
+
+
+def loss_acc(logits: torch.Tensor, y: torch.Tensor) -> tuple[float | None, float | None]:
+    if logits.numel() == 0:
+        return None, None
+    loss = float(F.cross_entropy(logits, y))
+    return (loss if math.isfinite(loss) else None), float((logits.argmax(1) == y).double().mean())
+
+
+def _lr_factor(cfg: RunConfig, step: int, total: int) -> float:
+    if cfg.warmup_steps and step < cfg.warmup_steps:
+        return (step + 1) / cfg.warmup_steps
+    if cfg.lr_schedule == "constant":
+        return 1.0
+    t = (step - cfg.warmup_steps) / max(1, total - cfg.warmup_steps)
+    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, t)))
+
+
+_STAT_KEYS = ("alpha_hat", "alpha", "alpha_star", "gamma", "k", "skipped")
+
+
+def _stats_dict(stats: Any) -> dict:
+    if stats is None:
+        return {}
+    if hasattr(stats, "as_dict"):
+        stats = stats.as_dict()
+    return stats if isinstance(stats, dict) else {}
+
+
+# ----------------------------------------------------------------------------- training
+def train_run(cfg: RunConfig, label: str, seed: int, lr: float, data: Prepared, *,
+              ckpt: Path | None = None, desc: str = "") -> dict:
+    """Train and evaluate one run; returns the ``curves``, ``final`` and ``timings`` parts.
+
+    Tail-estimator warnings (``TailWarning``: clamped k, infinite estimates) and AHTGA's
+    "step skipped" warnings are silenced here and counted instead: ``final.skipped_steps`` and
+    ``final.clamped_steps`` (steps whose single estimate AHTGA clamped)."""
+    import warnings
+
+    from ..tail import TailWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TailWarning)
+        warnings.filterwarnings("ignore", message="AHTGA step", category=RuntimeWarning)
+        return _train_run(cfg, label, seed, lr, data, ckpt=ckpt, desc=desc)
+
+
+def _train_run(cfg, label, seed, lr, data, *, ckpt, desc) -> dict:
+    from tqdm.auto import tqdm
+
+    from ..optim import train_step
+    from .studies import EpochProbes, final_metrics
+
+    t_start = time.perf_counter()
+    torch.set_num_threads(cfg.num_threads)
+    device = torch.device(cfg.device)
+    torch.manual_seed(seed)
+    model = build(cfg, data).to(device)
+    opt = make_optimizer(cfg, label, model, lr, seed)
+    base_lrs = [g["lr"] for g in opt.param_groups]
+    n = data.train_x.shape[0]
+    bs = min(cfg.batch_size, n)
+    steps_per_epoch = n // bs  # drop the last partial batch: equal batch sizes for tail estimates
+    total = steps_per_epoch * cfg.epochs
+    gen = torch.Generator().manual_seed(seed)
+    probes = EpochProbes(cfg, model, data, seed, device, engine=getattr(opt, "engine", None))
+    curves = {"step": {k: [] for k in ("step", "train_loss", "step_time", "lr", *_STAT_KEYS)},
+              "epoch": {k: [] for k in ("epoch", "step", "train_loss", "val_loss", "val_acc",
+                                        "test_loss", "test_acc", "epoch_time", "eff_rank")},
+              "tail": []}
+    state = {"epoch": 0, "step": 0, "diverged": False, "train_s": 0.0, "eval_s": 0.0,
+             "skipped": 0, "clamped": 0}
+    resumed_from = None
+    if ckpt is not None:
+        ck = store.load_checkpoint(ckpt)
+        if ck is not None:
+            model.load_state_dict(ck["model"])
+            opt.load_state_dict(ck["optimizer"])
+            if ck.get("optimizer_extra") is not None and hasattr(opt, "load_extra_state"):
+                opt.load_extra_state(ck["optimizer_extra"])
+            gen.set_state(ck["generator"])
+            torch.set_rng_state(ck["torch_rng"])
+            curves, state = ck["curves"], ck["state"]
+            probes.load_history(curves)
+            resumed_from = state["epoch"]
+    if state["epoch"] == 0 and state["step"] == 0:
+        probes.at_start(curves)
+
+    bar = tqdm(total=total, initial=state["step"], desc=desc or f"{cfg.preset}/{label}/seed{seed}",
+               disable=not cfg.progress, leave=False, mininterval=1.0, dynamic_ncols=True)
+    x_all, y_all = data.train_x, data.train_y
+    win_loss, win_time, win_n = 0.0, 0.0, 0
+    while state["epoch"] < cfg.epochs and not state["diverged"]:
+        t_ep = time.perf_counter()
+        perm = torch.randperm(n, generator=gen)
+        ep_loss, ep_n = 0.0, 0
+        model.train()
+        for b in range(steps_per_epoch):
+            idx = perm[b * bs:(b + 1) * bs]
+            xb, yb = x_all[idx].to(device), y_all[idx].to(device)
+            f = _lr_factor(cfg, state["step"], total)
+            for g, base in zip(opt.param_groups, base_lrs):
+                g["lr"] = base * f
+            t0 = time.perf_counter()
+            losses = per_example_loss(model(xb), yb)
+            mean_loss = float(losses.detach().mean())
+            if not math.isfinite(mean_loss):
+                state["diverged"] = True
+                break
+            try:
+                stats = _stats_dict(train_step(opt, losses))
+            except FloatingPointError:  # non-finite gradient: the step was not taken
+                state["diverged"] = True
+                break
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            dt = time.perf_counter() - t0
+            state["skipped"] += int(bool(stats.get("skipped", False)))
+            state["clamped"] += int(bool(stats.get("clamped", False)))
+            state["step"] += 1
+            win_loss += mean_loss
+            win_time += dt
+            win_n += 1
+            ep_loss += mean_loss
+            ep_n += 1
+            if state["step"] % cfg.log_every == 0 or state["step"] == total:
+                s = curves["step"]
+                s["step"].append(state["step"])
+                s["train_loss"].append(win_loss / win_n)
+                s["step_time"].append(win_time / win_n)
+                s["lr"].append(opt.param_groups[0]["lr"])
+                for k in _STAT_KEYS:
+                    v = stats.get(k)
+                    s[k].append(None if v is None or (isinstance(v, float) and not math.isfinite(v)) else v)
+                win_loss, win_time, win_n = 0.0, 0.0, 0
+            probes.after_step(state["step"], curves)
+            bar.update(1)
+        state["train_s"] += time.perf_counter() - t_ep
+        t_ev = time.perf_counter()
+        state["epoch"] += 1
+        e = curves["epoch"]
+        e["epoch"].append(state["epoch"])
+        e["step"].append(state["step"])
+        e["train_loss"].append(ep_loss / ep_n if ep_n else None)
+        vl, va = loss_acc(predict(model, data.val_x, cfg.eval_batch_size, device), data.val_y)
+        tl, ta = loss_acc(predict(model, data.test_x, cfg.eval_batch_size, device), data.test_y)
+        e["val_loss"].append(vl)
+        e["val_acc"].append(va)
+        e["test_loss"].append(tl)
+        e["test_acc"].append(ta)
+        e["eff_rank"].append(probes.effective_rank())
+        _report_validation(opt, state["step"], vl)
+        state["eval_s"] += time.perf_counter() - t_ev
+        e["epoch_time"].append(time.perf_counter() - t_ep)
+        bar.set_postfix(val_acc=f"{va:.3f}" if va is not None else "-", refresh=False)
+        if (ckpt is not None and cfg.checkpoint_every and state["epoch"] % cfg.checkpoint_every == 0
+                and state["epoch"] < cfg.epochs and not state["diverged"]):
+            store.save_checkpoint_atomic(ckpt, {
+                "model": model.state_dict(), "optimizer": opt.state_dict(),
+                "optimizer_extra": opt.extra_state_dict() if hasattr(opt, "extra_state_dict") else None,
+                "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
+                "curves": curves, "state": state})
+    bar.close()
+    probes.at_end(state["step"], curves)
+    t_fin = time.perf_counter()
+    final = final_metrics(cfg, model, data, device, seed=seed, curves=curves,
+                          engine=getattr(opt, "engine", None))
+    final["diverged"] = bool(state["diverged"])
+    final["steps"] = state["step"]
+    final["skipped_steps"] = state.get("skipped", 0)
+    final["clamped_steps"] = state.get("clamped", 0)
+    epochs_run = max(1, len(curves["epoch"]["epoch"]))
+    step_times = [t for t in curves["step"]["step_time"] if t is not None]
+    timings = {"total_s": time.perf_counter() - t_start, "train_s": state["train_s"],
+               "eval_s": state["eval_s"], "final_metrics_s": time.perf_counter() - t_fin,
+               "train_s_per_epoch": state["train_s"] / epochs_run,
+               "step_s_median": float(torch.tensor(step_times).median()) if step_times else None,
+               "resumed_from_epoch": resumed_from}
+    return {"curves": curves, "final": final, "timings": timings}
+
+
+def _report_validation(opt, step: int, val_loss: float | None) -> None:
+    """Feed a validation-driven alpha* schedule (``ValidationTarget.report``) when present."""
+    target = getattr(opt, "target", None)
+    if val_loss is not None and target is not None and hasattr(target, "report"):
+        target.report(step, val_loss)
+
+
+# ----------------------------------------------------------------------------- one result
+def run_one(cfg: RunConfig, label: str, seed: int, out: str | Path, *, force: bool = False) -> Path:
+    """Run (or skip, when its result exists) one (preset, optimizer, seed); returns the result path."""
+    out = Path(out)
+    path = store.result_path(out, cfg.preset, label, seed)
+    if path.is_file() and not force:
+        return path
+    t0 = time.time()
+    torch.set_num_threads(cfg.num_threads)
+    lr, lr_info = resolve_lr(cfg, label, out)
+    data = prepare(cfg, seed)
+    ckpt = store.checkpoint_path(path)
+    res = train_run(cfg, label, seed, lr, data, ckpt=ckpt)
+    name, kw = resolve_optimizer(label)
+    result = {
+        "preset": cfg.preset, "optimizer": label, "seed": int(seed), "scale": cfg.scale,
+        "config": to_dict(cfg),
+        "optimizer_spec": {"name": name, "kwargs": {**cfg.optimizer_kwargs, **kw}, "lr": lr,
+                           "lr_choice": lr_info},
+        "code_version": store.code_version(), "data": data.info,
+        "hardware": store.hardware(cfg.device),
+        "timings": {**res["timings"], "started_unix": t0, "finished_unix": time.time()},
+        "curves": res["curves"], "final": res["final"],
+    }
+    store.write_json_atomic(path, result)
+    ckpt.unlink(missing_ok=True)
+    return path

@@ -1,0 +1,212 @@
+"""What a run measures besides its loss: monitors during training and metrics at the end.
+
+During training (:class:`EpochProbes`):
+* tail monitor (every optimizer): tail index of the per-example gradient norms of a fixed probe
+  batch of ``tail_probe`` training examples, every ``tail_every`` steps, at step 0 and at the
+  end (``ahtga.metrics.TailMonitor``);
+* under ``dynamics``: entropy effective rank of the per-example gradient covariance of a fixed
+  batch of ``eff_rank_batch`` training examples, at step 0 and after every epoch.
+
+At the end (:func:`final_metrics`): loss and accuracy on train (labels as trained on, and clean
+labels when noise was added), validation and test; the generalization gap (test - train loss;
+train - test accuracy); ECE with ``calibration_bins`` bins and the reliability-diagram data on
+the test set; test accuracy under each corruption in ``perturbations``; max-softmax OOD AUROC on
+the set named by ``ood``; under ``dynamics`` the Hessian's top eigenvalue (power iteration) and
+trace (Hutchinson) of the mean training loss on ``hessian_batch`` fixed training examples.
+
+Corruptions (applied to the raw test images, then the training standardisation; severities
+fixed here so results compare across runs; images in [0, 1]): ``gaussian``: additive N(0, 0.3^2)
+noise, clipped to [0, 1]; ``blur``: Gaussian blur with sigma 1 pixel (radius 3); ``contrast``:
+``(x - m) 0.4 + m`` with m the image mean.  These are ``ahtga.data``'s ``gaussian_noise``,
+``gaussian_blur`` and ``contrast``.
+
+OOD sets:
+* ``permuted`` (the tiny choice, no extra data): the test images with one fixed random
+  permutation of pixel positions (seed 0).  Pixel statistics are kept, spatial structure is
+  destroyed, so a detector cannot win by intensity alone;
+* ``uniform``: i.i.d. uniform pixels over the test images' range;
+* ``mnist`` (for digits runs; needs ``data_dir`` with MNIST's IDX files): MNIST test digits
+  average-pooled to 8x8, each rescaled to maximum 1 like digits -- the issue's digits -> MNIST;
+* ``fashion_mnist`` (for MNIST runs; ``data_dir`` must also hold Fashion-MNIST, or be its folder).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from ..metrics import (TailMonitor, auroc, expected_calibration_error, generalization_gap,
+                       gradient_effective_rank, gram_matrix, hessian_top_eigenvalue, hessian_trace,
+                       max_softmax_scores, probe_per_example, reliability_diagram)
+from .config import RunConfig
+
+PERTURBATIONS = {"gaussian": {"sigma": 0.3}, "blur": {"sigma": 1.0}, "contrast": {"factor": 0.4}}
+OOD_SETS = ("permuted", "uniform", "mnist", "fashion_mnist")
+
+
+def _fixed_indices(n: int, m: int, seed: int) -> torch.Tensor:
+    g = torch.Generator().manual_seed(10_000 + int(seed))
+    return torch.randperm(n, generator=g)[:min(m, n)]
+
+
+class EpochProbes:
+    """Tail monitor and effective rank on fixed training batches (see the module docstring)."""
+
+    def __init__(self, cfg: RunConfig, model, data, seed: int, device, *, engine=None):
+        self.cfg, self.model, self.device, self.engine = cfg, model, device, engine
+        n = data.train_x.shape[0]
+        self.monitor = None
+        if cfg.tail_every and n >= 16:
+            idx = _fixed_indices(n, cfg.tail_probe, seed)
+            self.monitor = TailMonitor(model, lambda o, y: F.cross_entropy(o, y, reduction="none"),
+                                       data.train_x[idx].to(device), data.train_y[idx].to(device),
+                                       every=cfg.tail_every, estimator=cfg.tail_estimator, seed=seed,
+                                       engine=engine)
+        self.rank_batch = None
+        if cfg.dynamics and n >= 2:
+            idx = _fixed_indices(n, cfg.eff_rank_batch, seed + 1)
+            self.rank_batch = (data.train_x[idx].to(device), data.train_y[idx].to(device))
+
+    def _record(self, rec, curves):
+        curves["tail"].append({k: rec[k] for k in ("step", "alpha", "k", "q50", "max")})
+
+    def load_history(self, curves):
+        if self.monitor is not None:
+            self.monitor.history = list(curves["tail"])
+
+    def at_start(self, curves):
+        if self.monitor is not None:
+            self._record(self.monitor.measure(0), curves)
+        curves.setdefault("eff_rank_start", self.effective_rank())
+
+    def after_step(self, step: int, curves):
+        if self.monitor is not None:
+            rec = self.monitor.maybe_measure(step)
+            if rec is not None:
+                self._record(rec, curves)
+
+    def at_end(self, step: int, curves):
+        if self.monitor is not None and (not curves["tail"] or curves["tail"][-1]["step"] != step):
+            self._record(self.monitor.measure(step), curves)
+
+    def effective_rank(self) -> float | None:
+        if self.rank_batch is None:
+            return None
+        x, y = self.rank_batch
+        _, grads = probe_per_example(self.model, lambda o, t: F.cross_entropy(o, t, reduction="none"),
+                                     x, y, engine=self.engine, want_grads=True)
+        return gradient_effective_rank(gram_matrix(grads))
+
+
+def _logits(model, x, cfg, device):
+    from .runner import predict
+    return predict(model, x, cfg.eval_batch_size, device)
+
+
+def _corrupt(name: str, x: torch.Tensor, seed: int) -> torch.Tensor:
+    from .. import data as D
+
+    o = PERTURBATIONS[name]
+    if name == "gaussian":
+        return D.gaussian_noise(x, o["sigma"], seed=seed)
+    if name == "blur":
+        return D.gaussian_blur(x, o["sigma"])
+    return D.contrast(x, o["factor"])
+
+
+def _ood_inputs(kind: str, cfg: RunConfig, data, seed: int) -> torch.Tensor:
+    raw = data.raw_test_x
+    if kind == "permuted":
+        flat = raw.reshape(raw.shape[0], -1)
+        perm = torch.randperm(flat.shape[1], generator=torch.Generator().manual_seed(0))
+        return flat[:, perm].reshape(raw.shape)
+    if kind == "uniform":
+        g = torch.Generator().manual_seed(seed)
+        lo, hi = float(raw.min()), float(raw.max())
+        return lo + (hi - lo) * torch.rand(raw.shape, generator=g)
+    from .. import data as D
+    if kind == "mnist":
+        m = D.load_mnist(cfg.data_dir, "test").x.float()
+        if m.dim() == 3:
+            m = m[:, None]
+        m = F.adaptive_avg_pool2d(m, raw.shape[-2:])
+        m = m / m.amax(dim=(1, 2, 3), keepdim=True).clamp_min(1e-12) * float(raw.max())
+        return m.reshape(m.shape[0], *raw.shape[1:])
+    if kind == "fashion_mnist":
+        f = D.load_fashion_mnist(cfg.data_dir, "test").x.float()
+        return f.reshape(f.shape[0], *raw.shape[1:])
+    raise ValueError(f"`ood` must be one of {list(OOD_SETS)} or empty; got ood={kind!r}")
+
+
+def final_metrics(cfg: RunConfig, model, data, device, *, seed: int, curves: dict,
+                  engine=None) -> dict[str, Any]:
+    """The end-of-run metrics (module docstring); ``engine``: a per-example engine hooked on the
+    model (AHTGA's), released after the Hessian probes' forward passes."""
+    from .runner import loss_acc
+
+    out: dict[str, Any] = {}
+    tr_logits = _logits(model, data.train_x, cfg, device)
+    out["train_loss"], out["train_acc"] = loss_acc(tr_logits, data.train_y)
+    if cfg.label_noise > 0:
+        out["train_loss_clean"], out["train_acc_clean"] = loss_acc(tr_logits, data.train_y_clean)
+    out["val_loss"], out["val_acc"] = loss_acc(_logits(model, data.val_x, cfg, device), data.val_y)
+    te_logits = _logits(model, data.test_x, cfg, device)
+    out["test_loss"], out["test_acc"] = loss_acc(te_logits, data.test_y)
+    ok = all(v is not None for v in (out["train_loss"], out["test_loss"]))
+    out["gen_gap_loss"] = generalization_gap(out["train_loss"], out["test_loss"]) if ok else None
+    out["gen_gap_acc"] = generalization_gap(out["train_acc"], out["test_acc"], kind="accuracy")
+    if bool(torch.isfinite(te_logits).all()):
+        out["ece"] = expected_calibration_error(te_logits, data.test_y, n_bins=cfg.calibration_bins,
+                                                from_logits=True)
+        out["reliability"] = reliability_diagram(te_logits, data.test_y, n_bins=cfg.calibration_bins,
+                                                 from_logits=True)
+    else:
+        out["ece"], out["reliability"] = None, None
+    tail = [r["alpha"] for r in curves["tail"] if r["alpha"] is not None]
+    out["tail_alpha_final"] = tail[-1] if tail else None
+    out["tail_alpha_start"] = curves["tail"][0]["alpha"] if curves["tail"] else None
+    out["time_per_epoch"] = (sum(t for t in curves["epoch"]["epoch_time"]) /
+                             max(1, len(curves["epoch"]["epoch_time"])))
+    if cfg.perturbations:
+        out["perturbations"] = {}
+        for name in cfg.perturbations:
+            if name not in PERTURBATIONS:
+                raise ValueError(f"`perturbations` entries must be in {sorted(PERTURBATIONS)}; got {name!r}")
+            xc = data.standardise(_corrupt(name, data.raw_test_x, seed))
+            l, a = loss_acc(_logits(model, xc, cfg, device), data.test_y)
+            out["perturbations"][name] = {"test_loss": l, "test_acc": a, **PERTURBATIONS[name]}
+    if cfg.ood:
+        xo = data.standardise(_ood_inputs(cfg.ood, cfg, data, seed))
+        s_in = max_softmax_scores(te_logits)
+        s_out = max_softmax_scores(_logits(model, xo, cfg, device))
+        out["ood"] = {"set": cfg.ood, "auroc": auroc(s_in, s_out), "n_in": int(s_in.numel()),
+                      "n_out": int(s_out.numel()), "msp_in_mean": float(s_in.mean()),
+                      "msp_out_mean": float(s_out.mean())}
+    if cfg.dynamics:
+        try:
+            out.update(_sharpness(cfg, model, data, device, seed))
+        finally:
+            if engine is not None:
+                engine.release()
+        out["eff_rank_final"] = curves["epoch"]["eff_rank"][-1] if curves["epoch"]["eff_rank"] else None
+    return out
+
+
+def _sharpness(cfg, model, data, device, seed) -> dict:
+    idx = _fixed_indices(data.train_x.shape[0], cfg.hessian_batch, seed + 2)
+    x, y = data.train_x[idx].to(device), data.train_y[idx].to(device)
+    was = model.training
+    model.eval()
+    params = [p for p in model.parameters() if p.requires_grad]
+    f = lambda: F.cross_entropy(model(x), y)  # noqa: E731
+    try:
+        top = hessian_top_eigenvalue(f, params, iters=cfg.hessian_iters, tol=1e-3, seed=seed)
+        tr = hessian_trace(f, params, samples=cfg.hutchinson_samples, seed=seed)
+    finally:
+        model.train(was)
+    bad = not (math.isfinite(top["eigenvalue"]) and math.isfinite(tr["trace"]))
+    return {"hessian_top": None if bad else top["eigenvalue"], "hessian_top_iters": top["iterations"],
+            "hessian_top_converged": top["converged"], "hessian_trace": None if bad else tr["trace"],
+            "hessian_trace_stderr": tr["stderr"], "hessian_batch": int(x.shape[0])}
