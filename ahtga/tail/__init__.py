@@ -1,4 +1,17 @@
-"""Tail-index estimators (torch, any device; numpy arrays accepted)."""
-from .hill import TailWarning, hill, hill_all_k
+"""Tail-index estimators (torch, any device; numpy arrays accepted).
 
-__all__ = ["TailWarning", "hill", "hill_all_k"]
+Hill (one k, all k), double bootstrap for k (Danielsson et al. 2001), Pickands, moment
+(Dekkers-Einmahl-de Haan), kernel type (Groeneboom-Lopuhaa-de Wolf), the stable estimator of
+Mohammadi-Mohammadpour-Ohta, a reduced-bias Hill, an EMA tracker, and ``estimate`` with the
+``ESTIMATORS`` registry.  Command line: ``python -m ahtga.tail FILE``.
+"""
+from .api import ESTIMATORS, SIGNED, TailEstimate, estimate, estimator_options
+from .double_bootstrap import DoubleBootstrapResult, double_bootstrap
+from .ema import EMATracker
+from .hill import TailWarning, hill, hill_all_k
+from .others import kernel_type, moment, pickands, stable_mmo
+from .rbc import hill_rbc
+
+__all__ = ["TailWarning", "hill", "hill_all_k", "double_bootstrap", "DoubleBootstrapResult",
+           "pickands", "moment", "kernel_type", "stable_mmo", "hill_rbc", "EMATracker",
+           "TailEstimate", "estimate", "ESTIMATORS", "SIGNED", "estimator_options"]
