@@ -10,13 +10,15 @@ One call of :meth:`TailTracker.update` per optimizer step:
    the double-bootstrap k*), seeded with a per-step seed derived from ``seed`` and the step
    counter (numpy ``SeedSequence([seed, t])``), so a resumed run draws the same bootstrap
    resamples as an uninterrupted one;
-3. guard: a non-finite estimate, or one outside ``clamp = (lo, hi)``, is clamped into it and the
-   step records ``clamped = True``.  Light tails read as huge values (Hill on Gaussian norms gives
-   ~37, REFERENCES.md), and one such value would drag the EMA for ~1/(1-beta) steps.  The default
-   (0.1, 5.0) is this package's choice: below 0.1 or above 5 a batch estimate carries no usable
-   information for the exponent rules;
+3. guard (done by :class:`ahtga.tail.EMATracker`): an estimate outside ``clamp = (lo, hi)`` is
+   clamped into it; a non-finite one (NaN, or the inf Hill returns for tied top values) is
+   ignored, the EMA keeping its value; either way the update records ``clamped = True``.  Light
+   tails read as huge values (Hill on Gaussian norms gives ~37, REFERENCES.md), and one such
+   value would drag the EMA for ~1/(1-beta) steps.  The default (0.1, 5.0) is this package's
+   choice (tighter than EMATracker's own default hi = 10): above 5 the exponent rules would
+   already ask for extreme amplification (the exact rule gives gamma = 5/alpha* - 1);
 4. smooth: alpha_t = beta alpha_{t-1} + (1 - beta) alpha_hat_clamped, alpha_0 = ``alpha_init``
-   (the EMA of :class:`ahtga.tail.EMATracker`; source values beta = 0.9, alpha_0 = 2.0).
+   (source values beta = 0.9, alpha_0 = 2.0).
 
 Too few samples: when the pooled sample has fewer than ``min_samples`` positive norms the update
 raises ``ValueError`` (a clear error rather than a silent fallback): raise the batch size or use
@@ -46,7 +48,8 @@ def step_seed(seed: int, step: int) -> int:
 
 @dataclass(frozen=True)
 class TrackerUpdate:
-    """What one update saw: the raw and clamped estimate, the smoothed alpha, k, n, the guard."""
+    """What one update saw: the raw estimate, the clamped one (non-finite raw values are
+    passed through and ignored by the EMA), the smoothed alpha, k, n, the guard flag."""
     alpha_hat_raw: float
     alpha_hat: float
     alpha: float
@@ -140,9 +143,9 @@ class TailTracker:
                 f"raise the batch size or the window")
         raw, k = self._estimate(pool.to(torch.float64), step_seed(self.seed, self.count))
         lo, hi = self.clamp
-        clamped = not (math.isfinite(raw) and lo <= raw <= hi)
-        a_hat = hi if math.isnan(raw) else min(hi, max(lo, raw))
-        alpha = float(self._ema.update(a_hat))
+        alpha = float(self._ema.update(raw))
+        clamped = bool(self._ema.last_clamped or self._ema.last_ignored)
+        a_hat = min(hi, max(lo, raw)) if math.isfinite(raw) else raw
         if self.window > 1:
             self._buffer.append(pos.clone())
         self.count += 1

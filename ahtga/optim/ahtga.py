@@ -49,6 +49,7 @@ from ..control.exponents import ExponentRule, make_exponent
 from ..control.schedules import TargetSchedule, make_target
 from ..control.tail_tracker import TailTracker
 from ..control.transforms import direction_coefficients, sign_coefficients
+from ..engine.distributed import allreduce_grads, gather_norms, is_distributed
 from ._stats import StepStats
 
 __all__ = ["AHTGA", "ahtga_update"]
@@ -83,8 +84,7 @@ def ahtga_update(params: list[torch.Tensor], grads: list[torch.Tensor],
     torch._foreach_add_(params, momentum_buffers, alpha=-lr)
 
 
-def _dist_active() -> bool:
-    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+_dist_active = is_distributed
 
 
 class AHTGA(torch.optim.Optimizer):
@@ -192,35 +192,12 @@ class AHTGA(torch.optim.Optimizer):
         dist.all_reduce(t, op=dist.ReduceOp.MIN)
         return bool(t.item() == 1)
 
-    @staticmethod
-    def _gather(local: torch.Tensor) -> tuple[torch.Tensor, int]:
-        """(global norms in rank order, offset of this rank's slice)."""
-        if not _dist_active():
-            return local, 0
-        world, rank = dist.get_world_size(), dist.get_rank()
-        n = torch.tensor([local.numel()], device=local.device, dtype=torch.int64)
-        sizes = [torch.zeros_like(n) for _ in range(world)]
-        dist.all_gather(sizes, n)
-        sizes = [int(s.item()) for s in sizes]
-        padded = local.new_zeros(max(sizes))
-        padded[:local.numel()] = local
-        parts = [torch.empty_like(padded) for _ in range(world)]
-        dist.all_gather(parts, padded)
-        return torch.cat([p[:s] for p, s in zip(parts, sizes)]), sum(sizes[:rank])
-
     def _reduce_grads(self) -> None:
         params = list(self.engine.params)
-        for p in params:
+        for p in params:       # a parameter without .grad on one rank must not desynchronise
             if p.grad is None:
                 p.grad = torch.zeros_like(p)
-        buckets: dict[tuple, list[torch.Tensor]] = {}
-        for p in params:
-            buckets.setdefault((p.grad.device, p.grad.dtype), []).append(p.grad)
-        for grads in buckets.values():
-            flat = torch._utils._flatten_dense_tensors(grads)
-            dist.all_reduce(flat)
-            for g, r in zip(grads, torch._utils._unflatten_dense_tensors(flat, grads)):
-                g.copy_(r)
+        allreduce_grads(params)
 
     # ---------------------------------------------------------------- step
     def step(self, losses: torch.Tensor) -> StepStats:  # type: ignore[override]
@@ -242,7 +219,7 @@ class AHTGA(torch.optim.Optimizer):
             return self._skip("NaN or Inf in the per-example losses (on some rank)", t, alpha_star)
 
         local = self.engine.backward(losses).detach()
-        norms, offset = self._gather(local)
+        norms, offset = gather_norms(local, return_offset=True)
         if not bool(torch.isfinite(norms).all()):
             self.engine.release()
             return self._skip("NaN or Inf in the per-example gradient norms", t, alpha_star)
