@@ -81,13 +81,19 @@ def biclip(x: torch.Tensor, lower: float, upper: float) -> torch.Tensor:
 def l2_biclip(tensors: list[torch.Tensor], lower: float, upper: float) -> list[torch.Tensor]:
     """Rescale the concatenation of ``tensors`` so that its L2 norm lies in ``[lower, upper]``.
 
-    ``g <- g * clamp(||g||, lower, upper) / ||g||``; a zero vector stays zero.
+    ``g <- g * clamp(||g||, lower, upper) / ||g||``; a zero vector stays zero. The norm is
+    computed as ``a ||g / a||`` with ``a = max|g_j|`` so that tiny gradients (whose squares
+    underflow) are still raised to ``lower``.
     """
-    n = global_grad_norm(tensors)
-    if not bool(n > 0):
+    if not tensors:
+        return []
+    amax = max(float(t.detach().abs().max()) if t.numel() else 0.0 for t in tensors)
+    if amax == 0.0:
         return [t.clone() for t in tensors]
-    factor = n.clamp(min=lower, max=upper) / n
-    return [t * factor.to(t.device, t.dtype) for t in tensors]
+    scaled = [t / amax for t in tensors]                  # entries in [-1, 1]
+    nr = float(global_grad_norm(scaled))                    # >= 1
+    target = min(max(amax * nr, lower), upper)
+    return [r * (target / nr) for r in scaled]
 
 
 def power_schedule(base: float, exponent: float, t: int) -> float:
