@@ -1,0 +1,130 @@
+"""End-to-end tiny runs: result files with every field, skip on rerun, resume after a kill,
+learning-rate sweep, command line."""
+import json
+
+import pytest
+
+from ahtga.experiments import runner
+from ahtga.experiments.cli import main as cli_main
+from ahtga.experiments.presets import resolve
+from ahtga.experiments.store import checkpoint_path, read_json, result_path
+
+QUICK = {"optimizers": ("sgd", "ahtga"), "epochs": 2, "max_train_examples": 256, "tail_every": 2,
+         "tail_probe": 64, "dynamics": True, "hessian_iters": 5, "hutchinson_samples": 3,
+         "eff_rank_batch": 16, "hessian_batch": 64, "lr_sweep": False, "progress": False,
+         "log_every": 2, "model_kwargs": {"hidden": [32]}, "lr_overrides": {"ahtga": 0.1}}
+
+
+@pytest.fixture(scope="module")
+def e2e(tmp_path_factory):
+    out = tmp_path_factory.mktemp("res")
+    cfg = resolve("main", "tiny", QUICK)
+    paths = {lab: runner.run_one(cfg, lab, 0, out) for lab in cfg.optimizers}
+    return out, cfg, paths
+
+
+def test_result_files_have_all_fields(e2e):
+    out, cfg, paths = e2e
+    for lab, p in paths.items():
+        assert p == result_path(out, "main", lab, 0) and p.is_file()
+        r = read_json(p)
+        for key in ("config", "code_version", "data", "hardware", "timings", "curves", "final"):
+            assert key in r, key
+        assert r["config"]["optimizers"] == ["sgd", "ahtga"] and r["config"]["epochs"] == 2
+        assert r["code_version"]["package"] and r["hardware"]["torch"]
+        assert len(r["data"]["sha256_train"]) == 64 and r["data"]["n_train"] == 256
+        assert r["timings"]["total_s"] > 0
+        f = r["final"]
+        for k in ("test_acc", "test_loss", "val_acc", "train_loss", "gen_gap_loss", "ece",
+                  "hessian_top", "hessian_trace", "eff_rank_final", "tail_alpha_final"):
+            assert f[k] is not None, k
+        assert 0 <= f["test_acc"] <= 1 and 0 <= f["ece"] <= 1
+        assert len(f["reliability"]["count"]) == 15 and sum(f["reliability"]["count"]) == r["data"]["n_test"]
+        assert set(f["perturbations"]) == {"gaussian", "blur", "contrast"}
+        assert 0 <= f["ood"]["auroc"] <= 1 and f["ood"]["set"] == "permuted"
+        assert 1 <= f["eff_rank_final"] <= 16
+        c = r["curves"]
+        assert c["epoch"]["epoch"] == [1, 2] and len(c["epoch"]["test_acc"]) == 2
+        assert c["step"]["step"] == [2, 4, 6, 8] and all(t > 0 for t in c["step"]["step_time"])
+        assert [t["step"] for t in c["tail"]] == [0, 2, 4, 6, 8]
+        assert not checkpoint_path(p).exists()
+    ah = read_json(paths["ahtga"])
+    assert all(v is not None for v in ah["curves"]["step"]["alpha_star"])
+    assert all(v is not None for v in ah["curves"]["step"]["gamma"])
+    assert ah["optimizer_spec"]["lr"] == 0.1
+    sgd = read_json(paths["sgd"])
+    assert all(v is None for v in sgd["curves"]["step"]["gamma"])
+    json.dumps(ah, allow_nan=False)  # strict JSON
+
+
+def test_rerun_skips_done_results(e2e, monkeypatch):
+    out, cfg, paths = e2e
+    before = paths["sgd"].stat().st_mtime_ns
+
+    def fail(*a, **k):
+        raise AssertionError("a finished run must not be recomputed")
+
+    monkeypatch.setattr(runner, "train_run", fail)
+    assert runner.run_one(cfg, "sgd", 0, out) == paths["sgd"]
+    assert paths["sgd"].stat().st_mtime_ns == before
+
+
+@pytest.mark.parametrize("label", ["sgd", "ahtga"])
+def test_killed_run_resumes_from_checkpoint(tmp_path, monkeypatch, label):
+    cfg = resolve("main", "tiny", {**QUICK, "epochs": 3, "dynamics": False, "perturbations": (),
+                                   "ood": ""})
+    ref = read_json(runner.run_one(cfg, label, 1, tmp_path / "ref"))
+    real = runner.predict
+    calls = {"n": 0}
+
+    def dying(*a, **k):  # val + test per epoch: the 5th call is in epoch 3, after 2 checkpoints
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise KeyboardInterrupt("killed")
+        return real(*a, **k)
+
+    monkeypatch.setattr(runner, "predict", dying)
+    out = tmp_path / "killed"
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_one(cfg, label, 1, out)
+    p = result_path(out, "main", label, 1)
+    assert not p.exists() and checkpoint_path(p).is_file()
+    monkeypatch.setattr(runner, "predict", real)
+    res = read_json(runner.run_one(cfg, label, 1, out))
+    assert res["timings"]["resumed_from_epoch"] == 2
+    assert res["curves"]["epoch"]["test_loss"] == pytest.approx(ref["curves"]["epoch"]["test_loss"], rel=1e-6)
+    assert res["curves"]["step"]["train_loss"] == pytest.approx(ref["curves"]["step"]["train_loss"], rel=1e-6)
+    assert res["final"]["test_acc"] == ref["final"]["test_acc"]
+    assert not checkpoint_path(p).exists()
+
+
+def test_lr_sweep_picks_by_validation_and_records(tmp_path, monkeypatch):
+    import ahtga.optim as O
+
+    monkeypatch.setitem(O.LR_GRIDS, "sgd", (1e-7, 0.1, 1e7))
+    cfg = resolve("main", "tiny", {**QUICK, "optimizers": ("sgd",), "dynamics": False, "lr_sweep": True,
+                                   "tail_every": 0, "perturbations": (), "ood": "", "epochs": 3})
+    r = read_json(runner.run_one(cfg, "sgd", 0, tmp_path))
+    choice = r["optimizer_spec"]["lr_choice"]
+    assert r["optimizer_spec"]["lr"] == 0.1 and set(choice["points"]) == {"1e-07", "0.1", "10000000.0"}
+    assert choice["points"]["10000000.0"]["diverged"] or (
+        choice["points"]["10000000.0"]["val_acc"] <= choice["points"]["0.1"]["val_acc"])
+    rec = read_json(tmp_path / "main" / "sgd" / "lr_sweep.json")
+    assert rec["chosen"] == 0.1
+    # a later preset reuses the recorded choice through lr_from
+    c2 = resolve("noise_sym20", "tiny", {"optimizers": ("sgd",)})
+    assert runner.resolve_lr(c2, "sgd", tmp_path)[0] == 0.1
+
+
+def test_cli_run_list_and_errors(tmp_path, capsys):
+    args = ["run", "main", "--seeds", "0", "--out", str(tmp_path), "--jobs", "1",
+            "--set", "optimizers=sgd", "--set", "epochs=1", "--set", "max_train_examples=128",
+            "--set", "lr_sweep=false", "--set", "progress=false", "--set", "tail_every=0",
+            "--set", "perturbations=", "--set", "ood="]
+    assert cli_main(args) == 0
+    assert result_path(tmp_path, "main", "sgd", 0).is_file()
+    assert cli_main(["list"]) == 0
+    assert "ablate_estimator" in capsys.readouterr().out
+    with pytest.raises(KeyError, match="Unknown config key: 'epoch'"):
+        cli_main(["run", "main", "--out", str(tmp_path), "--set", "epoch=1"])
+    assert cli_main(["aggregate", "main", "--out", str(tmp_path), "--metrics", "test_acc"]) == 0
