@@ -20,14 +20,21 @@ One call of :meth:`TailTracker.update` per optimizer step:
 4. smooth: alpha_t = beta alpha_{t-1} + (1 - beta) alpha_hat_clamped, alpha_0 = ``alpha_init``
    (source values beta = 0.9, alpha_0 = 2.0).
 
-Too few samples: when the pooled sample has fewer than ``min_samples`` positive norms the update
-raises ``ValueError`` (a clear error rather than a silent fallback): raise the batch size or use
-a window.  An estimator that raises ``ValueError`` on the pooled sample is re-raised with the
-sample size named.
+Too few samples.  ``ValueError`` when the configuration can never work: a batch of B norms with
+B * window < ``min_samples``.  Otherwise, when the pool holds fewer than ``min_samples``
+positive norms (zero gradients, e.g. a saturated classifier, or a window still filling), no
+estimate is made and alpha keeps its previous value (``estimated = False``; k = 0,
+alpha_hat = NaN in the step's stats).  An estimator that raises ``ValueError`` on the pool is
+re-raised with the sample size named.
+
+Estimator warnings.  ``TailWarning``s of the estimator (for example a double-bootstrap k*
+outside [1, n-1] at small n) are caught: the first is re-issued once per tracker, every one is
+recorded as ``warned = True`` (``StepStats.estimator_warning``).
 """
 from __future__ import annotations
 
 import math
+import warnings
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -49,13 +56,16 @@ def step_seed(seed: int, step: int) -> int:
 @dataclass(frozen=True)
 class TrackerUpdate:
     """What one update saw: the raw estimate, the clamped one (non-finite raw values are
-    passed through and ignored by the EMA), the smoothed alpha, k, n, the guard flag."""
+    passed through and ignored by the EMA), the smoothed alpha, k, the pooled n, the guard
+    flag, whether an estimate was made at all, and whether the estimator warned."""
     alpha_hat_raw: float
     alpha_hat: float
     alpha: float
     k: int
     n: int
     clamped: bool
+    estimated: bool
+    warned: bool
 
 
 class TailTracker:
@@ -107,50 +117,69 @@ class TailTracker:
         self._ema = EMATracker(beta=self.beta, init=self.alpha_init, lo=lo, hi=hi)
         self._buffer: deque[torch.Tensor] = deque(maxlen=self.window - 1)  # previous steps
         self.count = 0  # number of updates made (the per-step seed index)
+        self._warned = False
 
     @property
     def value(self) -> float:
         """The smoothed alpha (alpha_init before the first update)."""
         return float(self._ema.value)
 
-    def _estimate(self, x: torch.Tensor, seed: int) -> tuple[float, int]:
+    def _estimate(self, x: torch.Tensor, seed: int) -> tuple[float, int, bool]:
+        from ..tail import TailWarning
         try:
-            if isinstance(self.estimator, str):
-                from ..tail import estimate
-                res = estimate(x, estimator=self.estimator, seed=seed, **self.estimator_options)
-            else:
-                res = self.estimator(x, seed=seed)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", TailWarning)
+                if isinstance(self.estimator, str):
+                    from ..tail import estimate
+                    res = estimate(x, estimator=self.estimator, seed=seed,
+                                   **self.estimator_options)
+                else:
+                    res = self.estimator(x, seed=seed)
         except ValueError as err:
             raise ValueError(f"tail estimator {self.estimator!r} failed on the pooled norms "
                              f"(n={x.numel()}): {err}") from err
-        return float(res.alpha), (0 if res.k is None else int(res.k))
+        tail_w = [w for w in caught if issubclass(w.category, TailWarning)]
+        for w in caught:   # pass other warnings on unchanged
+            if not issubclass(w.category, TailWarning):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        if tail_w and not self._warned:
+            self._warned = True
+            warnings.warn(f"tail estimator {self.estimator!r}: {tail_w[0].message} (further "
+                          "estimator warnings are only recorded in StepStats.estimator_warning)",
+                          TailWarning, stacklevel=4)
+        return float(res.alpha), (0 if res.k is None else int(res.k)), bool(tail_w)
 
     def update(self, norms: torch.Tensor) -> TrackerUpdate:
         """Pool, estimate, clamp and smooth; ``norms`` is the [B] tensor of this step (global
-        batch under DDP).  Raises ``ValueError`` when the pool is too small (see module doc)."""
+        batch under DDP).  See the module docstring for too-small samples."""
         if not isinstance(norms, torch.Tensor) or norms.ndim != 1:
             raise ValueError(f"`norms` must be a 1-d tensor [B]; got {type(norms).__name__} "
                              f"of shape {tuple(getattr(norms, 'shape', ()))}")
         if not bool(torch.isfinite(norms).all()):
             raise ValueError("`norms` contains NaN or Inf; the caller must skip this step")
+        B = norms.numel()
+        if B * self.window < self.min_samples:
+            raise ValueError(
+                f"the tail estimate needs at least min_samples={self.min_samples} per-example "
+                f"norms; got a batch of B={B} with window={self.window} (B * window = "
+                f"{B * self.window}): raise the batch size or the window")
         pos = norms.detach()[norms.detach() > 0]
         pool = torch.cat([*self._buffer, pos]) if self.window > 1 else pos
         n = int(pool.numel())
-        if n < self.min_samples:
-            raise ValueError(
-                f"the tail estimate needs at least min_samples={self.min_samples} positive "
-                f"per-example norms; got n={n} (batch of {norms.numel()}, window={self.window}): "
-                f"raise the batch size or the window")
-        raw, k = self._estimate(pool.to(torch.float64), step_seed(self.seed, self.count))
+        if self.window > 1:
+            self._buffer.append(pos.clone())
+        seed = step_seed(self.seed, self.count)
+        self.count += 1
+        if n < self.min_samples:   # transient shortage: keep the previous alpha
+            return TrackerUpdate(alpha_hat_raw=math.nan, alpha_hat=math.nan, alpha=self.value,
+                                 k=0, n=n, clamped=False, estimated=False, warned=False)
+        raw, k, warned = self._estimate(pool.to(torch.float64), seed)
         lo, hi = self.clamp
         alpha = float(self._ema.update(raw))
         clamped = bool(self._ema.last_clamped or self._ema.last_ignored)
         a_hat = min(hi, max(lo, raw)) if math.isfinite(raw) else raw
-        if self.window > 1:
-            self._buffer.append(pos.clone())
-        self.count += 1
         return TrackerUpdate(alpha_hat_raw=raw, alpha_hat=a_hat, alpha=alpha, k=k, n=n,
-                             clamped=clamped)
+                             clamped=clamped, estimated=True, warned=warned)
 
     def state_dict(self) -> dict[str, Any]:
         return {"ema": self._ema.state_dict(), "buffer": [b.clone() for b in self._buffer],

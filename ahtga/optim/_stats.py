@@ -10,8 +10,8 @@ __all__ = ["StepStats"]
 class StepStats:
     """What one AHTGA step saw and did.
 
-    Floats are NaN where a step did not compute them (a skipped step); ``k`` is 0 when no
-    estimate was made or the estimator has no k.
+    Floats are NaN where a step did not compute them (a skipped step, or no estimate);
+    ``k`` is 0 when no estimate was made or the estimator has no k.
 
     step : number of completed updates before this step (the schedule's t).
     alpha_hat : the (clamped) tail-index estimate of this step's norms.
@@ -23,6 +23,8 @@ class StepStats:
     q05, q50, q95, max : quantiles of the per-example gradient norms (linear interpolation).
     clamped : the single estimate was non-finite or outside the clamp range and was clamped.
     gamma_guarded : the exponent rule's guard or bounds changed gamma.
+    estimated : a tail estimate was made (False: too few positive norms, alpha kept).
+    estimator_warning : the estimator raised a TailWarning (e.g. k* clamped at small n).
     skipped : the step was skipped (NaN/Inf losses, norms or gradients): no parameter changed.
     """
     step: int
@@ -39,6 +41,8 @@ class StepStats:
     clamped: bool
     gamma_guarded: bool
     skipped: bool
+    estimated: bool = True
+    estimator_warning: bool = False
 
     def as_dict(self) -> dict:
         """A flat dict of plain Python numbers and bools."""

@@ -23,7 +23,8 @@ Non-finite values.  A NaN/Inf loss, norm or written gradient skips the whole ste
 ``RuntimeWarning`` (``nonfinite="skip"``, the default: no parameter, momentum, schedule step or
 estimator seed changes; the returned ``StepStats.skipped`` is True) or raises ``FloatingPointError``
 (``nonfinite="raise"``).  Parameters never become NaN through this optimizer.
-Too few norms for the estimator: ``ValueError`` (see :class:`ahtga.control.TailTracker`).
+Too few norms for the estimator: ``ValueError`` when B * window < min_samples; a transient
+shortage of positive norms keeps the previous alpha (see :mod:`ahtga.control.tail_tracker`).
 
 Distributed use (``torchrun``, any backend).  Do not wrap the model in DDP: AHTGA gathers the
 per-example norms of all ranks, writes each rank's share (1/B_global) sum_{i local} T(g_i) and
@@ -181,7 +182,7 @@ class AHTGA(torch.optim.Optimizer):
         warnings.warn(msg, RuntimeWarning, stacklevel=3)
         return StepStats(step=t, alpha_hat=_NAN, alpha=self.tracker.value, alpha_star=alpha_star,
                          gamma=_NAN, k=0, n=0, q05=_NAN, q50=_NAN, q95=_NAN, max=_NAN,
-                         clamped=False, gamma_guarded=False, skipped=True)
+                         clamped=False, gamma_guarded=False, skipped=True, estimated=False)
 
     @staticmethod
     def _all_ok(flag: bool, device: torch.device) -> bool:
@@ -271,7 +272,8 @@ class AHTGA(torch.optim.Optimizer):
         self._step += 1
         return StepStats(step=t, alpha_hat=upd.alpha_hat, alpha=upd.alpha, alpha_star=alpha_star,
                          gamma=gamma, k=upd.k, n=B, q05=q[0], q50=q[1], q95=q[2], max=q[3],
-                         clamped=upd.clamped, gamma_guarded=guarded, skipped=False)
+                         clamped=upd.clamped, gamma_guarded=guarded, skipped=False,
+                         estimated=upd.estimated, estimator_warning=upd.warned)
 
     # ---------------------------------------------------------------- checkpoints
     def state_dict(self) -> dict[str, Any]:

@@ -197,8 +197,8 @@ def test_batch_smaller_than_estimator_needs_is_an_error():
     opt = make(model, "loop", min_samples=32)
     (x, y), = batches(1, 16)
     before = flat_params(model).clone()
-    with pytest.raises(ValueError, match=r"needs at least min_samples=32 positive per-example "
-                                         r"norms; got n=16"):
+    with pytest.raises(ValueError, match=r"needs at least min_samples=32 per-example norms; got "
+                                         r"a batch of B=16 with window=1"):
         opt.step(per_example_loss(model, x, y))
     assert torch.equal(flat_params(model), before)
     with pytest.raises(ValueError, match=r"`losses` must be a non-empty 1-d tensor"):
@@ -279,3 +279,19 @@ def test_subset_of_params_leaves_others_unchanged():
         opt.step(per_example_loss(model, x, y))
     assert all(torch.equal(p, q) for p, q in zip(model[2].parameters(), frozen))
     assert not torch.equal(model[0].weight, mlp()[0].weight)
+
+
+def test_too_few_positive_norms_keeps_previous_alpha():
+    model = mlp()
+    opt = make(model, "loop", min_samples=32, betas=(0.9, 0.5))
+    data = batches(2, B)
+    x, y = data[0]
+    opt.step(per_example_loss(model, x, y))
+    alpha = opt.tracker.value
+    before = flat_params(model).clone()
+    x, y = data[1]
+    mask = (torch.arange(B) < 10).float()          # 30 of 40 examples have zero gradient
+    st = opt.step(per_example_loss(model, x, y) * mask)
+    assert not st.estimated and st.k == 0 and math.isnan(st.alpha_hat) and not st.skipped
+    assert st.alpha == alpha == opt.tracker.value
+    assert not torch.equal(flat_params(model), before)     # the update itself went ahead
