@@ -265,6 +265,11 @@ def _macros(idx, ests, summary, out: pathlib.Path):
         if kp["atlas_mean"] is not None:
             L.append(f"\\newcommand{{\\atlas{_camel(kp['estimator'])}KnownA{_num_word(kp['alpha'])}}}"
                      f"{{{_fmt(kp['atlas_mean'])}}}")
+    for c in summary["pareto_hill_mean_check"]:
+        if c["alpha"] == 1.5:
+            L.append(f"\\newcommand{{\\atlasHillParetoMeanAOnePointFive}}{{{_fmt(c['mean'], 3)}}}")
+            L.append(f"\\newcommand{{\\atlasHillParetoExpectedAOnePointFive}}{{{_fmt(c['expected'], 3)}}}")
+            break
     path = out / "bias_numbers.tex"
     _write_text(path, "\n".join(L) + "\n")
     return path
@@ -291,11 +296,22 @@ def report(results, out) -> list[pathlib.Path]:
         known.append({"estimator": e, "alpha": a, "n": 100_000, "reference": ref,
                       "atlas_mean": r["summary"]["mean"] if r else None,
                       "atlas_sd": r["summary"]["sd"] if r else None})
+    pareto_hill = []
+    for (e, law, a, n), r in sorted(idx.items()):
+        if e == "hill" and law == "pareto" and r.get("k_median") and r["summary"]["mean"] is not None:
+            k, s_ = r["k_median"], r["summary"]
+            expected = k * a / (k - 1)          # exact: k H ~ Gamma(k, rate alpha), threshold x_(k+1)
+            se = s_["sd"] / math.sqrt(s_["n_finite"]) if s_["n_finite"] > 1 else float("nan")
+            pareto_hill.append({"alpha": a, "n": n, "k": k, "mean": s_["mean"], "expected": expected,
+                                "z": (s_["mean"] - expected) / se if se > 0 else None})
     summary = {
         "scale": "+".join(scales), "reps": "/".join(map(str, reps)), "estimators": ests,
         "n_cells": len(recs), "reference_n": {lw: _reference_n(idx, lw) for lw in ("stable", "pareto", "student_t")},
         "scale_notes": {k: v.note for k, v in SCALES.items()},
         "known_points": known,
+        "known_points_note": "references are tail-estimation's double bootstrap (n1 = 0.71 n); "
+                             "hill_db_sqrt here uses the registry default n1 = n^0.9",
+        "pareto_hill_mean_check": pareto_hill,
         "win_loss_vs_" + REFERENCE: _win_loss(idx, ests),
         "cells": [{**r["cell"], "target": r["target"], "target_convention": r["target_convention"],
                    "reps": r["config"]["reps"], "k_median": r.get("k_median"),

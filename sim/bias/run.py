@@ -35,19 +35,36 @@ SCHEMA = 1
 
 
 # ----------------------------------------------------------------------------- registry access
-def default_registry() -> tuple[dict, Callable]:
-    """``(ESTIMATORS, estimate)`` from ``ahtga.tail``; a clear error if they are not there yet."""
+def _tail_module():
     import ahtga.tail as tail
 
-    if not hasattr(tail, "ESTIMATORS") or not hasattr(tail, "estimate"):
+    if hasattr(tail, "ESTIMATORS") and hasattr(tail, "estimate"):
+        return tail
+    try:                                   # registry written but not yet exported
+        import ahtga.tail.api as api
+    except ImportError:
         raise RuntimeError("ahtga.tail has no ESTIMATORS/estimate yet: the bias atlas needs the "
-                           "estimator registry (docs/CONTRACTS.md)")
+                           "estimator registry (docs/CONTRACTS.md)") from None
+    return api
+
+
+def default_registry() -> tuple[dict, Callable]:
+    """``(ESTIMATORS, estimate)`` from ``ahtga.tail``; a clear error if they are not there yet."""
+    tail = _tail_module()
     return tail.ESTIMATORS, tail.estimate
 
 
 def takes_signed(name: str, fn) -> bool:
+    """True for estimators of signed data: a ``takes_signed`` attribute on the registered
+    callable, else membership of ``ahtga.tail.SIGNED`` (fallback: ``{"stable_mmo"}``)."""
     flag = getattr(fn, "takes_signed", None)
-    return bool(flag) if flag is not None else name in SIGNED_NAMES
+    if flag is not None:
+        return bool(flag)
+    try:
+        signed = getattr(_tail_module(), "SIGNED", SIGNED_NAMES)
+    except RuntimeError:
+        signed = SIGNED_NAMES
+    return name in signed
 
 
 def resolve_estimators(requested, registry: dict) -> tuple[list[str], list[str]]:
@@ -173,20 +190,19 @@ def run_group(law: str, alpha: float, n: int, names: list[str], reps: int, optio
 # ----------------------------------------------------------------------------- the sweep
 def plan(out: pathlib.Path, scale: str, names: list[str], options: dict,
          laws=None) -> tuple[list[tuple], int, int]:
-    """Pending groups [(law, alpha, n, [names])], the number of pending and of finished cells."""
-    sc = SCALES[scale]
+    """Pending groups [(law, alpha, n, [names], reps)], the numbers of pending and finished cells."""
     groups, pending, done = [], 0, 0
-    for law, alpha, n in sc.law_cells():
+    for (law, alpha, n), reps in SCALES[scale].reps_by_cell().items():
         if laws and law not in laws:
             continue
         todo = [nm for nm in names
-                if not is_done(out / Cell(nm, law, alpha, n).relpath, sc.reps, options.get(nm, {}))]
+                if not is_done(out / Cell(nm, law, alpha, n).relpath, reps, options.get(nm, {}))]
         done += len(names) - len(todo)
         if todo:
-            groups.append((law, alpha, n, todo))
+            groups.append((law, alpha, n, todo, reps))
             pending += len(todo)
     # Big n first, so the long groups do not end up last on one worker.
-    groups.sort(key=lambda g: -g[2] * len(g[3]))
+    groups.sort(key=lambda g: -g[2] * len(g[3]) * g[4])
     return groups, pending, done
 
 
@@ -222,13 +238,13 @@ def run(out, *, scale: str = "quick", estimators=None, workers: int = 1, options
                desc=f"bias atlas ({scale})")
     try:
         if workers == 1:
-            for law, alpha, n, todo in groups:
-                run_group(law, alpha, n, todo, SCALES[scale].reps, options, str(out), meta, registry)
+            for law, alpha, n, todo, reps in groups:
+                run_group(law, alpha, n, todo, reps, options, str(out), meta, registry)
                 bar.update(len(todo))
         else:
             with cf.ProcessPoolExecutor(max_workers=workers) as ex:
-                futs = {ex.submit(run_group, law, alpha, n, todo, SCALES[scale].reps, options,
-                                  str(out), meta): len(todo) for law, alpha, n, todo in groups}
+                futs = {ex.submit(run_group, law, alpha, n, todo, reps, options, str(out), meta):
+                        len(todo) for law, alpha, n, todo, reps in groups}
                 try:
                     for f in cf.as_completed(futs):
                         f.result()

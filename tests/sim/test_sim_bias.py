@@ -162,3 +162,27 @@ def test_sim_bias_errors(tmp_path):
         brun.run(tmp_path, scale="quick", registry=REG, workers=0)
     with pytest.raises(ValueError, match="`results` has no atlas result files"):
         report(tmp_path, tmp_path / "gen")
+
+
+def test_sim_bias_real_registry_with_two_workers(tmp_path, monkeypatch):
+    """The registry of ahtga.tail end to end, through the process pool: signed data reach
+    stable_mmo only, the registry's hill (k = sqrt(n)) on Pareto meets k alpha/(k-1)."""
+    try:
+        ests, _ = brun.default_registry()
+    except RuntimeError:
+        pytest.skip("ahtga.tail has no estimator registry yet")
+    monkeypatch.setitem(SCALES, "mini", Scale("mini", 40, (("pareto", (1.5,), (400,)),
+                                                          ("stable", (1.5,), (400,), 4)), "test"))
+    names = [n for n in ("hill", "hill_db", "stable_mmo") if n in ests]
+    info = brun.run(tmp_path / "r", scale="mini", estimators=names, workers=2, progress=False)
+    assert info["ran_cells"] == 2 * len(names)
+    for nm in names:
+        rec = json.loads((tmp_path / "r" / nm / "stable_a1.5_n400.json").read_text())
+        assert rec["config"]["signed_input"] == (nm == "stable_mmo")
+        assert rec["summary"]["n_finite"] == 4
+    paths = report(tmp_path / "r", tmp_path / "g")
+    s = json.loads((tmp_path / "g" / "bias_atlas_summary.json").read_text())
+    if "hill" in names:
+        (c,) = s["pareto_hill_mean_check"]
+        assert c["k"] == 20 and abs(c["z"]) < 4
+    assert len(paths) == 5
