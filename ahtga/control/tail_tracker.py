@@ -5,7 +5,10 @@ One call of :meth:`TailTracker.update` per optimizer step:
 1. pool the positive norms of this step with those of the previous ``window - 1`` steps
    (``window = 1``, the default, is the source's choice: this batch only.  One batch is few
    samples for a tail estimate and averaging estimates does not remove the small-k bias, so a
-   window of a few steps pools more order statistics; the bias atlas measures the choice);
+   window of a few steps pools more order statistics.  Measured here with ``hill_db`` on exact
+   Pareto samples (60 seeds, alpha = 1.5 / 2.5): at n = 64, 15% of the k* were <= 2 and 5% /
+   10% of the estimates exceeded 5 (IQR 1.50-1.92 / 2.50-3.20); at n = 512 none (IQR
+   1.46-1.56 / 2.44-2.60).  Pooling to n >= 256 is advisable; the bias atlas refines this);
 2. estimate alpha_hat with any estimator of :mod:`ahtga.tail` (default ``"hill_db"``: Hill with
    the double-bootstrap k*), seeded with a per-step seed derived from ``seed`` and the step
    counter (numpy ``SeedSequence([seed, t])``), so a resumed run draws the same bootstrap
@@ -26,6 +29,10 @@ positive norms (zero gradients, e.g. a saturated classifier, or a window still f
 estimate is made and alpha keeps its previous value (``estimated = False``; k = 0,
 alpha_hat = NaN in the step's stats).  An estimator that raises ``ValueError`` on the pool is
 re-raised with the sample size named.
+
+Cost.  On a CPU, ``hill_db`` (500 resamples per stage) took 5-7 ms at n = 64, 10-16 ms at
+n = 128-256 and 30-45 ms at n = 1024 per estimate (shared 2-core machine, 60 Pareto samples):
+more than an SGD step of a small model.  ``estimate_every = E`` divides that cost by E.
 
 Estimator warnings.  ``TailWarning``s of the estimator (for example a double-bootstrap k*
 outside [1, n-1] at small n) are caught: the first is re-issued once per tracker, every one is
@@ -81,13 +88,15 @@ class TailTracker:
     window : number of steps whose norms are pooled (int >= 1).
     min_samples : least number of positive norms in the pool (int >= 2).
     seed : base seed of the estimator's randomness (bootstrap).
+    estimate_every : estimate on updates 0, E, 2E, ... only and keep alpha in between
+        (int >= 1, default 1); the window still collects every step's norms.
     estimator_options : keyword options passed to ``ahtga.tail.estimate`` (named estimators).
     """
 
     def __init__(self, estimator: str | Callable = "hill_db", *, beta: float = 0.9,
                  alpha_init: float = 2.0, clamp: tuple[float, float] = (0.1, 5.0),
                  window: int = 1, min_samples: int = 32, seed: int = 0,
-                 estimator_options: dict[str, Any] | None = None):
+                 estimate_every: int = 1, estimator_options: dict[str, Any] | None = None):
         if isinstance(estimator, str):
             from ..tail import ESTIMATORS  # local import: ahtga.tail grows independently
             if estimator not in ESTIMATORS:
@@ -113,6 +122,7 @@ class TailTracker:
         self.window = check_int("window", window, min_value=1)
         self.min_samples = check_int("min_samples", min_samples, min_value=2)
         self.seed = check_int("seed", seed, min_value=0)
+        self.estimate_every = check_int("estimate_every", estimate_every, min_value=1)
         from ..tail import EMATracker
         self._ema = EMATracker(beta=self.beta, init=self.alpha_init, lo=lo, hi=hi)
         self._buffer: deque[torch.Tensor] = deque(maxlen=self.window - 1)  # previous steps
@@ -170,7 +180,8 @@ class TailTracker:
             self._buffer.append(pos.clone())
         seed = step_seed(self.seed, self.count)
         self.count += 1
-        if n < self.min_samples:   # transient shortage: keep the previous alpha
+        if n < self.min_samples or (self.count - 1) % self.estimate_every:
+            # transient shortage of positive norms, or not an estimation step: keep alpha
             return TrackerUpdate(alpha_hat_raw=math.nan, alpha_hat=math.nan, alpha=self.value,
                                  k=0, n=n, clamped=False, estimated=False, warned=False)
         raw, k, warned = self._estimate(pool.to(torch.float64), seed)

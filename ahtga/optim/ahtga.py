@@ -111,6 +111,7 @@ class AHTGA(torch.optim.Optimizer):
     alpha_clamp : (lo, hi) range a single estimate is clamped into (default (0.1, 5.0)).
     min_samples : least number of positive norms the estimate needs (default 32).
     seed : base seed of the estimator's randomness.
+    estimate_every : estimate alpha every this many steps only (default 1: every step).
     mode : the engine's mode, "fast" or "reference".
     batchnorm : the engine's BatchNorm policy, "error" or "batch-stat".
     nonfinite : "skip" (warn and skip the step) or "raise".
@@ -125,7 +126,8 @@ class AHTGA(torch.optim.Optimizer):
                  estimator_options: dict[str, Any] | None = None,
                  transform: str = "direction", eps: float = 1e-8, window: int = 1,
                  alpha_init: float = 2.0, alpha_clamp: tuple[float, float] = (0.1, 5.0),
-                 min_samples: int = 32, seed: int = 0, mode: str = "fast",
+                 min_samples: int = 32, seed: int = 0, estimate_every: int = 1,
+                 mode: str = "fast",
                  batchnorm: str = "error", nonfinite: str = "skip",
                  params: Iterable | None = None, engine: Any = None):
         if not isinstance(model, nn.Module):
@@ -147,6 +149,7 @@ class AHTGA(torch.optim.Optimizer):
         self.exponent: ExponentRule = make_exponent(exponent)
         self.tracker = TailTracker(estimator, beta=b2, alpha_init=alpha_init, clamp=alpha_clamp,
                                    window=window, min_samples=min_samples, seed=seed,
+                                   estimate_every=estimate_every,
                                    estimator_options=estimator_options)
         if engine is None:
             from ..engine import PerExampleEngine

@@ -59,6 +59,19 @@ def test_window_pools_previous_steps():
     assert tr.update(z).n == 45
 
 
+def test_estimate_every():
+    calls = []
+
+    def spy(x, *, seed):
+        calls.append(x.numel())
+        return SimpleNamespace(alpha=1.0, k=2)
+    tr = TailTracker(spy, estimate_every=3, window=2, min_samples=10, beta=0.5)
+    ups = [tr.update(pareto(1.5, 10, s)) for s in range(7)]
+    assert [u.estimated for u in ups] == [True, False, False, True, False, False, True]
+    assert calls == [10, 20, 20]
+    assert [u.alpha for u in ups] == [1.5, 1.5, 1.5, 1.25, 1.25, 1.25, 1.125]
+
+
 def test_impossible_configuration_is_an_error():
     tr = TailTracker(hill_k(5), window=2, min_samples=32)
     with pytest.raises(ValueError, match=r"got a batch of B=15 with window=2 \(B \* window = 30\)"):
