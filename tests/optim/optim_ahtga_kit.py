@@ -76,25 +76,3 @@ def batches(n_steps: int, B: int, *, seed: int = 1, d_in: int = 6, d_out: int = 
 def per_example_loss(model, x, y):
     return nn.functional.cross_entropy(model(x), y, reduction="none")
 
-
-# Until ahtga.tail ships EMATracker (CONTRACTS.md), a test-only stand-in with the contract's
-# interface; removed from the picture automatically once the real one exists.
-import ahtga.tail as _tail  # noqa: E402
-
-if not hasattr(_tail, "EMATracker"):
-    class _EMATracker:
-        def __init__(self, beta=0.9, init=2.0, lo=None, hi=None):
-            self.beta, self.value, self.lo, self.hi = beta, init, lo, hi
-
-        def update(self, alpha_hat):
-            a = min(self.hi, max(self.lo, alpha_hat))
-            self.value = self.beta * self.value + (1 - self.beta) * a
-            return self.value
-
-        def state_dict(self):
-            return {"value": self.value}
-
-        def load_state_dict(self, s):
-            self.value = s["value"]
-
-    _tail.EMATracker = _EMATracker
