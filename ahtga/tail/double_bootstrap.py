@@ -59,6 +59,7 @@ positive and finite (take absolute values of signed data and drop zeros first).
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -116,6 +117,25 @@ def make_generator(seed, generator, device) -> torch.Generator | None:
         return None
     seed = check_int("seed", seed, min_value=0)
     return torch.Generator(device=device).manual_seed(seed)
+
+
+@contextlib.contextmanager
+def _one_cpu_thread(device):
+    """Run the block loop single-threaded on CPU (restored afterwards).
+
+    The loop issues many small, cache-sized operations; with intra-op threads each one ends in
+    a barrier, which on a loaded machine costs far more than it saves (measured: 8.9 s instead
+    of 0.4 s at n = 1e5 on a shared 2-core machine).
+    """
+    if torch.device(device).type != "cpu":
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _exponential(shape, gen, device, dtype) -> torch.Tensor:
@@ -258,8 +278,9 @@ def double_bootstrap(x, *, n_boot: int = 500, n1: int | None = None, eps: float 
         return DoubleBootstrapResult(math.inf, 1, 2, 2, n1, n2, math.nan, correction, math.nan,
                                      {"mse1": np.zeros(0), "mse2": np.zeros(0), "k_star_raw": math.nan,
                                       "clamped": False, "k2_ge_k1": True, "n_boot": n_boot})
-    mse1, k1 = _stage_curve(logs_ext, n1, n_boot, adaptive, gen)
-    mse2, k2 = _stage_curve(logs_ext, n2, n_boot, adaptive, gen)
+    with _one_cpu_thread(t.device):
+        mse1, k1 = _stage_curve(logs_ext, n1, n_boot, adaptive, gen)
+        mse2, k2 = _stage_curve(logs_ext, n2, n_boot, adaptive, gen)
 
     lk1, ln1 = math.log(k1), math.log(n1)
     factor = ((lk1 * lk1) / (2 * ln1 - lk1) ** 2) ** ((ln1 - lk1) / ln1)
