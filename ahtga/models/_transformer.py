@@ -1,5 +1,7 @@
 """Transformer building blocks made only of ``nn.Linear``, ``nn.LayerNorm`` and ``nn.Embedding``
-(the layer types whose per-example gradients the engine computes by its fast rules).
+(the layer types whose per-example gradients the engine computes by its fast rules). Every
+such layer is called with the batch in dim 0 (position tables are indexed by ``arange(T)``
+expanded to ``[B, T]``), as the per-example engine requires.
 
 Attention (Vaswani et al. 2017): ``softmax(Q K^T / sqrt(d_head) + mask) V`` per head, with
 ``Q, K, V`` from one ``Linear(dim, 3 dim)`` and the heads merged by ``Linear(dim, dim)``. Masks:

@@ -43,7 +43,8 @@ class BertClassifier(nn.Module):
             raise ValueError(f"sequence length {T} exceeds `max_len`={self.max_len}")
         if segment_ids is None:
             segment_ids = torch.zeros_like(input_ids)
-        h = self.tok(input_ids) + self.pos(torch.arange(T, device=input_ids.device))[None] + self.seg(segment_ids)
+        pos = torch.arange(T, device=input_ids.device).expand(B, -1)      # batch in dim 0 for the engine
+        h = self.tok(input_ids) + self.pos(pos) + self.seg(segment_ids)
         h = self.drop(self.ln(h))
         for blk in self.blocks:
             h = blk(h, key_mask=attention_mask)

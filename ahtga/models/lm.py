@@ -66,7 +66,8 @@ class TransformerLM(nn.Module):
         T = ids.shape[1]
         if T > self.max_len:
             raise ValueError(f"sequence length {T} exceeds `max_len`={self.max_len}")
-        h = self.drop(self.tok(ids) + self.pos(torch.arange(T, device=ids.device))[None])
+        pos = torch.arange(T, device=ids.device).expand(ids.shape[0], -1)   # batch in dim 0 for the engine
+        h = self.drop(self.tok(ids) + self.pos(pos))
         for blk in self.blocks:
             h = blk(h, causal=True)
         return self.head(self.ln(h))

@@ -36,7 +36,7 @@ class ViT(nn.Module):
         p = self.patch(x).flatten(2).transpose(1, 2)                       # [B, n, dim]
         cls = self.cls(torch.zeros(B, 1, dtype=torch.long, device=x.device))
         h = torch.cat([cls, p], 1)
-        h = h + self.pos(torch.arange(h.shape[1], device=x.device))[None]
+        h = h + self.pos(torch.arange(h.shape[1], device=x.device).expand(B, -1))
         for blk in self.blocks:
             h = blk(h)
         return self.head(self.ln(h[:, 0]))

@@ -76,8 +76,8 @@ def test_maml_two_steps_and_adapt():
     p = maml_adapt(model, dict(model.named_parameters()), torch.tensor([2.0]), torch.tensor([1.0]),
                    inner_lr=0.1, steps=2, loss_fn=mse)
     # w1 = 0.6; grad 2*2*(1.2-1) = 0.8; w2 = 0.6 - 0.08 = 0.52
-    assert float(p["w"]) == pytest.approx(0.52, rel=1e-6)
-    assert float(model.w) == 1.0                                       # the module is untouched
+    assert float(p["w"].detach()) == pytest.approx(0.52, rel=1e-6)
+    assert float(model.w.detach()) == 1.0                                       # the module is untouched
     with pytest.raises(ValueError, match="`inner_lr`"):
         MAML(model, inner_lr=0.0)
 
