@@ -241,6 +241,7 @@ class PerExampleEngine:
         for (r, j, _), g in zip(edges, grads):
             r.gouts[j] = g
         contribs: dict[int, list] = {}
+        self._cache_left = [4 * self.chunk_elems]  # per-example grads kept across layers
         for r in records:
             if all(g is None for g in r.gouts):
                 continue
@@ -270,7 +271,7 @@ class PerExampleEngine:
             return self._fallback(r, batch)
         if gout is None:
             return []
-        return H.fast_rule(m, first, gout, self.chunk_elems)
+        return H.fast_rule(m, first, gout, self.chunk_elems, self._cache_left)
 
     def _fallback(self, r: _Record, batch: int):
         m = r.module

@@ -99,13 +99,19 @@ class FactorContribution(Contribution):
     """Weight of a Linear or Conv layer: per-example gradient ``sum_t g_t a_t^T`` per group.
 
     ``factors(s, e)`` returns ``(a, g)`` of shapes [b, G, T, d] and [b, G, T, p] in the compute
-    dtype; ``weighted_fn(w)`` returns the weight gradient for output grads scaled by ``w``.
+    dtype; ``weighted_fn(w)`` returns the weight gradient for output grads scaled by ``w``;
+    ``mat_fn(s, e)`` (optional) materialises per-example gradients [b, *shape] directly.
+    When the norms are computed by materialising and all B per-example gradients fit in the
+    shared cache budget, they are kept: the weighted and sign gradients then reuse them.
     """
 
-    def __init__(self, param, batch, groups, t, d, p, factors, weighted_fn, dtype):
+    def __init__(self, param, batch, groups, t, d, p, factors, weighted_fn, dtype, budget,
+                 cache_left, mat_fn=None):
         self.param, self.batch, self.groups = param, batch, groups
         self.t, self.d, self.p = t, d, p
         self.factors, self.weighted_fn, self.dtype = factors, weighted_fn, dtype
+        self.budget, self.cache_left, self.mat_fn = budget, cache_left, mat_fn
+        self.cache = None
 
     @property
     def ghost(self) -> bool:
@@ -113,29 +119,53 @@ class FactorContribution(Contribution):
 
     def sq_norms(self):
         gr, t, d, p = self.groups, self.t, self.d, self.p
+        if t > 1 and not self.ghost:
+            total = self.batch * self.param.numel()
+            if total <= min(self.budget, self.cache_left[0]):
+                self.cache_left[0] -= total
+                self.cache = self.materialise(0, self.batch)
+                return self.cache.reshape(self.batch, -1).pow(2).sum(1)
         per = gr * t * (d + p) + gr * (t * t if self.ghost else p * d)
         out = []
-        for s, e in chunks(self.batch, per, self._budget):
-            a, g = self.factors(s, e)
+        for s, e in chunks(self.batch, per, self.budget):
             if t == 1:
+                a, g = self.factors(s, e)
                 sq = (a.pow(2).sum(-1) * g.pow(2).sum(-1)).sum((1, 2))
             elif self.ghost:
+                a, g = self.factors(s, e)
                 aa = a @ a.transpose(-1, -2)
                 gg = g @ g.transpose(-1, -2)
                 sq = (aa * gg).sum((1, 2, 3))
             else:
-                sq = (g.transpose(-1, -2) @ a).pow(2).sum((1, 2, 3))
+                sq = self.materialise(s, e).reshape(e - s, -1).pow(2).sum(1)
             out.append(sq)
         return torch.cat(out)
 
     def weighted(self, w):
+        if self.cache is not None:
+            return torch.tensordot(w.to(self.dtype), self.cache, 1)
         return self.weighted_fn(w)
 
     def materialise(self, s, e):
+        if self.cache is not None:
+            return self.cache[s:e]
+        if self.mat_fn is not None:
+            return self.mat_fn(s, e)
         a, g = self.factors(s, e)
         return (g.transpose(-1, -2) @ a).reshape(e - s, *self.param.shape)
 
     def sign_sum(self, c, budget):
+        if self.t == 1:
+            # sign(g_i a_i^T) = sign(g_i) sign(a_i)^T: one matmul per group, nothing materialised
+            out = None
+            for s, e in chunks(self.batch, self.groups * (self.d + self.p), budget):
+                a, g = self.factors(s, e)
+                cs = c[s:e].to(self.dtype).reshape(-1, 1, 1, 1)
+                part = torch.einsum("bgp,bgd->gpd", (cs * g.sign())[:, :, 0], a.sign()[:, :, 0])
+                out = part if out is None else out + part
+            return out.reshape(self.param.shape)
+        if self.cache is not None:
+            return torch.tensordot(c.to(self.dtype), self.cache.sign(), 1)
         per = self.groups * (self.t * (self.d + self.p) + self.p * self.d)
         out = None
         for s, e in chunks(self.batch, per, budget):
@@ -185,7 +215,7 @@ class EmbeddingContribution(Contribution):
 # Rules: (module, record) -> list of Contribution. ``args`` are the stored forward inputs,
 # ``gout`` the gradient of the summed losses with respect to the (first) output.
 
-def linear_rule(m: nn.Linear, x: torch.Tensor, gout: torch.Tensor, budget: int):
+def linear_rule(m: nn.Linear, x: torch.Tensor, gout: torch.Tensor, budget: int, cache_left):
     b = x.shape[0]
     dt = compute_dtype(x, gout, m.weight)
     d, p = m.in_features, m.out_features
@@ -201,9 +231,8 @@ def linear_rule(m: nn.Linear, x: torch.Tensor, gout: torch.Tensor, budget: int):
             gw = (g3.to(dt) * w.to(dt)[:, None, None]).reshape(-1, p)
             return gw.transpose(0, 1) @ a3.to(dt).reshape(-1, d)
 
-        c = FactorContribution(m.weight, b, 1, t, d, p, factors, weighted, dt)
-        c._budget = budget
-        out.append(c)
+        out.append(FactorContribution(m.weight, b, 1, t, d, p, factors, weighted, dt, budget,
+                                      cache_left))
     if m.bias is not None and m.bias.requires_grad:
         out.append(Materialised(m.bias, g3.to(dt).sum(1)))
     return out
@@ -225,7 +254,8 @@ def _explicit_padding(m):
     return pads, m.padding_mode
 
 
-def conv_rule(m: nn.Conv1d | nn.Conv2d, x: torch.Tensor, gout: torch.Tensor, budget: int):
+def conv_rule(m: nn.Conv1d | nn.Conv2d, x: torch.Tensor, gout: torch.Tensor, budget: int,
+              cache_left):
     one_d = isinstance(m, nn.Conv1d)
     b = x.shape[0]
     dt = compute_dtype(x, gout, m.weight)
@@ -260,9 +290,20 @@ def conv_rule(m: nn.Conv1d | nn.Conv2d, x: torch.Tensor, gout: torch.Tensor, bud
             return fn(xp.to(dt), m.weight.shape, gw, stride=m.stride, padding=0,
                       dilation=m.dilation, groups=gr)
 
-        c = FactorContribution(m.weight, b, gr, t, d, p, factors, weighted, dt)
-        c._budget = budget
-        out.append(c)
+        def mat(s, e):
+            # batch folded into groups: one grouped weight-gradient convolution, no unfold
+            n = e - s
+            xs = x4[s:e].to(dt)
+            gs = g4[s:e].to(dt)
+            wg = torch.nn.grad.conv2d_weight(
+                xs.reshape(1, n * xs.shape[1], *xs.shape[2:]),
+                (n * cout, m.in_channels // gr, *ks),
+                gs.reshape(1, n * cout, *gs.shape[2:]), stride=st, padding=0, dilation=dl,
+                groups=n * gr)
+            return wg.reshape(n, *m.weight.shape)
+
+        out.append(FactorContribution(m.weight, b, gr, t, d, p, factors, weighted, dt, budget,
+                                      cache_left, mat_fn=mat if x.device.type == "cpu" else None))
     if m.bias is not None and m.bias.requires_grad:
         out.append(Materialised(m.bias, gout.to(dt).reshape(b, cout, -1).sum(2)))
     return out
@@ -355,11 +396,11 @@ def has_fast_rule(m: nn.Module) -> bool:
     return False
 
 
-def fast_rule(m, x, gout, budget):
+def fast_rule(m, x, gout, budget, cache_left):
     if isinstance(m, nn.Linear):
-        return linear_rule(m, x, gout, budget)
+        return linear_rule(m, x, gout, budget, cache_left)
     if isinstance(m, (nn.Conv1d, nn.Conv2d)):
-        return conv_rule(m, x, gout, budget)
+        return conv_rule(m, x, gout, budget, cache_left)
     if isinstance(m, nn.Embedding):
         return embedding_rule(m, x, gout, budget)
     if isinstance(m, (nn.LayerNorm, nn.RMSNorm)):
