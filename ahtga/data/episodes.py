@@ -61,8 +61,8 @@ def _gather(source, idx: torch.Tensor) -> torch.Tensor:
     return torch.stack([source[int(i)][0] for i in idx])
 
 
-def _build(source, picks: list[tuple[int, torch.Tensor, int]]) -> Episode:
-    """picks: (class id, permuted indices of that class, shots); queries follow the shots."""
+def _build(source, picks: list[tuple[int, torch.Tensor, int, int]]) -> Episode:
+    """picks: (class id, permuted indices of that class, shots, queries); queries follow the shots."""
     s_idx, s_y, q_idx, q_y = [], [], [], []
     for j, (c, perm, k, q) in enumerate(picks):
         s_idx.append(perm[:k]); s_y.append(torch.full((k,), j))

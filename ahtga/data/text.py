@@ -1,9 +1,9 @@
 """Language-modelling text: Penn Treebank and WikiText-2 (word level), tiny-shakespeare (chars).
 
 Word level (Mikolov's PTB preprocessing; WikiText-2's ``wiki.*.tokens``): each line is split on
-whitespace and an ``<eos>`` token appended; the vocabulary is built from the training split in
-order of first appearance (so ids are deterministic); unknown words of other splits map to
-``<unk>`` (both files already contain ``<unk>``). Character level: every distinct character of
+whitespace and an ``<eos>`` token appended; the vocabulary is ``<unk>`` (id 0), ``<eos>`` (1),
+then the training split's words in order of first appearance (so ids are deterministic);
+unknown words of other splits map to ``<unk>`` (both corpora already contain ``<unk>``). Character level: every distinct character of
 the whole text, sorted, is one token; the split is the first ``train_fraction`` of the text.
 
 Returned streams are int64 ``[T]``; :func:`batchify` folds a stream into ``[B, T // B]`` columns
