@@ -146,7 +146,8 @@ def _heatmaps(idx, ests, out: pathlib.Path):
             else:
                 ax.set_xlabel("n", fontsize=6)
     for i in range(2):
-        cb = fig.colorbar(ims[i], ax=list(axes[i::2, :].flat), shrink=0.6, pad=0.01)
+        cb = fig.colorbar(ims[i], ax=list(axes.flat), location="bottom", fraction=0.025, aspect=50,
+                          pad=0.01)
         cb.ax.tick_params(labelsize=5.5)
         cb.set_label("bias (colour clipped)" if i == 0 else "RMSE (colour clipped)", fontsize=6)
     fig.suptitle("|symmetric stable|: bias and RMSE\n(alpha = 2: against the stable index 2)", fontsize=7)
