@@ -47,12 +47,11 @@ def run_entry(entry: Entry, *, small: bool = False) -> dict:
 
 
 def _tex_escape(s: str) -> str:
-    """Escape LaTeX specials in plain text (the check names and one-line descriptions)."""
-    out = s.replace("\\", r"\textbackslash{}")
-    for a, b in (("_", r"\_"), ("%", r"\%"), ("&", r"\&"), ("#", r"\#"), ("^", r"\^{}"),
-                 ("$", r"\$"), ("{", r"\{"), ("}", r"\}")):
-        out = out.replace(a, b)
-    return out.replace(r"\textbackslash\{\}", r"\textbackslash{}")
+    """Escape LaTeX specials in plain text (check names, one-line descriptions); safe in OT1 too."""
+    table = {"\\": r"\textbackslash{}", "_": r"\_", "%": r"\%", "&": r"\&", "#": r"\#",
+             "^": r"\textasciicircum{}", "$": r"\$", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
+             "|": r"\textbar{}", "<": r"\textless{}", ">": r"\textgreater{}"}
+    return "".join(table.get(ch, ch) for ch in s)
 
 
 def _result_cell(rec: dict) -> str:
