@@ -240,17 +240,26 @@ class PerExampleEngine:
             r.gouts = [None] * len(r.edges)
         for (r, j, _), g in zip(edges, grads):
             r.gouts[j] = g
+        auto = grads[len(edges):]
+        del grads, edges
         contribs: dict[int, list] = {}
         self._cache_left = [4 * self.chunk_elems]  # per-example grads kept across layers
-        for r in records:
+        sqs: dict[int, torch.Tensor] = {}
+        while records:  # consume records so each output grad is freed once its rule ran
+            r = records.pop(0)
             if all(g is None for g in r.gouts):
                 continue
             for c in self._rules(r, batch):
                 contribs.setdefault(id(c.param), []).append(c)
+                if len(contribs[id(c.param)]) == 1:
+                    sqs[id(c.param)] = c.sq_norms()  # may cache and drop the factors
+                else:
+                    sqs.pop(id(c.param), None)
+            del r
         self._state = {"batch": batch, "device": losses.device, "contribs": contribs}
-        norms = self._norms()
+        norms = self._norms(sqs)
         if check:
-            self._check(grads[len(edges):])
+            self._check(auto)
             self._verified = True
         return norms
 
@@ -327,15 +336,16 @@ class PerExampleEngine:
             raise RuntimeError("call backward(losses) first (or the state was released)")
         return self._state
 
-    def _norms(self) -> torch.Tensor:
+    def _norms(self, done: dict | None = None) -> torch.Tensor:
         st = self._state
+        done = done or {}
         sqs = []
         for p in self.params:
             cs = st["contribs"].get(id(p), [])
             if not cs:
                 continue
             if len(cs) == 1:
-                sqs.append(cs[0].sq_norms())
+                sqs.append(done[id(p)] if id(p) in done else cs[0].sq_norms())
             else:
                 sqs.append(torch.cat([
                     self._summed(cs, s, e).reshape(e - s, -1).pow(2).sum(1)

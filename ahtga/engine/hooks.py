@@ -8,8 +8,11 @@ per-example parameter gradient is a function of ``(a_i, g_i)`` alone:
 * Linear, ``y = a W^T + b`` with ``a_i`` of shape [T, d] (T = 1 without sequence dims):
   ``grad W_i = g_i^T a_i`` ([p, d]), ``grad b_i = sum_t g_{i,t}``. Squared norm either
   "ghost" ``||g_i^T a_i||_F^2 = <a_i a_i^T, g_i g_i^T>_F`` (cost ~ T^2 (d + p)) or by
-  materialising ``g_i^T a_i`` (cost ~ T d p); ghost is used when ``2 T^2 < p d``
-  (T = 1: ``||a_i||^2 ||g_i||^2``). Li et al., "Large language models can be strong
+  materialising ``g_i^T a_i`` (cost ~ T d p); ghost is used when it needs fewer
+  multiply-adds, ``T (d + p) < d p`` (T = 1: ``||a_i||^2 ||g_i||^2``). (Bu et al.'s rule
+  ``2 T^2 < p d`` compares memory instead; here memory is bounded by chunking, so the
+  arithmetic decides.) Materialised per-example gradients that fit a cache budget are kept for
+  the weighted and sign gradients. Li et al., "Large language models can be strong
   differentially private learners" (ICLR 2022), Sec. 4 (ghost clipping); Goodfellow,
   "Efficient per-example gradient computations" (arXiv:1510.01799) for T = 1.
 * Conv1d / Conv2d: the same rule on the unfolded input (``F.unfold``: a_i is [T, C_in k / G]
@@ -115,7 +118,8 @@ class FactorContribution(Contribution):
 
     @property
     def ghost(self) -> bool:
-        return self.t > 1 and 2 * self.t * self.t < self.p * self.d
+        """Ghost norm iff its multiply-adds T^2 (d + p) are fewer than materialising's T d p."""
+        return self.t > 1 and self.t * (self.d + self.p) < self.p * self.d
 
     def sq_norms(self):
         gr, t, d, p = self.groups, self.t, self.d, self.p
@@ -123,7 +127,11 @@ class FactorContribution(Contribution):
             total = self.batch * self.param.numel()
             if total <= min(self.budget, self.cache_left[0]):
                 self.cache_left[0] -= total
-                self.cache = self.materialise(0, self.batch)
+                per = gr * (t * (d + p) + p * d)
+                self.cache = torch.cat([self.materialise(s, e)
+                                        for s, e in chunks(self.batch, per, self.budget)])
+                # the stored input and output grad are no longer needed
+                self.factors = self.weighted_fn = self.mat_fn = None
                 return self.cache.reshape(self.batch, -1).pow(2).sum(1)
         per = gr * t * (d + p) + gr * (t * t if self.ghost else p * d)
         out = []
