@@ -108,7 +108,7 @@ def _heatmaps(idx, ests, out: pathlib.Path):
     ncol = min(len(ests), 5)
     nblock = -(-len(ests) // ncol)
     w = 0.3 + 0.32 * max(2, len(ns))
-    fig, axes = plt.subplots(2 * nblock, ncol, figsize=(0.9 + ncol * w, 0.4 + nblock * 2 * (0.4 + 0.17 * len(alphas))),
+    fig, axes = plt.subplots(2 * nblock, ncol, figsize=(0.9 + ncol * w, 1.2 + nblock * 2 * (0.4 + 0.17 * max(4, len(alphas)))),
                              squeeze=False, constrained_layout=True)
     ims = [None, None]
     for ax in axes.flat:
