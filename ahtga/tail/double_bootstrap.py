@@ -295,7 +295,7 @@ def double_bootstrap(x, *, n_boot: int = 500, n1: int | None = None, eps: float 
         warnings.warn(f"double-bootstrap k* = {k_raw:.3g} lies outside [1, n-1] with n={n}; "
                       f"clamped to k={k_new}", TailWarning, stacklevel=2)
         k = k_new
-    H = float(logs[:k].mean() - logs[k])
+    H = float((logs[:k] - logs[k]).mean())
     if H > 0:
         alpha = 1.0 / H
     else:

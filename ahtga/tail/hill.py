@@ -79,6 +79,8 @@ def hill_all_k(x, *, dim: int = -1, k_max: int | None = None) -> torch.Tensor:
     csum = torch.cumsum(logs[..., :k_max], dim=-1)
     ks = torch.arange(1, k_max + 1, device=t.device, dtype=t.dtype)
     H = csum / ks - logs[..., 1:k_max + 1]
+    # ties: x_(1) = x_(k+1) means all top k+1 equal; make H exactly 0 despite rounding
+    H = torch.where(logs[..., :1] == logs[..., 1:k_max + 1], torch.zeros_like(H), H)
     return _finish(H)
 
 
@@ -101,5 +103,5 @@ def hill(x, k: int, *, dim: int = -1) -> torch.Tensor:
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= n - 1:
         raise ValueError(f"`k` must satisfy 1 <= k < n; got k={k!r} with n={n}")
     logs = _sorted_logs_desc(t, dim, "x", k + 1)
-    H = logs[..., :k].mean(dim=-1) - logs[..., k]
+    H = (logs[..., :k] - logs[..., k:k + 1]).mean(dim=-1)     # exactly 0 when all tie
     return _finish(H)

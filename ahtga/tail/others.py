@@ -14,7 +14,7 @@ import warnings
 
 import torch
 
-from .._validation import as_tensor, check_choice, check_in_range, check_int
+from .._validation import as_tensor, check_in_range, check_int
 from .hill import TailWarning
 
 
@@ -184,7 +184,8 @@ def stable_mmo(x, m: int | None = None, *, center: str | None = "mean", dim: int
     if n < 4:
         raise ValueError(f"`x` needs at least 4 values for the stable estimator; got n={n}")
     m = int(math.isqrt(n)) if m is None else check_int("m", m, min_value=2, max_value=n // 2)
-    check_choice("center", center, {None, "mean", "median"})
+    if center not in (None, "mean", "median"):
+        raise ValueError(f"`center` must be one of None, 'mean', 'median'; got center={center!r}")
     if center == "mean":
         t = t - t.mean(dim=-1, keepdim=True)
     elif center == "median":

@@ -116,7 +116,7 @@ def hill_rbc(x, k: int, *, k_aux: int | None = None, rho: float | None = -1.0,
         raise ValueError(f"`x` must be positive among its {need} largest values for the reduced-bias "
                          "Hill estimator (take absolute values of signed data, drop zeros)")
     logs = torch.log(top)
-    H = logs[..., :k].mean(-1) - logs[..., k]
+    H = (logs[..., :k] - logs[..., k:k + 1]).mean(-1)
     beta, rho_t = second_order_params(logs, n, k_aux, rho)
     corr = 1 - beta / (1 - rho_t) * (n / k) ** rho_t
     corr = torch.where(torch.isfinite(corr), corr, torch.ones_like(corr))
