@@ -28,6 +28,7 @@ The simulation counterpart of (1a) is ``sim.theory_checks.check_transform_law_pa
 from __future__ import annotations
 
 import itertools
+from functools import lru_cache
 
 import sympy as sp
 
@@ -39,6 +40,7 @@ c, c1, c2, q, p = sp.symbols("c c1 c2 q p", positive=True)
 x, y, u = sp.symbols("x y u", positive=True)
 
 
+@lru_cache(maxsize=None)
 def derive_transformed_survival(gamma_=None):
     """Survival function of Y = m^-gamma X^(1+gamma) when P(X > x) = C x^-alpha (1 + gamma > 0).
 
