@@ -31,7 +31,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.stats import E as Expect, Normal
 
-from ._check import CheckResult, all_exact, is_zero
+from ._check import CheckResult, all_exact
 
 alpha, eps, A, a, b, y, r, h, dU = sp.symbols("alpha epsilon A a b y r h Delta_U", positive=True)
 eta, sigma, d, bs = sp.symbols("eta sigma d b_s", positive=True)

@@ -32,7 +32,7 @@ from functools import lru_cache
 
 import sympy as sp
 
-from ._check import CheckResult, all_exact, exact, is_zero
+from ._check import CheckResult, all_exact, is_zero
 
 alpha, alpha_star, m, C = sp.symbols("alpha alpha_star m C", positive=True)
 gamma = sp.Symbol("gamma", real=True)
