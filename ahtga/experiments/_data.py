@@ -68,13 +68,14 @@ def _load_splits(cfg: RunConfig):
     from .. import data as D
 
     name = cfg.dataset
+    v = {"verify": cfg.verify_checksums}
     if name == "digits":
         return (D.load_digits("train", test_fraction=cfg.test_fraction, seed=0),
                 D.load_digits("test", test_fraction=cfg.test_fraction, seed=0))
     if name == "cifar10":
         try:
-            return (D.load_dataset("cifar10", "train", data_dir=cfg.data_dir),
-                    D.load_dataset("cifar10", "test", data_dir=cfg.data_dir))
+            return (D.load_dataset("cifar10", "train", data_dir=cfg.data_dir, **v),
+                    D.load_dataset("cifar10", "test", data_dir=cfg.data_dir, **v))
         except FileNotFoundError:  # class folders of images (e.g. the JPEG archive unpacked)
             return (D.load_dataset("cifar10_folders", "train", data_dir=cfg.data_dir),
                     D.load_dataset("cifar10_folders", "test", data_dir=cfg.data_dir))
@@ -86,9 +87,9 @@ def _load_splits(cfg: RunConfig):
                 raise FileNotFoundError(f"`data_dir` must hold exactly one .npz for dataset=cifar10_npz; "
                                         f"got data_dir={cfg.data_dir!r} with {len(cands)}")
             p = cands[0]
-        return D.load_dataset("cifar10_npz", "train", data_dir=p), None
-    return (D.load_dataset(name, "train", data_dir=cfg.data_dir),
-            D.load_dataset(name, "test", data_dir=cfg.data_dir))
+        return D.load_dataset("cifar10_npz", "train", data_dir=p, **v), None
+    return (D.load_dataset(name, "train", data_dir=cfg.data_dir, **v),
+            D.load_dataset(name, "test", data_dir=cfg.data_dir, **v))
 
 
 def _flips(dataset: str) -> dict[int, int]:

@@ -58,16 +58,20 @@ def _overrides(args) -> dict:
 
 # ------------------------------------------------------------------ tasks (run in workers)
 def _task(kind: str, preset: str, scale: str, overrides: dict, label: str, seed: int,
-          out: str, force: bool) -> tuple[str, str, int, float]:
+          out: str, force: bool, copies: tuple = ()) -> tuple[str, str, int, float]:
+    """One sweep or run; ``copies``: (preset, label) pairs holding the identical run, written
+    from this run's result afterwards."""
     from .presets import resolve
-    from .runner import lr_sweep, run_one
+    from .runner import copy_result, lr_sweep, run_one
 
     t0 = time.time()
     cfg = resolve(preset, scale, overrides)
     if kind == "sweep":
         lr_sweep(cfg, label, Path(out))
     else:
-        run_one(cfg, label, seed, out, force=force)
+        src = run_one(cfg, label, seed, out, force=force)
+        for p2, l2 in copies:
+            copy_result(src, resolve(p2, scale, overrides), l2, seed, out)
     return kind, f"{preset}/{label}" + ("" if kind == "sweep" else f"/seed{seed}"), seed, time.time() - t0
 
 
@@ -123,15 +127,25 @@ def run_presets(names: Sequence[str], scale: str, overrides: dict, out: Path, *,
                   for n, c in cfgs.items() if (not c.lr_from) == (phase == "own")
                   for lab in c.optimizers if needs_sweep(c, lab, out)]
         failures += _execute(sweeps, jobs)
-    runs = []
+    from .runner import resolve_lr, run_key
+
+    groups: dict[str, list] = {}   # run_key -> [(preset, label, seed), ...]; the first one trains
     for n, c in cfgs.items():
         for s in (seeds if seeds is not None else default_seeds(n, scale)):
             for lab in c.optimizers:
                 if force or not result_path(out, n, lab, s).is_file():
-                    runs.append(("run", n, scale, overrides, lab, s, str(out), force))
-    # AHTGA runs are the slowest: start them first so the pool ends evenly
-    runs.sort(key=lambda t: (not t[4].startswith("ahtga"), t[1]))
-    print(f"{len(runs)} run(s) to do in {len(cfgs)} preset(s), {jobs} job(s)", flush=True)
+                    try:
+                        key = run_key(c, lab, s, resolve_lr(c, lab, out)[0])
+                    except Exception:  # noqa: BLE001 - let the run itself report the error
+                        key = f"{n}/{lab}/{s}"
+                    groups.setdefault(key, []).append((n, lab, s))
+    runs = [("run", n, scale, overrides, lab, s, str(out), force, tuple((p, l) for p, l, _ in g[1:]))
+            for g in groups.values() for (n, lab, s) in g[:1]]
+    # AHTGA runs are the slowest: start them first so the pool ends evenly (stable: preset order)
+    runs.sort(key=lambda t: not t[4].startswith("ahtga"))
+    n_copies = sum(len(t[-1]) for t in runs)
+    print(f"{len(runs)} run(s) to do in {len(cfgs)} preset(s) ({n_copies} identical run(s) "
+          f"copied, not retrained), {jobs} job(s)", flush=True)
     failures += _execute(runs, jobs)
     print(f"finished in {time.time() - t0:.1f} s; results under {out}", flush=True)
     if failures:

@@ -40,12 +40,15 @@ class RunConfig:
     normalize: bool = True              # standardise inputs with training-set mean/std per channel
     seq_len: int = 35                   # lm: tokens per training sequence (BPTT length)
     max_train_examples: int = 0         # cap on training examples after splitting (0 = no cap); for quick runs
+    verify_checksums: bool = True       # check official digests of data files (off for re-encoded copies); sha256 recorded either way
+    augment: str = ""                   # training augmentation: "" (none) | crop_flip (pad 4, random crop, mirror; images only)
     # --- model ---
     model: str = "mlp"                  # a name for ahtga.models.build_model
     model_kwargs: dict = field(default_factory=dict)  # keyword arguments of build_model (JSON with --set)
     # --- optimisation ---
     optimizers: tuple = ("sgd", "adam", "ahtga")  # labels: registry names or entries of presets.VARIANTS
     optimizer_kwargs: dict = field(default_factory=dict)  # extra kwargs passed to every optimizer
+    ahtga_kwargs: dict = field(default_factory=dict)  # extra kwargs for AHTGA and its variants only (e.g. window)
     lr: float = 0.0                     # learning rate for every optimizer; 0 = per-optimizer default or sweep
     lr_overrides: dict = field(default_factory=dict)  # {label: lr} fixed per optimizer label (wins over all)
     lr_sweep: bool = False              # choose each optimizer's lr from optim.LR_GRIDS by validation loss
@@ -81,7 +84,8 @@ FIELDS = {f.name: f for f in dataclasses.fields(RunConfig)}
 # What every preset inherits at each scale before its own overrides.
 SCALE_DEFAULTS: dict[str, dict[str, Any]] = {
     "tiny": {"dataset": "digits", "model": "mlp", "model_kwargs": {"hidden": [128]},
-             "epochs": 20, "batch_size": 64, "tail_every": 10, "tail_probe": 256},
+             "epochs": 20, "batch_size": 64, "tail_every": 10, "tail_probe": 256,
+             "perturbations": ("gaussian", "blur", "contrast"), "ood": "permuted"},
     "small": {"dataset": "mnist", "model": "mlp", "model_kwargs": {"hidden": [512, 256]},
               "epochs": 10, "batch_size": 128, "tail_every": 100, "tail_probe": 512,
               "lr_sweep": True, "sweep_epochs": 2, "num_threads": 2},
@@ -175,6 +179,7 @@ def validate(cfg: RunConfig) -> RunConfig:
     check_choice("task", cfg.task, ("classification", "lm"))
     check_choice("label_noise_kind", cfg.label_noise_kind, ("symmetric", "asymmetric"))
     check_choice("lr_schedule", cfg.lr_schedule, ("constant", "cosine"))
+    check_choice("augment", cfg.augment, ("", "crop_flip"))
     check_in_range("val_fraction", cfg.val_fraction, 0.0, 1.0, hi_open=True)
     check_in_range("test_fraction", cfg.test_fraction, 0.0, 1.0, lo_open=True, hi_open=True)
     check_in_range("train_fraction", cfg.train_fraction, 0.0, 1.0, lo_open=True)

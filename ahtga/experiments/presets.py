@@ -13,10 +13,13 @@ grid for a variant whose scale differs from its base optimizer's (the raw sign f
 Tiny scale (``run-all --scale tiny``; scikit-learn digits, MLP 64-128-10, 20 epochs of batch 64,
 about 19 steps per epoch).  ``main`` sweeps each optimizer's lr over ``LR_GRIDS`` (seed 0,
 10 epochs, chosen by validation accuracy) and every other preset reuses those choices
-(``lr_from="main"``; AHTGA variants reuse AHTGA's).  Studies:
-* main comparison -- ``main``: all optimizers, seeds 0-2, with test-time input corruptions
-  (Gaussian noise, blur, contrast) and max-softmax OOD detection against pixel-permuted digits
-  (the tiny OOD choice; see ``studies.py``) read from the same runs;
+(``lr_from="main"``; AHTGA variants reuse AHTGA's).  A run that two presets share exactly
+(``runner.run_key``: e.g. the plain ``ahtga`` row of each ablation and ``main``'s) is trained once
+and copied, with ``reused_from`` naming the source.  Studies:
+* main comparison -- ``main``: all optimizers, seeds 0-2.  Every tiny run also measures
+  test-time input corruptions (Gaussian noise, blur, contrast) and max-softmax OOD detection
+  against pixel-permuted digits (the tiny OOD choice; see ``studies.py``): evaluation only, so
+  the robustness-to-inputs study reads ``main``;
 * robustness to label noise -- ``noise_sym20``, ``noise_sym40``, ``noise_asym20``, ``noise_asym40``;
 * dynamics -- ``dynamics``: tail index of the per-example gradient norms every 5 steps for every
   optimizer, effective rank per epoch, Hessian top eigenvalue and trace at the end;
@@ -24,8 +27,8 @@ about 19 steps per epoch).  ``main`` sweeps each optimizer's lr over ``LR_GRIDS`
   sign forms vs the exact exponent), ``ablate_c1``, ``ablate_c2``, ``ablate_beta2``,
   ``ablate_estimator``;
 * low data -- ``lowdata_10`` and ``lowdata_1`` (10% and 1% of the training split; 1% of digits
-  is about 11 images, one per class: AHTGA's estimator then has fewer norms than it needs and
-  keeps its initial alpha -- a degenerate regime reported as such).
+  is 10 images, one per class, so a batch is the whole set: AHTGA pools the norms of its last 4
+  steps (``window=4``) to have the 32 its estimator needs -- a degenerate regime, reported as such).
 Small scale: MNIST / Fashion-MNIST (IDX files under ``--data-dir``), CIFAR-10 (python batches or
 the npz of uint8 x/y).  Full scale: the source proposal's CIFAR-10 ResNet-18 (GroupNorm) setting
 for GPUs.
@@ -93,7 +96,7 @@ def _p(name, study, description, common=None, tiny=None, small=None, full=None, 
 PRESETS: dict[str, Preset] = {p.name: p for p in [
     _p("main", "main", "all optimizers; accuracy, calibration, curves, corruptions, OOD",
        common={"optimizers": MAIN, "lr_sweep": True, "perturbations": ("gaussian", "blur", "contrast")},
-       tiny={"sweep_epochs": 10, "ood": "permuted"},
+       tiny={"sweep_epochs": 10},
        small={"dataset": "mnist", "model": "small_cnn", "model_kwargs": {}, "ood": "fashion_mnist"},
        full={}),
     _p("main_fashion", "main", "all optimizers on Fashion-MNIST (small CNN)",
@@ -104,8 +107,8 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
                "lr_sweep": True, "dataset": "cifar10", "model": "resnet18",
                "model_kwargs": {"norm": "group"}, "perturbations": ("gaussian", "blur", "contrast")},
        small={"epochs": 15, "batch_size": 128, "num_threads": 2, "sweep_epochs": 3,
-              "max_train_examples": 10000},
-       full={"epochs": 200}),
+              "max_train_examples": 10000, "verify_checksums": False, "augment": "crop_flip"},
+       full={"epochs": 200, "augment": "crop_flip"}),
     *[_p(f"noise_{kind[:3] if kind == 'symmetric' else 'asym'}{int(r * 100)}", "robustness",
          f"{kind} label noise, {int(r * 100)}% of training labels",
          common={"optimizers": ROBUST, "label_noise": r, "label_noise_kind": kind, **_REUSE},
@@ -144,7 +147,8 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
        full={"dataset": "cifar10"}),
     _p("lowdata_1", "lowdata", "1% of the training split (stratified, per seed)",
        common={"optimizers": ROBUST, "train_fraction": 0.01, **_REUSE},
-       tiny={"epochs": 200, "batch_size": 32, "tail_every": 0}, small={"dataset": "mnist"},
+       tiny={"epochs": 200, "batch_size": 32, "tail_every": 0, "ahtga_kwargs": {"window": 4}},
+       small={"dataset": "mnist"},
        full={"dataset": "cifar10"}),
 ]}
 

@@ -47,7 +47,7 @@ def make_optimizer(cfg: RunConfig, label: str, model: torch.nn.Module, lr: float
     from ..optim import build_optimizer
 
     name, kw = resolve_optimizer(label)
-    kw = {**cfg.optimizer_kwargs, **kw, "lr": lr}
+    kw = {**cfg.optimizer_kwargs, **(cfg.ahtga_kwargs if name == "ahtga" else {}), **kw, "lr": lr}
     if name == "ahtga":
         kw.setdefault("seed", seed)
     return build_optimizer(name, model, **kw)
@@ -276,6 +276,12 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc) -> dict:
     bar = tqdm(total=total, initial=state["step"], desc=desc or f"{cfg.preset}/{label}/seed{seed}",
                disable=not cfg.progress, leave=False, mininterval=1.0, dynamic_ncols=True)
     x_all, y_all = data.train_x, data.train_y
+    if device.type != "cpu":  # small data sets fit on the accelerator: no per-step copies
+        x_all, y_all = x_all.to(device), y_all.to(device)
+    augment = None
+    if cfg.augment == "crop_flip":
+        from ..data import random_crop_flip
+        augment = random_crop_flip
     win_loss, win_time, win_n = 0.0, 0.0, 0
     while state["epoch"] < cfg.epochs and not state["diverged"]:
         t_ep = time.perf_counter()
@@ -284,7 +290,10 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc) -> dict:
         model.train()
         for b in range(steps_per_epoch):
             idx = perm[b * bs:(b + 1) * bs]
-            xb, yb = x_all[idx].to(device), y_all[idx].to(device)
+            idx = idx.to(x_all.device)
+            xb, yb = x_all[idx], y_all[idx]
+            if augment is not None:
+                xb = augment(xb, generator=gen)  # CPU generator: same draws on any device
             f = _lr_factor(cfg, state["step"], total)
             for g, base in zip(opt.param_groups, base_lrs):
                 g["lr"] = base * f
@@ -374,6 +383,35 @@ def _report_validation(opt, step: int, val_loss: float | None) -> None:
 
 
 # ----------------------------------------------------------------------------- one result
+_KEY_IGNORES = ("preset", "optimizers", "lr", "lr_overrides", "lr_from", "lr_sweep", "sweep_epochs",
+                "progress")
+
+
+def run_key(cfg: RunConfig, label: str, seed: int, lr: float) -> str:
+    """sha256 of everything that determines a run's numbers: the config without the fields that
+    only name or schedule it (``_KEY_IGNORES``), the optimizer's registry name and kwargs, the
+    resolved lr and the seed.  Two presets that contain the same run (the plain ``ahtga`` row of
+    every ablation equals ``ablate_*``'s baseline) share the key, so it is trained once."""
+    import hashlib
+    import json
+
+    d = {k: v for k, v in to_dict(cfg).items() if k not in _KEY_IGNORES}
+    name, kw = resolve_optimizer(label)
+    kw = {**cfg.optimizer_kwargs, **(cfg.ahtga_kwargs if name == "ahtga" else {}), **kw}
+    blob = json.dumps({"config": d, "optimizer": name, "kwargs": kw, "lr": float(lr), "seed": int(seed)},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def copy_result(src: Path, cfg: RunConfig, label: str, seed: int, out: str | Path) -> Path:
+    """Write ``src``'s result as this (preset, label, seed)'s, with this preset's config and a
+    ``reused_from`` note; only valid when both have the same :func:`run_key`."""
+    res = store.read_json(src)
+    res.update({"preset": cfg.preset, "optimizer": label, "config": to_dict(cfg),
+                "reused_from": str(src)})
+    return store.write_json_atomic(store.result_path(out, cfg.preset, label, seed), res)
+
+
 def run_one(cfg: RunConfig, label: str, seed: int, out: str | Path, *, force: bool = False) -> Path:
     """Run (or skip, when its result exists) one (preset, optimizer, seed); returns the result path."""
     out = Path(out)
@@ -389,8 +427,11 @@ def run_one(cfg: RunConfig, label: str, seed: int, out: str | Path, *, force: bo
     name, kw = resolve_optimizer(label)
     result = {
         "preset": cfg.preset, "optimizer": label, "seed": int(seed), "scale": cfg.scale,
+        "run_key": run_key(cfg, label, seed, lr),
         "config": to_dict(cfg),
-        "optimizer_spec": {"name": name, "kwargs": {**cfg.optimizer_kwargs, **kw}, "lr": lr,
+        "optimizer_spec": {"name": name, "lr": lr,
+                           "kwargs": {**cfg.optimizer_kwargs,
+                                      **(cfg.ahtga_kwargs if name == "ahtga" else {}), **kw},
                            "lr_choice": lr_info},
         "code_version": store.code_version(), "data": data.info,
         "hardware": store.hardware(cfg.device),
