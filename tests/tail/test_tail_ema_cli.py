@@ -64,7 +64,7 @@ def test_cli_signed_estimator_and_seed(files, capsys):
     assert outs[0] == outs[1] and outs[0]["estimator"] == "hill_db"
 
 
-def test_cli_errors_exit_2(files, tmp_path):
+def test_cli_errors_exit_2(files, tmp_path, capsys):
     tmp, _ = files
     bad = tmp_path / "bad.txt"
     bad.write_text("1 2 x\n")
@@ -74,5 +74,10 @@ def test_cli_errors_exit_2(files, tmp_path):
              ([str(tmp / "d.npy"), "--estimator", "hill", "--k", "0"], "`k` must satisfy"),
              ([str(tmp / "d.npy"), "--estimator", "hill_db", "--k", "5"], "--k is not an option")]
     for args, msg in cases:
-        p = subprocess.run([sys.executable, "-m", "ahtga.tail", *args], capture_output=True, text=True)
-        assert p.returncode == 2 and msg in p.stderr, (args, p.stderr)
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert msg in err, (args, err)
+    # the real entry point, once: exit status and stderr
+    p = subprocess.run([sys.executable, "-m", "ahtga.tail", str(tmp / "d.npy"), "--estimator", "foo"],
+                       capture_output=True, text=True)
+    assert p.returncode == 2 and "unknown estimator 'foo'" in p.stderr and p.stdout == ""
