@@ -159,13 +159,14 @@ class TailTracker:
                           TailWarning, stacklevel=4)
         return float(res.alpha), (0 if res.k is None else int(res.k)), bool(tail_w)
 
-    def update(self, norms: torch.Tensor) -> TrackerUpdate:
+    def update(self, norms: torch.Tensor, *, checked: bool = False) -> TrackerUpdate:
         """Pool, estimate, clamp and smooth; ``norms`` is the [B] tensor of this step (global
-        batch under DDP).  See the module docstring for too-small samples."""
+        batch under DDP).  See the module docstring for too-small samples.  ``checked=True``
+        skips the finiteness check (the caller made it)."""
         if not isinstance(norms, torch.Tensor) or norms.ndim != 1:
             raise ValueError(f"`norms` must be a 1-d tensor [B]; got {type(norms).__name__} "
                              f"of shape {tuple(getattr(norms, 'shape', ()))}")
-        if not bool(torch.isfinite(norms).all()):
+        if not checked and not bool(torch.isfinite(norms).all()):
             raise ValueError("`norms` contains NaN or Inf; the caller must skip this step")
         B = norms.numel()
         if B * self.window < self.min_samples:

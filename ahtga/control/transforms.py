@@ -50,17 +50,23 @@ def median(norms: torch.Tensor) -> torch.Tensor:
     return torch.quantile(norms.to(torch.float64), 0.5)
 
 
-def _log_coefficients(norms, gamma: float, eps: float, power: float) -> tuple[torch.Tensor, torch.dtype]:
-    """log of ||g_i||^power (||g_i|| / (eps + m))^gamma in float64, clamped as documented."""
-    x = _check_norms(norms)
+def _log_coefficients(norms, gamma: float, eps: float, power: float,
+                      validate: bool = True) -> tuple[torch.Tensor, torch.dtype]:
+    """log of ||g_i||^power (||g_i|| / (eps + m))^gamma in float64, clamped as documented.
+
+    ``validate=False`` (for callers that checked the norms already, e.g. the optimizer) skips
+    the data checks, which each synchronise a GPU; a zero median with eps = 0 is then replaced
+    by the smallest positive float instead of raising."""
     gamma = check_in_range("gamma", gamma, -1.0, math.inf, lo_open=True, hi_open=True)
     eps = check_positive("eps", eps, allow_zero=True)
+    x = _check_norms(norms) if validate else norms
     out = torch.float64 if x.dtype == torch.float64 else torch.float32
     x64 = x.to(torch.float64)
     m = median(x64) + eps
-    if not bool(m > 0):
+    if validate and not bool(m > 0):
         raise ValueError("the median of `norms` is 0 and eps=0: the transform is undefined; "
                          "use eps > 0")
+    m = m.clamp_min(torch.finfo(torch.float64).tiny)
     logx = torch.log(x64)                                   # -inf for zero norms
     logc = gamma * (logx - torch.log(m)) + power * logx
     cap = math.log(torch.finfo(out).max) - math.log(x.numel()) - 4.0
@@ -69,22 +75,25 @@ def _log_coefficients(norms, gamma: float, eps: float, power: float) -> tuple[to
     return logc, out
 
 
-def direction_coefficients(norms, gamma: float, eps: float = 1e-8) -> torch.Tensor:
+def direction_coefficients(norms, gamma: float, eps: float = 1e-8, *,
+                           validate: bool = True) -> torch.Tensor:
     """s_i = (||g_i|| / (eps + median_j ||g_j||))^gamma, with s_i = 0 where ||g_i|| = 0.
 
     ``norms``: [B] non-negative; ``gamma`` > -1; returns [B] on the norms' device.
+    ``validate=False`` skips the checks of the norms (they synchronise a GPU).
     """
-    logc, out = _log_coefficients(norms, gamma, eps, power=0.0)
+    logc, out = _log_coefficients(norms, gamma, eps, power=0.0, validate=validate)
     return torch.exp(logc).to(out)
 
 
-def sign_coefficients(norms, gamma: float, eps: float = 1e-8, *, scale: float = 1.0) -> torch.Tensor:
+def sign_coefficients(norms, gamma: float, eps: float = 1e-8, *, scale: float = 1.0,
+                      validate: bool = True) -> torch.Tensor:
     """c_i = scale * ||g_i|| (||g_i|| / (eps + median_j ||g_j||))^gamma (0 where ||g_i|| = 0).
 
     ``scale`` > 0 multiplies every c_i (the optimizer passes 1/sqrt(d) for the normalised form).
     """
     scale = check_positive("scale", scale)
-    logc, out = _log_coefficients(norms, gamma, eps, power=1.0)
+    logc, out = _log_coefficients(norms, gamma, eps, power=1.0, validate=validate)
     return (torch.exp(logc) * scale).to(out)
 
 

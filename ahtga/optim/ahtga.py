@@ -229,17 +229,17 @@ class AHTGA(torch.optim.Optimizer):
             return self._skip("NaN or Inf in the per-example gradient norms", t, alpha_star)
         snapshot = self.tracker.state_dict()
         try:
-            upd = self.tracker.update(norms)
+            upd = self.tracker.update(norms, checked=True)
         except ValueError:
             self.engine.release()
             raise
         gamma, guarded = self.exponent.compute(upd.alpha, alpha_star)
         B = norms.numel()
         if self.transform == "direction":
-            coeffs = direction_coefficients(norms, gamma, self.eps)
+            coeffs = direction_coefficients(norms, gamma, self.eps, validate=False)
         else:
             scale = 1.0 / math.sqrt(self._num_params) if self.transform == "sign_normalized" else 1.0
-            coeffs = sign_coefficients(norms, gamma, self.eps, scale=scale)
+            coeffs = sign_coefficients(norms, gamma, self.eps, scale=scale, validate=False)
         coeffs = (coeffs[offset:offset + local.numel()] / B).to(local.device)
         try:
             if self.transform == "direction":
@@ -257,11 +257,19 @@ class AHTGA(torch.optim.Optimizer):
                 ps = [p for p in group["params"] if p.grad is not None]
                 groups.append((group, ps, [p.grad for p in ps]))
             all_grads = [g for _, _, gs in groups for g in gs]
+            # one device-to-host transfer for the gradient check and the norm quantiles
+            q = torch.quantile(norms.to(torch.float64),
+                               torch.tensor([0.05, 0.5, 0.95, 1.0], dtype=torch.float64,
+                                            device=norms.device))
             if all_grads:
-                total = torch.stack([n.to(torch.float64) for n in torch._foreach_norm(all_grads)])
-                if not bool(torch.isfinite(total).all()):
-                    self.tracker.load_state_dict(snapshot)
-                    return self._skip("NaN or Inf in the written batch gradient", t, alpha_star)
+                total = torch.stack([n.to(q.device, torch.float64)
+                                     for n in torch._foreach_norm(all_grads)])
+                ok = torch.isfinite(total).all().to(device=q.device, dtype=torch.float64)
+                q = torch.cat([q, ok.reshape(1)])
+            q = q.tolist()
+            if all_grads and q[4] != 1.0:
+                self.tracker.load_state_dict(snapshot)
+                return self._skip("NaN or Inf in the written batch gradient", t, alpha_star)
             for group, ps, gs in groups:
                 bufs = [self.state[p].get("momentum_buffer") for p in ps]
                 lr = group["lr"]
@@ -269,9 +277,6 @@ class AHTGA(torch.optim.Optimizer):
                              weight_decay=group["weight_decay"])
                 for p, b in zip(ps, bufs):
                     self.state[p]["momentum_buffer"] = b
-            q = torch.quantile(norms.to(torch.float64),
-                               torch.tensor([0.05, 0.5, 0.95, 1.0], dtype=torch.float64,
-                                            device=norms.device)).tolist()
         self._step += 1
         return StepStats(step=t, alpha_hat=upd.alpha_hat, alpha=upd.alpha, alpha_star=alpha_star,
                          gamma=gamma, k=upd.k, n=B, q05=q[0], q50=q[1], q95=q[2], max=q[3],

@@ -295,3 +295,18 @@ def test_too_few_positive_norms_keeps_previous_alpha():
     assert not st.estimated and st.k == 0 and math.isnan(st.alpha_hat) and not st.skipped
     assert st.alpha == alpha == opt.tracker.value
     assert not torch.equal(flat_params(model), before)     # the update itself went ahead
+
+
+def test_nonfinite_written_gradient_skips_and_restores_tracker():
+    class Overflowing(LoopEngine):
+        def write_weighted_grad(self, weights):
+            super().write_weighted_grad(weights)
+            self.params[0].grad[0, 0] = float("inf")
+    model = mlp()
+    opt = AHTGA(model, engine=Overflowing(model), estimator=EST)
+    before = flat_params(model).clone()
+    (x, y), = batches(1, B)
+    with pytest.warns(RuntimeWarning, match="NaN or Inf in the written batch gradient"):
+        st = opt.step(per_example_loss(model, x, y))
+    assert st.skipped and torch.equal(flat_params(model), before)
+    assert opt.tracker.count == 0 and opt.tracker.value == 2.0 and opt._step == 0
