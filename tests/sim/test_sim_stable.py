@@ -97,6 +97,8 @@ def test_sim_stable_numpy_seed_reproducible_and_torch_device_dtype():
     a = stable_rvs(1.3, 0.2, size=50, parameterization="S0", rng=9)
     b = stable_rvs(1.3, 0.2, size=50, parameterization="S0", rng=np.random.default_rng(9))
     np.testing.assert_array_equal(a, b)
+    assert np.shape(stable_rvs(1.3, 0.2, size=(), parameterization="S0", rng=9)) == ()
+    assert stable_rvs(1.0, 0.5, size=(3, 2), parameterization="S1", rng=9).shape == (3, 2)
     t = stable_rvs_torch(1.3, 0.2, size=(4, 5), parameterization="S1", dtype=torch.float32,
                          generator=torch.Generator().manual_seed(0))
     assert t.shape == (4, 5) and t.dtype == torch.float32 and torch.isfinite(t).all()
