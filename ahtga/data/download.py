@@ -95,7 +95,10 @@ def download(name: str, root: str | os.PathLike, *, timeout: float = 60.0) -> Pa
             download_file(url, dest, expected=expected, timeout=timeout)
         if archive == "tar":
             with tarfile.open(dest) as t:
-                t.extractall(root, filter="data")
+                if hasattr(tarfile, "data_filter"):     # Python >= 3.10.12 / 3.11.4
+                    t.extractall(root, filter="data")
+                else:  # pragma: no cover
+                    t.extractall(root)
         elif archive == "zip":
             with zipfile.ZipFile(dest) as z:
                 z.extractall(root)
