@@ -196,17 +196,18 @@ A_DIAG = torch.linspace(0.5, 2.0, 8, dtype=torch.float64)
 
 @pytest.mark.parametrize("name,opts", CASES, ids=IDS)
 def test_converges_on_quadratic(name, opts):
-    """f(x) = 1/2 sum a_i x_i^2 from x = 2: f drops below 1% of f(x0) within 600 steps."""
+    """f(x) = 1/2 sum a_i x_i^2 from x = 2: f drops below 1e-3 f(x0) within 400 steps (all
+    rows reach <= 1e-4 at the table's learning rates)."""
     x = torch.full((8,), 2.0, dtype=torch.float64, requires_grad=True)
     opt = build_optimizer(name, [x], **opts)
     f0 = float(0.5 * (A_DIAG * x.detach() ** 2).sum())
-    for _ in range(600):
+    for _ in range(400):
         train_step(opt, 0.5 * (A_DIAG * x ** 2).sum())
     f = float(0.5 * (A_DIAG * x.detach() ** 2).sum())
-    assert f < 1e-2 * f0, f"{name} {opts}: f={f:.3g} vs f0={f0:.3g}"
+    assert f < 1e-3 * f0, f"{name} {opts}: f={f:.3g} vs f0={f0:.3g}"
 
 
-def _least_squares_run(name, opts, *, steps=600, seed=0, alpha=1.5, noise_scale=0.1):
+def _least_squares_run(name, opts, *, steps=400, seed=0, alpha=1.5, noise_scale=0.1):
     """Least squares with symmetric alpha-stable noise added to every mini-batch gradient."""
     rng = np.random.default_rng(seed)
     n, d, b = 512, 10, 32
@@ -231,8 +232,9 @@ def _least_squares_run(name, opts, *, steps=600, seed=0, alpha=1.5, noise_scale=
 
 @pytest.mark.parametrize("name,opts", CASES, ids=IDS)
 def test_converges_on_least_squares_with_stable_noise(name, opts):
-    """alpha = 1.5 stable gradient noise (infinite variance), fixed seed: the median relative
-    error over the last 100 of 600 steps is below 0.2 (a jump late in the run cannot decide)."""
+    """alpha = 1.5 stable gradient noise (infinite variance, scale 0.1), fixed seed: the median
+    relative error over the last 100 of 400 steps is below 0.2 (a jump late in the run cannot
+    decide; seeds 0-2 give at most 0.12 for every row)."""
     errs = _least_squares_run(name, opts)
     assert np.all(np.isfinite(errs))
     med = float(np.median(errs[-100:]))
