@@ -161,7 +161,7 @@ _HAVE_AHTGA = importlib.util.find_spec("ahtga.optim.ahtga") is not None
 
 
 @pytest.mark.skipif(not _HAVE_AHTGA, reason="ahtga/optim/ahtga.py does not exist yet")
-@pytest.mark.filterwarnings("ignore:double-bootstrap k")
+@pytest.mark.filterwarnings("ignore:.*double-bootstrap k")
 def test_ahtga_through_the_registry():
     model = torch.nn.Sequential(torch.nn.Linear(6, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1))
     try:
