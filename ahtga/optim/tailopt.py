@@ -54,7 +54,8 @@ with ``U`` one of
 collapses to BiClip with thresholds ``[max(d, d'), min(u, u')]`` (when the intervals overlap):
 Bi2Clip is a distinct method only with ``K > 1``. Weight decay is decoupled and applied at the
 outer step (our choice). Thresholds and the client learning rate use the round index
-``t = (number of inner steps done) // K + 1`` of each parameter.
+``t = (inner steps done) // K + 1``, counted per parameter and read from the first parameter of
+each group (a group's parameters step together).
 """
 from __future__ import annotations
 
