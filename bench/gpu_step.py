@@ -15,10 +15,13 @@ Methods (each a full training step: forward, per-example work, gradient, paramet
 * ``ahtga_direction`` / ``ahtga_sign``: the ``ahtga.optim.AHTGA`` optimizer's ``step(losses)``
   with its defaults (double-bootstrap Hill estimate every step), if that module imports.
 
+``engine_direction_grouped`` is ``engine_direction`` with ``conv_strategy="grouped"``.
+
 Timing: CUDA events around each step, median of ``--steps`` after ``--warmup`` steps; on CPU
-``time.perf_counter``. Peak memory: ``torch.cuda.max_memory_allocated`` with the statistics
-reset before each method, which is built fresh (model, optimizer, data) after freeing the
-previous one, so each peak counts that method's model, optimizer state and activations.
+``time.perf_counter``. Peak memory: ``torch.cuda.max_memory_allocated`` over the timed
+steps (statistics reset after the warm-up, whose peak, with cudnn.benchmark's trial
+workspaces, is kept too); each method is built fresh (model, optimizer, data) after freeing
+the previous one, so each peak counts that method's model, optimizer state and activations.
 Random normal inputs (not zeros). Ratios are to ``sgd`` in the same process. The table is
 printed and written as JSON (atomically) to ``--out``.
 """
@@ -83,13 +86,13 @@ def make_method(name, model, x, y, ref_chunk):
             opt.step()
         return step
     from ahtga.engine import PerExampleEngine
-    eng = PerExampleEngine(model)
+    eng = PerExampleEngine(model, conv_strategy="grouped" if name.endswith("grouped") else "auto")
 
     def step():
         opt.zero_grad(set_to_none=True)
         norms = eng.backward(F.cross_entropy(model(x), y, reduction="none"))
         s = coefficients(norms)
-        if name == "engine_direction":
+        if name.startswith("engine_direction"):
             eng.write_weighted_grad(s / b)
         else:
             eng.write_sign_grad(norms * s / b)
@@ -111,6 +114,11 @@ def run_method(name, args, device):
     step = make_method(name, model, x, y, args.ref_chunk)
     for _ in range(args.warmup):
         step()
+    peak_warm = None
+    if cuda:
+        torch.cuda.synchronize()
+        peak_warm = torch.cuda.max_memory_allocated()  # includes cudnn.benchmark's trials
+        torch.cuda.reset_peak_memory_stats()
     times = []
     for _ in range(args.steps):
         if cuda:
@@ -129,7 +137,8 @@ def run_method(name, args, device):
     gc.collect()
     if cuda:
         torch.cuda.empty_cache()
-    return {"median_s": statistics.median(times), "min_s": min(times), "peak_bytes": peak}
+    return {"median_s": statistics.median(times), "min_s": min(times), "peak_bytes": peak,
+            "peak_bytes_incl_warmup": peak_warm}
 
 
 def profile(name, args, device):
@@ -203,14 +212,14 @@ def main(argv=None) -> dict:
             r["time_ratio"] = r["median_s"] / base["median_s"]
             if r.get("peak_bytes") and base.get("peak_bytes"):
                 r["memory_ratio"] = r["peak_bytes"] / base["peak_bytes"]
-    print(f"{'method':18s} {'ms/step':>9s} {'x SGD':>7s} {'peak MiB':>9s} {'mem x SGD':>9s}")
+    print(f"{'method':26s} {'ms/step':>9s} {'x SGD':>7s} {'peak MiB':>9s} {'mem x SGD':>9s}")
     for name, r in results.items():
         if "error" in r:
-            print(f"{name:18s} ERROR {r['error'][:100]}")
+            print(f"{name:26s} ERROR {r['error'][:100]}")
             continue
         mem = f"{r['peak_bytes'] / 2 ** 20:9.0f}" if r.get("peak_bytes") else f"{'-':>9s}"
         mr = f"{r['memory_ratio']:9.2f}" if "memory_ratio" in r else f"{'-':>9s}"
-        print(f"{name:18s} {r['median_s'] * 1e3:9.2f} {r.get('time_ratio', float('nan')):7.2f} "
+        print(f"{name:26s} {r['median_s'] * 1e3:9.2f} {r.get('time_ratio', float('nan')):7.2f} "
               f"{mem} {mr}")
     if args.profile:
         profile(args.profile, args, device)

@@ -98,11 +98,14 @@ class PerExampleEngine:
         batch gradient (costs one ordinary weight-gradient pass, once).
     chunk_elems : bound on elements materialised at once (unfolded inputs, per-example
         gradients of one layer for a chunk of examples).
+    conv_strategy : how per-example convolution weight gradients are materialised: "unfold"
+        (im2col + batched matmul), "grouped" (one weight-gradient convolution with the batch
+        folded into the groups) or "auto" (grouped on CPU, unfold elsewhere).
     """
 
     def __init__(self, model: nn.Module, *, mode: str = "fast", batchnorm: str = "error",
                  fallback_warn: bool = True, verify: bool = True,
-                 chunk_elems: int = 2 ** 25):
+                 chunk_elems: int = 2 ** 25, conv_strategy: str = "auto"):
         if isinstance(model, nn.parallel.DistributedDataParallel):
             raise TypeError("`model` is a DistributedDataParallel wrapper; pass model.module "
                             "and use ahtga.engine.distributed.allreduce_grads after writing "
@@ -114,6 +117,8 @@ class PerExampleEngine:
         self.fallback_warn = bool(fallback_warn)
         self.verify = bool(verify)
         self.chunk_elems = check_int("chunk_elems", chunk_elems, min_value=1)
+        self.conv_strategy = check_choice("conv_strategy", conv_strategy,
+                                          {"auto", "unfold", "grouped"})
         self.model = model
         self.params: list[nn.Parameter] = [p for p in model.parameters() if p.requires_grad]
         if not self.params:
@@ -280,7 +285,8 @@ class PerExampleEngine:
             return self._fallback(r, batch)
         if gout is None:
             return []
-        return H.fast_rule(m, first, gout, self.chunk_elems, self._cache_left)
+        return H.fast_rule(m, first, gout, self.chunk_elems, self._cache_left,
+                           self.conv_strategy)
 
     def _fallback(self, r: _Record, batch: int):
         m = r.module

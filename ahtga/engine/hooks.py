@@ -262,8 +262,19 @@ def _explicit_padding(m):
     return pads, m.padding_mode
 
 
+def _unfold(x: torch.Tensor, ks, dl, st) -> torch.Tensor:
+    """``F.unfold`` (no padding) as [b, C*K, T]; on GPUs a depthwise convolution with one-hot
+    kernels (CUDA's im2col runs one kernel per example)."""
+    if x.device.type == "cpu":
+        return F.unfold(x, ks, dilation=dl, stride=st)
+    c, kk = x.shape[1], ks[0] * ks[1]
+    eye = torch.eye(kk, dtype=x.dtype, device=x.device).reshape(kk, 1, *ks).repeat(c, 1, 1, 1)
+    u = F.conv2d(x, eye, stride=st, dilation=dl, groups=c)  # channel c*K + k, as F.unfold
+    return u.reshape(x.shape[0], c * kk, -1)
+
+
 def conv_rule(m: nn.Conv1d | nn.Conv2d, x: torch.Tensor, gout: torch.Tensor, budget: int,
-              cache_left):
+              cache_left, conv_strategy: str = "auto"):
     one_d = isinstance(m, nn.Conv1d)
     b = x.shape[0]
     dt = compute_dtype(x, gout, m.weight)
@@ -287,7 +298,7 @@ def conv_rule(m: nn.Conv1d | nn.Conv2d, x: torch.Tensor, gout: torch.Tensor, bud
     out = []
     if m.weight.requires_grad:
         def factors(s, e):
-            u = F.unfold(x4[s:e].to(dt), ks, dilation=dl, stride=st)  # [b, C*K, T]
+            u = _unfold(x4[s:e].to(dt), ks, dl, st)  # [b, C*K, T]
             a = u.reshape(e - s, gr, d, t).transpose(-1, -2)
             g = g4[s:e].to(dt).reshape(e - s, gr, p, t).transpose(-1, -2)
             return a, g
@@ -310,8 +321,10 @@ def conv_rule(m: nn.Conv1d | nn.Conv2d, x: torch.Tensor, gout: torch.Tensor, bud
                 groups=n * gr)
             return wg.reshape(n, *m.weight.shape)
 
+        use_grouped = conv_strategy == "grouped" or (conv_strategy == "auto"
+                                                     and x.device.type == "cpu")
         out.append(FactorContribution(m.weight, b, gr, t, d, p, factors, weighted, dt, budget,
-                                      cache_left, mat_fn=mat if x.device.type == "cpu" else None))
+                                      cache_left, mat_fn=mat if use_grouped else None))
     if m.bias is not None and m.bias.requires_grad:
         out.append(Materialised(m.bias, gout.to(dt).reshape(b, cout, -1).sum(2)))
     return out
@@ -360,17 +373,29 @@ def layernorm_rule(m, x, gout, budget):
 
 
 def groupnorm_rule(m: nn.GroupNorm, x, gout, budget):
+    """Per-example GroupNorm grads: the batch folded into the groups of one GroupNorm
+    (N = 1, C' = B C, G' = B G), whose native backward returns per-channel = per-example
+    weight and bias grads."""
     dt = compute_dtype(x, gout)
     b, c = x.shape[:2]
-    xf, gf = x.to(dt), gout.to(dt)
-    xg = xf.reshape(b, m.num_groups, -1)
-    var, mean = torch.var_mean(xg, dim=2, keepdim=True, correction=0)
-    xhat = ((xg - mean) * torch.rsqrt(var + m.eps)).reshape(x.shape)
-
-    def reduce(v):
-        return v.reshape(b, c, -1).sum(2)
-
-    return _affine(m, xhat, gf, reduce)
+    hw = x[0, 0].numel()
+    xf = x.to(dt).reshape(1, b * c, hw)
+    gf = gout.to(dt).reshape(1, b * c, hw)
+    want_w = m.weight is not None and m.weight.requires_grad
+    want_b = m.bias is not None and m.bias.requires_grad
+    if not (want_w or want_b):
+        return []
+    _, mean, rstd = torch.ops.aten.native_group_norm(xf, None, None, 1, b * c, hw,
+                                                     b * m.num_groups, m.eps)
+    ones = torch.ones(b * c, dtype=dt, device=x.device)  # dgamma, dbeta do not depend on it
+    _, dw, db = torch.ops.aten.native_group_norm_backward(
+        gf, xf, mean, rstd, ones, 1, b * c, hw, b * m.num_groups, [False, True, True])
+    out = []
+    if want_w:
+        out.append(Materialised(m.weight, dw.reshape(b, c)))
+    if want_b:
+        out.append(Materialised(m.bias, db.reshape(b, c)))
+    return out
 
 
 def batchnorm_rule(m, x, gout, budget, batch_stats: bool):
@@ -404,11 +429,11 @@ def has_fast_rule(m: nn.Module) -> bool:
     return False
 
 
-def fast_rule(m, x, gout, budget, cache_left):
+def fast_rule(m, x, gout, budget, cache_left, conv_strategy="auto"):
     if isinstance(m, nn.Linear):
         return linear_rule(m, x, gout, budget, cache_left)
     if isinstance(m, (nn.Conv1d, nn.Conv2d)):
-        return conv_rule(m, x, gout, budget, cache_left)
+        return conv_rule(m, x, gout, budget, cache_left, conv_strategy)
     if isinstance(m, nn.Embedding):
         return embedding_rule(m, x, gout, budget)
     if isinstance(m, (nn.LayerNorm, nn.RMSNorm)):
