@@ -72,7 +72,8 @@ from .hill import TailWarning
 
 MIN_N = 16
 DEFAULT_EPS = 0.1
-_BLOCK_ELEMS = 1 << 16      # elements per block: keeps the working set in cache
+_BLOCK_ELEMS = 1 << 16      # elements per block on CPU: keeps the working set in cache
+_BLOCK_ELEMS_GPU = 1 << 23  # on accelerators: few, large kernels
 
 
 @dataclass(frozen=True)
@@ -169,6 +170,9 @@ def _stage_curve(logs: torch.Tensor, m: int, n_boot: int, adaptive: bool, gen) -
     """
     n = logs.shape[0] - 1
     device, dtype = logs.device, logs.dtype
+    on_cpu = device.type == "cpu"
+    block = _BLOCK_ELEMS if on_cpu else _BLOCK_ELEMS_GPU
+    max_width = 8192 if on_cpu else m
     K = m if not adaptive else min(m, max(64, math.ceil(4 * m ** (2 / 3))))
     # per-resample running state: n * (last sorted uniform), mass above it, running log sums
     pos_last = torch.zeros(n_boot, 1, device=device, dtype=dtype)
@@ -180,9 +184,9 @@ def _stage_curve(logs: torch.Tensor, m: int, n_boot: int, adaptive: bool, gen) -
     while True:
         while done < K:
             k_lo = done
-            k_hi = min(K, done + 8192)                 # order statistics k_lo+1 .. k_hi
+            k_hi = min(K, done + max_width)            # order statistics k_lo+1 .. k_hi
             width = k_hi - k_lo
-            rows = max(1, _BLOCK_ELEMS // width)
+            rows = max(1, block // width)
             ks = torch.arange(k_lo, k_hi, device=device, dtype=dtype)
             inv_k = 1.0 / ks.clamp_min(1.0)
             acc = torch.zeros(width, device=device, dtype=dtype)
