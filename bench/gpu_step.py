@@ -15,7 +15,8 @@ Methods (each a full training step: forward, per-example work, gradient, paramet
 * ``ahtga_direction`` / ``ahtga_sign``: the ``ahtga.optim.AHTGA`` optimizer's ``step(losses)``
   with its defaults (double-bootstrap Hill estimate every step), if that module imports.
 
-``engine_direction_grouped`` is ``engine_direction`` with ``conv_strategy="grouped"``.
+``engine_direction_grouped`` / ``_nocache`` are ``engine_direction`` with
+``conv_strategy="grouped"`` / ``cache_elems=0``.
 
 Timing: CUDA events around each step, median of ``--steps`` after ``--warmup`` steps; on CPU
 ``time.perf_counter``. Peak memory: ``torch.cuda.max_memory_allocated`` over the timed
@@ -86,7 +87,8 @@ def make_method(name, model, x, y, ref_chunk):
             opt.step()
         return step
     from ahtga.engine import PerExampleEngine
-    eng = PerExampleEngine(model, conv_strategy="grouped" if name.endswith("grouped") else "auto")
+    eng = PerExampleEngine(model, conv_strategy="grouped" if name.endswith("grouped") else "auto",
+                           cache_elems=0 if name.endswith("nocache") else 2 ** 25)
 
     def step():
         opt.zero_grad(set_to_none=True)

@@ -98,6 +98,9 @@ class PerExampleEngine:
         batch gradient (costs one ordinary weight-gradient pass, once).
     chunk_elems : bound on elements materialised at once (unfolded inputs, per-example
         gradients of one layer for a chunk of examples).
+    cache_elems : per-example gradients materialised for the norms are kept for the
+        weighted/sign gradient while their total stays under this many elements (0: never;
+        then the weighted gradient is recomputed from the stored inputs and output grads).
     conv_strategy : how per-example convolution weight gradients are materialised: "unfold"
         (im2col + batched matmul), "grouped" (one weight-gradient convolution with the batch
         folded into the groups) or "auto" (grouped on CPU, unfold elsewhere).
@@ -105,7 +108,8 @@ class PerExampleEngine:
 
     def __init__(self, model: nn.Module, *, mode: str = "fast", batchnorm: str = "error",
                  fallback_warn: bool = True, verify: bool = True,
-                 chunk_elems: int = 2 ** 25, conv_strategy: str = "auto"):
+                 chunk_elems: int = 2 ** 25, cache_elems: int = 2 ** 25,
+                 conv_strategy: str = "auto"):
         if isinstance(model, nn.parallel.DistributedDataParallel):
             raise TypeError("`model` is a DistributedDataParallel wrapper; pass model.module "
                             "and use ahtga.engine.distributed.allreduce_grads after writing "
@@ -117,6 +121,7 @@ class PerExampleEngine:
         self.fallback_warn = bool(fallback_warn)
         self.verify = bool(verify)
         self.chunk_elems = check_int("chunk_elems", chunk_elems, min_value=1)
+        self.cache_elems = check_int("cache_elems", cache_elems, min_value=0)
         self.conv_strategy = check_choice("conv_strategy", conv_strategy,
                                           {"auto", "unfold", "grouped"})
         self.model = model
@@ -248,7 +253,7 @@ class PerExampleEngine:
         auto = grads[len(edges):]
         del grads, edges
         contribs: dict[int, list] = {}
-        self._cache_left = [4 * self.chunk_elems]  # per-example grads kept across layers
+        self._cache_left = [self.cache_elems]  # per-example grads kept across layers
         sqs: dict[int, torch.Tensor] = {}
         while records:  # consume records so each output grad is freed once its rule ran
             r = records.pop(0)

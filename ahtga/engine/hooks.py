@@ -110,6 +110,8 @@ class FactorContribution(Contribution):
 
     def __init__(self, param, batch, groups, t, d, p, factors, weighted_fn, dtype, budget,
                  cache_left, mat_fn=None):
+        # cache_left: one-element list, the elements of per-example gradients that may still
+        # be kept (shared by all layers of one backward)
         self.param, self.batch, self.groups = param, batch, groups
         self.t, self.d, self.p = t, d, p
         self.factors, self.weighted_fn, self.dtype = factors, weighted_fn, dtype
@@ -125,7 +127,7 @@ class FactorContribution(Contribution):
         gr, t, d, p = self.groups, self.t, self.d, self.p
         if t > 1 and not self.ghost:
             total = self.batch * self.param.numel()
-            if total <= min(self.budget, self.cache_left[0]):
+            if total <= self.cache_left[0]:
                 self.cache_left[0] -= total
                 per = gr * (t * (d + p) + p * d)
                 self.cache = torch.cat([self.materialise(s, e)
@@ -263,14 +265,17 @@ def _explicit_padding(m):
 
 
 def _unfold(x: torch.Tensor, ks, dl, st) -> torch.Tensor:
-    """``F.unfold`` (no padding) as [b, C*K, T]; on GPUs a depthwise convolution with one-hot
-    kernels (CUDA's im2col runs one kernel per example)."""
-    if x.device.type == "cpu":
-        return F.unfold(x, ks, dilation=dl, stride=st)
-    c, kk = x.shape[1], ks[0] * ks[1]
-    eye = torch.eye(kk, dtype=x.dtype, device=x.device).reshape(kk, 1, *ks).repeat(c, 1, 1, 1)
-    u = F.conv2d(x, eye, stride=st, dilation=dl, groups=c)  # channel c*K + k, as F.unfold
-    return u.reshape(x.shape[0], c * kk, -1)
+    """Patches of ``x`` (no padding) as [b, T, C*K] (channel-major, as ``F.unfold``).
+
+    Without dilation: strided views ``Tensor.unfold`` and one copy (CUDA's im2col runs one
+    kernel per example, and a one-hot depthwise convolution is slow); with dilation:
+    ``F.unfold``.
+    """
+    b, c = x.shape[:2]
+    if tuple(dl) == (1, 1):
+        v = x.unfold(2, ks[0], st[0]).unfold(3, ks[1], st[1])  # [b, C, Ho, Wo, kh, kw]
+        return v.permute(0, 2, 3, 1, 4, 5).reshape(b, v.shape[2] * v.shape[3], -1)
+    return F.unfold(x, ks, dilation=dl, stride=st).transpose(1, 2)
 
 
 def conv_rule(m: nn.Conv1d | nn.Conv2d, x: torch.Tensor, gout: torch.Tensor, budget: int,
@@ -298,8 +303,8 @@ def conv_rule(m: nn.Conv1d | nn.Conv2d, x: torch.Tensor, gout: torch.Tensor, bud
     out = []
     if m.weight.requires_grad:
         def factors(s, e):
-            u = _unfold(x4[s:e].to(dt), ks, dl, st)  # [b, C*K, T]
-            a = u.reshape(e - s, gr, d, t).transpose(-1, -2)
+            u = _unfold(x4[s:e].to(dt), ks, dl, st)  # [b, T, C*K]
+            a = u.reshape(e - s, t, gr, d).transpose(1, 2)
             g = g4[s:e].to(dt).reshape(e - s, gr, p, t).transpose(-1, -2)
             return a, g
 

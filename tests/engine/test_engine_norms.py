@@ -158,3 +158,21 @@ def test_engine_bad_input():
         PerExampleEngine(model, mode="ghost")
     with pytest.raises(TypeError, match="`model` must be an nn.Module"):
         PerExampleEngine("model")
+
+
+@pytest.mark.parametrize("strategy", ["unfold", "grouped"])
+@pytest.mark.parametrize("cache", [0, 2 ** 25])
+def test_engine_conv_strategies_and_cache(strategy, cache):
+    """Both ways of materialising conv grads, with and without keeping them, agree."""
+    g = torch.Generator().manual_seed(11)
+    torch.manual_seed(11)
+    model = cnn().double()
+    x, y = torch.randn(5, 3, 8, 8, generator=g).double(), torch.randint(0, 3, (5,), generator=g)
+    ref = _reference(model, x, y)
+    eng = PerExampleEngine(model, conv_strategy=strategy, cache_elems=cache)
+    norms = eng.backward(ce(model(x), y))
+    torch.testing.assert_close(norms, per_example_norms(ref), rtol=1e-5, atol=0)
+    w = torch.rand(5, generator=g, dtype=torch.float64)
+    eng.write_weighted_grad(w)
+    for n, p in model.named_parameters():
+        torch.testing.assert_close(p.grad, torch.tensordot(w, ref[n], 1), rtol=1e-7, atol=1e-10)
