@@ -59,12 +59,10 @@ def _cms(xp, V, W, alpha: float, beta: float):
             return xp.tan(V)
         a = beta * V
         a += half_pi                                   # pi/2 + beta V > 0 on the open interval
-        t = xp.log(W)
-        t += xp.log(xp.cos(V))
-        t -= xp.log(a)
-        t += math.log(half_pi)
+        c = xp.cos(V)
+        t = xp.log((half_pi * W) * c / a)
         t *= -beta
-        t += a * xp.tan(V)
+        t += a * xp.sin(V) / c                         # tan V, from the cos already computed
         t *= 2 / math.pi
         return t
     zeta = beta * math.tan(math.pi * alpha / 2)
