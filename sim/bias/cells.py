@@ -64,10 +64,10 @@ class Scale:
 
 
 SCALES = {
-    # Everything: 3 laws x 9 alphas x 5 n, 100 replications (about 3 h on 2 cores, dominated by
-    # the two double bootstraps at n = 1e5, ~1 s per estimate).
+    # Everything: 3 laws x 9 alphas x 5 n, 100 replications (about 4,500 s of CPU, i.e. ~40 min
+    # on 2 free cores; dominated by the two double bootstraps at n = 1e5, ~0.7 s per estimate).
     "full": Scale("full", 100, tuple((law, ALPHAS, NS) for law in LAWS), "all cells, 100 replications"),
-    # For `make all` (~2 min on 2 free cores): stable over all alphas at n = 512 and 1e4, Pareto
+    # For `make all` (~3 min on 2 cores shared with other jobs, measured; ~230 s of CPU): stable over all alphas at n = 512 and 1e4, Pareto
     # and Student-t at 4 alphas and n = 1e4 (20 replications); the two reference cells at
     # n = 1e5 (stable alpha 1.5 and 1.9) with 10 replications.
     "quick": Scale("quick", 20, (
