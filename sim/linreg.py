@@ -118,3 +118,26 @@ def simulate_sgd(eta: float, *, b: int = 1, d: int = 1, n_chains: int = 10_000, 
         raise FloatingPointError(f"SGD iterates overflowed with eta={eta}, b={b}, d={d}: the "
                                  "recursion is not stationary or n_steps is too large")
     return x
+
+
+def tail_index_study(etas, *, b: int = 1, d: int = 1, n_chains: int = 20_000, n_steps: int = 300,
+                     sigma: float = 1.0, n_mc: int = 200_000, seed: int = 0,
+                     estimators=("hill", "hill_db")) -> list[dict]:
+    """For each step size: the Kesten root and what tail estimators read on simulated iterates.
+
+    The estimators are called through ``ahtga.tail.estimate`` on the norms of ``n_chains``
+    final iterates (``hill`` uses the registry's default k = round(sqrt(n))). Returns one dict
+    per eta: ``{"eta", "eta_over_b", "root", <estimator>: alpha_hat, ...}``.
+    """
+    from ahtga.tail import estimate
+
+    rows = []
+    for i, eta in enumerate(etas):
+        root = theoretical_tail_index(eta, b=b, d=d, n_mc=n_mc, seed=seed)
+        x = simulate_sgd(eta, b=b, d=d, n_chains=n_chains, n_steps=n_steps, sigma=sigma, seed=seed + 1 + i)
+        norms = np.linalg.norm(x, axis=1)
+        row = {"eta": float(eta), "eta_over_b": float(eta) / b, "root": root}
+        for name in estimators:
+            row[name] = float(estimate(norms, estimator=name, seed=seed).alpha)
+        rows.append(row)
+    return rows

@@ -8,7 +8,7 @@ import pytest
 from scipy import integrate, optimize, stats
 
 from ahtga.tail import hill
-from sim.linreg import log_h, simulate_sgd, theoretical_tail_index
+from sim.linreg import log_h, simulate_sgd, tail_index_study, theoretical_tail_index
 
 
 def _quad_root_d1(eta):
@@ -60,3 +60,13 @@ def test_sim_linreg_errors():
     with pytest.raises(ValueError, match="`eta` must be finite and > 0"):
         simulate_sgd(-0.1)
     assert theoretical_tail_index(0.01, n_mc=1000) == math.inf
+
+
+def test_sim_linreg_study_reads_heavier_tails_for_larger_steps():
+    rows = tail_index_study([0.5, 0.8, 1.1], n_chains=20_000, n_steps=150, n_mc=50_000, seed=4)
+    roots = [r["root"] for r in rows]
+    hills = [r["hill"] for r in rows]
+    assert roots == sorted(roots, reverse=True) and hills == sorted(hills, reverse=True)
+    for r in rows:   # Hill at k = sqrt(n) = 141: sd ~ root/12; bias small at this k
+        assert abs(r["hill"] - r["root"]) < 0.35 * r["root"], r
+        assert math.isfinite(r["hill_db"])
