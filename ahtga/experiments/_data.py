@@ -109,9 +109,59 @@ def _standardise(train_x, *others):
     return [(t - mean) / std for t in (train_x, *others)], (mean, std)
 
 
+def _windows(stream: torch.Tensor, L: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Non-overlapping windows of L+1 tokens: inputs ``[N, L]``, next-token targets ``[N, L]``."""
+    n = (stream.numel() - 1) // L
+    if n < 1:
+        raise ValueError(f"`seq_len`={L} is longer than the token stream ({stream.numel()} tokens)")
+    x = stream[: n * L].reshape(n, L)
+    y = stream[1: n * L + 1].reshape(n, L)
+    return x.long(), y.long()
+
+
+def prepare_lm(cfg: RunConfig, seed: int) -> Prepared:
+    """Language modelling: the corpus's train/valid/test token streams (``ahtga.data.load_corpus``)
+    cut into non-overlapping sequences of ``seq_len`` tokens with their next-token targets.  An
+    example is a sequence, its loss the mean token loss; batches are shuffled sequences and no
+    hidden state is carried between batches (stateless truncated BPTT, so per-example gradients
+    are defined per sequence).  ``train_fraction`` / ``max_train_examples`` keep a seeded random
+    subset of training sequences; label noise and standardisation do not apply."""
+    from .. import data as D
+
+    name = {"tinyshakespeare": "tiny_shakespeare"}.get(cfg.dataset, cfg.dataset)
+    if name not in D.CORPORA:
+        raise ValueError(f"`dataset` must be one of {sorted(D.CORPORA)} for task=lm; got dataset={cfg.dataset!r}")
+    path = cfg.data_dir
+    if name == "tiny_shakespeare" and path and Path(path).is_dir():
+        cand = [p for p in (Path(path) / "input.txt", Path(path) / "tinyshakespeare" / "input.txt") if p.is_file()]
+        path = str(cand[0]) if cand else path
+    corpus = D.load_corpus(name, data_dir=path, verify=cfg.verify_checksums)
+    x, y = _windows(corpus.train, cfg.seq_len)
+    vx, vy = _windows(corpus.valid, cfg.seq_len)
+    tx, ty = _windows(corpus.test, cfg.seq_len)
+    g = torch.Generator().manual_seed(seed)
+    keep = x.shape[0]
+    if cfg.train_fraction < 1.0:
+        keep = max(1, int(round(cfg.train_fraction * keep)))
+    if cfg.max_train_examples:
+        keep = min(keep, cfg.max_train_examples)
+    if keep < x.shape[0]:
+        idx = torch.sort(torch.randperm(x.shape[0], generator=g)[:keep]).values
+        x, y = x[idx], y[idx]
+    info = {"dataset": cfg.dataset, "data_dir": cfg.data_dir, "files": dict(corpus.meta),
+            "vocab_size": len(corpus.vocab), "seq_len": cfg.seq_len, "n_train": int(x.shape[0]),
+            "n_val": int(vx.shape[0]), "n_test": int(tx.shape[0]),
+            "sha256_train": tensor_digest(x, y), "sha256_val": tensor_digest(vx, vy),
+            "sha256_test": tensor_digest(tx, ty)}
+    return Prepared(x, y, y.clone(), vx, vy, tx, ty, len(corpus.vocab), info, raw_test_x=tx)
+
+
 def prepare(cfg: RunConfig, seed: int) -> Prepared:
     """Load and prepare the data of one run (see the module docstring)."""
     from .. import data as D
+
+    if cfg.task == "lm":
+        return prepare_lm(cfg, seed)
 
     train, test = _load_splits(cfg)
     info: dict[str, Any] = {}

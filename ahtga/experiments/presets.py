@@ -30,7 +30,8 @@ and copied, with ``reused_from`` naming the source.  Studies:
   is 10 images, one per class, so a batch is the whole set: AHTGA pools the norms of its last 4
   steps (``window=4``) to have the 32 its estimator needs -- a degenerate regime, reported as such).
 Small scale: MNIST / Fashion-MNIST (IDX files under ``--data-dir``), CIFAR-10 (python batches or
-the npz of uint8 x/y).  Full scale: the source proposal's CIFAR-10 ResNet-18 (GroupNorm) setting
+the npz of uint8 x/y), Penn Treebank (LSTM) and tiny-shakespeare (character Transformer).
+Few-shot episodes (Omniglot, mini-ImageNet; ProtoNet/MAML) are not run by this runner.  Full scale: the source proposal's CIFAR-10 ResNet-18 (GroupNorm) setting
 for GPUs.
 """
 from __future__ import annotations
@@ -120,6 +121,21 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
        common={"optimizers": MAIN, "dynamics": True, **_REUSE},
        tiny={"tail_every": 5}, small={"dataset": "mnist", "model": "small_cnn", "model_kwargs": {}},
        full={"dataset": "cifar10", "hessian_batch": 512}),
+    _p("ptb_lstm", "main", "Penn Treebank word-level LM, 2-layer LSTM; perplexity "
+       "(an example = a sequence of seq_len tokens, stateless BPTT)",
+       common={"task": "lm", "dataset": "ptb", "model": "lstm_lm", "seq_len": 35,
+               "optimizers": ("sgd", "adam", "clipped_sgd", "tailopt", "ahtga"), "lr_sweep": True,
+               "perturbations": (), "ood": "", "lr_schedule": "cosine"},
+       small={"model_kwargs": {"emb_dim": 200, "hidden": 200, "layers": 2}, "epochs": 6,
+              "batch_size": 32, "sweep_epochs": 1, "tail_every": 200, "eval_batch_size": 256},
+       full={"model_kwargs": {"emb_dim": 650, "hidden": 650, "layers": 2, "dropout": 0.5},
+             "epochs": 39, "batch_size": 64, "sweep_epochs": 6}),
+    _p("shakespeare_char", "main", "tiny-shakespeare character-level LM, small Transformer",
+       common={"task": "lm", "dataset": "tinyshakespeare", "model": "transformer_lm", "seq_len": 64,
+               "optimizers": ("sgd", "adam", "clipped_sgd", "tailopt", "ahtga"), "lr_sweep": True,
+               "perturbations": (), "ood": ""},
+       small={"model_kwargs": {"dim": 128, "depth": 2, "heads": 4}, "epochs": 2, "batch_size": 32,
+              "sweep_epochs": 1, "tail_every": 200, "eval_batch_size": 256, "max_train_examples": 8000}),
     _p("ablate_target", "ablation", "fixed vs adaptive alpha* (linear ramp, validation-driven)",
        common={"optimizers": ("ahtga_fixed", "ahtga_linear", "ahtga_validation"), **_REUSE},
        tiny={}, small={"dataset": "mnist"}),

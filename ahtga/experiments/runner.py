@@ -119,6 +119,7 @@ def lr_sweep(cfg: RunConfig, label: str, out: Path) -> dict:
     best = max(ok, key=lambda kv: (kv[1]["val_acc"],
                                    -(kv[1]["val_loss"] if kv[1]["val_loss"] is not None else math.inf)))
     rec["chosen"] = best[0]
+    rec["at_grid_edge"] = best[0] in (grid[0], grid[-1])  # the grid may need widening
     rec["rule"] = "max final validation accuracy, ties -> lower validation loss; seed 0"
     rec["sweep_epochs"] = sweep_cfg.epochs
     store.write_json_atomic(path, rec)
@@ -138,7 +139,8 @@ def resolve_lr(cfg: RunConfig, label: str, out: Path | None) -> tuple[float, dic
     if out is not None and cfg.lr_sweep:
         rec = lr_sweep(cfg, label, out)
         return float(rec["chosen"]), {"source": f"sweep of preset {cfg.preset}", "grid": rec["grid"],
-                                      "points": rec["points"], "rule": rec.get("rule")}
+                                      "points": rec["points"], "rule": rec.get("rule"),
+                                      "at_grid_edge": rec.get("at_grid_edge")}
     return default_lr(label), {"source": "registry default (no sweep)"}
 
 
@@ -151,14 +153,19 @@ def _replace(cfg: RunConfig, **kw) -> RunConfig:
 def build(cfg: RunConfig, data: Prepared) -> torch.nn.Module:
     """``ahtga.models.build_model(cfg.model, ...)`` with the data's shape filled in: ``mlp`` gets
     ``in_features`` (flattened size); image models get ``in_channels`` and, where they take it,
-    ``image_size``; all get ``num_classes``.  ``model_kwargs`` win over these."""
+    ``image_size``; all get ``num_classes``; language models get ``vocab_size`` (and the
+    Transformer ``max_len``).  ``model_kwargs`` win over these."""
     import inspect
 
     from ..models import MODELS, build_model
 
     shape = data.input_shape
     kw: dict[str, Any] = {"num_classes": data.num_classes}
-    if cfg.model == "mlp":
+    if cfg.task == "lm":
+        kw = {"vocab_size": data.num_classes}
+        if cfg.model == "transformer_lm":
+            kw["max_len"] = max(cfg.seq_len, 256)
+    elif cfg.model == "mlp":
         kw["in_features"] = math.prod(shape)
     elif len(shape) == 3:
         kw["in_channels"] = shape[0]
@@ -174,12 +181,16 @@ def build(cfg: RunConfig, data: Prepared) -> torch.nn.Module:
 
 
 def per_example_loss(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy per example ``[B]``.  Language models (output ``[B, L, V]``, targets
+    ``[B, L]``): an example is a sequence and its loss the mean token loss over its L positions."""
+    if out.dim() == 3:
+        return F.cross_entropy(out.transpose(1, 2), y, reduction="none").mean(1)
     return F.cross_entropy(out, y, reduction="none")
 
 
 @torch.no_grad()
 def predict(model: torch.nn.Module, x: torch.Tensor, batch_size: int, device) -> torch.Tensor:
-    """Logits of ``x`` in eval mode, on CPU in float64."""
+    """Logits of ``x`` in eval mode, on CPU in float64 (classification; see :func:`evaluate`)."""
     was = model.training
     model.eval()
     outs = [model(x[i:i + batch_size].to(device)).double().cpu() for i in range(0, x.shape[0], batch_size)]
@@ -188,10 +199,33 @@ def predict(model: torch.nn.Module, x: torch.Tensor, batch_size: int, device) ->
 
 
 def loss_acc(logits: torch.Tensor, y: torch.Tensor) -> tuple[float | None, float | None]:
+    """Mean cross-entropy and accuracy of logits ``[N, C]`` (or ``[N, L, V]`` per token)."""
     if logits.numel() == 0:
         return None, None
-    loss = float(F.cross_entropy(logits, y))
-    return (loss if math.isfinite(loss) else None), float((logits.argmax(1) == y).double().mean())
+    loss = float(per_example_loss(logits, y).mean())
+    return (loss if math.isfinite(loss) else None), float((logits.argmax(-1) == y).double().mean())
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int, device
+             ) -> tuple[float | None, float | None]:
+    """Mean per-example loss and accuracy of ``(x, y)`` streamed in batches (no stored logits:
+    a language model's logits over a test set would not fit in memory).  For a language model
+    the loss is the mean token NLL (equal-length sequences) and the accuracy next-token."""
+    if x.shape[0] == 0:
+        return None, None
+    was = model.training
+    model.eval()
+    tot_loss, tot_acc, n = 0.0, 0.0, 0
+    for i in range(0, x.shape[0], batch_size):
+        xb, yb = x[i:i + batch_size].to(device), y[i:i + batch_size].to(device)
+        out = model(xb).double()
+        tot_loss += float(per_example_loss(out, yb).sum())
+        tot_acc += float((out.argmax(-1) == yb).double().reshape(xb.shape[0], -1).mean(1).sum())
+        n += xb.shape[0]
+    model.train(was)
+    loss = tot_loss / n
+    return (loss if math.isfinite(loss) else None), tot_acc / n
 
 
 def _lr_factor(cfg: RunConfig, step: int, total: int) -> float:
@@ -338,8 +372,8 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc) -> dict:
         e["epoch"].append(state["epoch"])
         e["step"].append(state["step"])
         e["train_loss"].append(ep_loss / ep_n if ep_n else None)
-        vl, va = loss_acc(predict(model, data.val_x, cfg.eval_batch_size, device), data.val_y)
-        tl, ta = loss_acc(predict(model, data.test_x, cfg.eval_batch_size, device), data.test_y)
+        vl, va = evaluate(model, data.val_x, data.val_y, cfg.eval_batch_size, device)
+        tl, ta = evaluate(model, data.test_x, data.test_y, cfg.eval_batch_size, device)
         e["val_loss"].append(vl)
         e["val_acc"].append(va)
         e["test_loss"].append(tl)

@@ -7,6 +7,9 @@ During training (:class:`EpochProbes`):
 * under ``dynamics``: entropy effective rank of the per-example gradient covariance of a fixed
   batch of ``eff_rank_batch`` training examples, at step 0 and after every epoch.
 
+Language models (``task="lm"``): final losses are mean token NLLs with their perplexities
+(train/val/test), next-token accuracy; no calibration, corruptions or OOD.
+
 At the end (:func:`final_metrics`): loss and accuracy on train (labels as trained on, and clean
 labels when noise was added), validation and test; the generalization gap (test - train loss;
 train - test accuracy); ECE with ``calibration_bins`` bins and the reliability-diagram data on
@@ -42,6 +45,11 @@ from ..metrics import (TailMonitor, auroc, expected_calibration_error, generaliz
                        max_softmax_scores, probe_per_example, reliability_diagram)
 from .config import RunConfig
 
+
+def per_example_loss(out, y):
+    from .runner import per_example_loss as f
+    return f(out, y)
+
 PERTURBATIONS = {"gaussian": {"sigma": 0.3}, "blur": {"sigma": 1.0}, "contrast": {"factor": 0.4}}
 OOD_SETS = ("permuted", "uniform", "mnist", "fashion_mnist")
 
@@ -60,7 +68,7 @@ class EpochProbes:
         self.monitor = None
         if cfg.tail_every and n >= 16:
             idx = _fixed_indices(n, cfg.tail_probe, seed)
-            self.monitor = TailMonitor(model, lambda o, y: F.cross_entropy(o, y, reduction="none"),
+            self.monitor = TailMonitor(model, per_example_loss,
                                        data.train_x[idx].to(device), data.train_y[idx].to(device),
                                        every=cfg.tail_every, estimator=cfg.tail_estimator, seed=seed,
                                        engine=engine)
@@ -95,8 +103,8 @@ class EpochProbes:
         if self.rank_batch is None:
             return None
         x, y = self.rank_batch
-        _, grads = probe_per_example(self.model, lambda o, t: F.cross_entropy(o, t, reduction="none"),
-                                     x, y, engine=self.engine, want_grads=True)
+        _, grads = probe_per_example(self.model, per_example_loss, x, y, engine=self.engine,
+                                     want_grads=True)
         return gradient_effective_rank(gram_matrix(grads))
 
 
@@ -144,9 +152,11 @@ def final_metrics(cfg: RunConfig, model, data, device, *, seed: int, curves: dic
                   engine=None) -> dict[str, Any]:
     """The end-of-run metrics (module docstring); ``engine``: a per-example engine hooked on the
     model (AHTGA's), released after the Hessian probes' forward passes."""
-    from .runner import loss_acc
+    from .runner import evaluate, loss_acc
 
     out: dict[str, Any] = {}
+    if cfg.task == "lm":
+        return _final_lm(cfg, model, data, device, seed=seed, curves=curves, engine=engine)
     tr_logits = _logits(model, data.train_x, cfg, device)
     out["train_loss"], out["train_acc"] = loss_acc(tr_logits, data.train_y)
     if cfg.label_noise > 0:
@@ -164,11 +174,7 @@ def final_metrics(cfg: RunConfig, model, data, device, *, seed: int, curves: dic
                                                  from_logits=True)
     else:
         out["ece"], out["reliability"] = None, None
-    tail = [r["alpha"] for r in curves["tail"] if r["alpha"] is not None]
-    out["tail_alpha_final"] = tail[-1] if tail else None
-    out["tail_alpha_start"] = curves["tail"][0]["alpha"] if curves["tail"] else None
-    out["time_per_epoch"] = (sum(t for t in curves["epoch"]["epoch_time"]) /
-                             max(1, len(curves["epoch"]["epoch_time"])))
+    _common(out, curves)
     if cfg.perturbations:
         out["perturbations"] = {}
         for name in cfg.perturbations:
@@ -200,13 +206,49 @@ def _sharpness(cfg, model, data, device, seed) -> dict:
     was = model.training
     model.eval()
     params = [p for p in model.parameters() if p.requires_grad]
-    f = lambda: F.cross_entropy(model(x), y)  # noqa: E731
-    try:
-        top = hessian_top_eigenvalue(f, params, iters=cfg.hessian_iters, tol=1e-3, seed=seed)
-        tr = hessian_trace(f, params, samples=cfg.hutchinson_samples, seed=seed)
+    f = lambda: per_example_loss(model(x), y).mean()  # noqa: E731
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    try:  # the math attention kernel has a double backward (the fused ones do not)
+        with sdpa_kernel(SDPBackend.MATH):
+            top = hessian_top_eigenvalue(f, params, iters=cfg.hessian_iters, tol=1e-3, seed=seed)
+            tr = hessian_trace(f, params, samples=cfg.hutchinson_samples, seed=seed)
     finally:
         model.train(was)
     bad = not (math.isfinite(top["eigenvalue"]) and math.isfinite(tr["trace"]))
     return {"hessian_top": None if bad else top["eigenvalue"], "hessian_top_iters": top["iterations"],
             "hessian_top_converged": top["converged"], "hessian_trace": None if bad else tr["trace"],
             "hessian_trace_stderr": tr["stderr"], "hessian_batch": int(x.shape[0])}
+
+
+def _common(out: dict, curves: dict) -> None:
+    tail = [r["alpha"] for r in curves["tail"] if r["alpha"] is not None]
+    out["tail_alpha_final"] = tail[-1] if tail else None
+    out["tail_alpha_start"] = curves["tail"][0]["alpha"] if curves["tail"] else None
+    out["time_per_epoch"] = (sum(t for t in curves["epoch"]["epoch_time"]) /
+                             max(1, len(curves["epoch"]["epoch_time"])))
+
+
+def _final_lm(cfg, model, data, device, *, seed, curves, engine) -> dict[str, Any]:
+    """Language models: mean token NLL, next-token accuracy and perplexity exp(NLL) on each
+    split, the generalization gap of the NLL; the dynamics probes as for classification."""
+    from ..metrics import perplexity
+    from .runner import evaluate
+
+    out: dict[str, Any] = {}
+    for split, x, y in (("train", data.train_x, data.train_y), ("val", data.val_x, data.val_y),
+                        ("test", data.test_x, data.test_y)):
+        l, a = evaluate(model, x, y, cfg.eval_batch_size, device)
+        out[f"{split}_loss"], out[f"{split}_acc"] = l, a
+        out[f"{split}_ppl"] = perplexity(l) if l is not None else None
+    ok = out["train_loss"] is not None and out["test_loss"] is not None
+    out["gen_gap_loss"] = generalization_gap(out["train_loss"], out["test_loss"]) if ok else None
+    _common(out, curves)
+    if cfg.dynamics:
+        try:
+            out.update(_sharpness(cfg, model, data, device, seed))
+        finally:
+            if engine is not None:
+                engine.release()
+        out["eff_rank_final"] = curves["epoch"]["eff_rank"][-1] if curves["epoch"]["eff_rank"] else None
+    return out

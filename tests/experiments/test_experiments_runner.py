@@ -74,7 +74,7 @@ def test_killed_run_resumes_from_checkpoint(tmp_path, monkeypatch, label):
     cfg = resolve("main", "tiny", {**QUICK, "epochs": 3, "dynamics": False, "perturbations": (),
                                    "ood": ""})
     ref = read_json(runner.run_one(cfg, label, 1, tmp_path / "ref"))
-    real = runner.predict
+    real = runner.evaluate
     calls = {"n": 0}
 
     def dying(*a, **k):  # val + test per epoch: the 5th call is in epoch 3, after 2 checkpoints
@@ -83,13 +83,13 @@ def test_killed_run_resumes_from_checkpoint(tmp_path, monkeypatch, label):
             raise KeyboardInterrupt("killed")
         return real(*a, **k)
 
-    monkeypatch.setattr(runner, "predict", dying)
+    monkeypatch.setattr(runner, "evaluate", dying)
     out = tmp_path / "killed"
     with pytest.raises(KeyboardInterrupt):
         runner.run_one(cfg, label, 1, out)
     p = result_path(out, "main", label, 1)
     assert not p.exists() and checkpoint_path(p).is_file()
-    monkeypatch.setattr(runner, "predict", real)
+    monkeypatch.setattr(runner, "evaluate", real)
     res = read_json(runner.run_one(cfg, label, 1, out))
     assert res["timings"]["resumed_from_epoch"] == 2
     assert res["curves"]["epoch"]["test_loss"] == pytest.approx(ref["curves"]["epoch"]["test_loss"], rel=1e-6)
@@ -128,3 +128,18 @@ def test_cli_run_list_and_errors(tmp_path, capsys):
     with pytest.raises(KeyError, match="Unknown config key: 'epoch'"):
         cli_main(["run", "main", "--out", str(tmp_path), "--set", "epoch=1"])
     assert cli_main(["aggregate", "main", "--out", str(tmp_path), "--metrics", "test_acc"]) == 0
+
+
+def test_language_model_run_reports_perplexity(tmp_path):
+    text = ("To be, or not to be, that is the question: whether 'tis nobler in the mind to suffer "
+            "the slings and arrows of outrageous fortune. ") * 40
+    (tmp_path / "input.txt").write_text(text)
+    cfg = resolve("shakespeare_char", "small", {
+        "data_dir": str(tmp_path), "verify_checksums": False, "optimizers": ("sgd",), "epochs": 1,
+        "lr_sweep": False, "progress": False, "tail_every": 0, "seq_len": 16, "batch_size": 16,
+        "model": "lstm_lm", "model_kwargs": {"emb_dim": 8, "hidden": 8, "layers": 1}, "lr": 0.5})
+    r = read_json(runner.run_one(cfg, "sgd", 0, tmp_path / "out"))
+    f = r["final"]
+    assert f["test_ppl"] == pytest.approx(2.718281828459045 ** f["test_loss"], rel=1e-9)
+    assert 1 < f["test_ppl"] < r["data"]["vocab_size"] * 2 and "ece" not in f
+    assert r["data"]["seq_len"] == 16 and r["curves"]["epoch"]["test_loss"][0] == pytest.approx(f["test_loss"])
