@@ -79,7 +79,9 @@ def _check_weights(name: str, w, batch: int, like: torch.Tensor) -> torch.Tensor
     if w.dim() != 1 or w.shape[0] != batch:
         raise ValueError(f"`{name}` must have shape [{batch}] (one per example); got shape "
                          f"{tuple(w.shape)}")
-    if not bool(torch.isfinite(w).all()):
+    # Finiteness is checked on CPU only: on a GPU the check would synchronise every step
+    # (the optimizer has already checked the norms the weights come from).
+    if w.device.type == "cpu" and not bool(torch.isfinite(w).all()):
         raise ValueError(f"`{name}` contains NaN or Inf values; got {name}={w.tolist()[:8]}...")
     return w.detach().to(like.device)
 
