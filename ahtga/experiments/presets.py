@@ -53,8 +53,9 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "ahtga_fixed": ("ahtga", {"target": 1.5}),
     "ahtga_linear": ("ahtga", {"target": {"name": "linear", "a_min": 1.2, "a_max": 1.8,
                                           "t_trans": 200}}),
+    # one validation report per epoch: 1146 // 64 = 17 steps per epoch at tiny scale
     "ahtga_validation": ("ahtga", {"target": {"name": "validation", "base": 1.5,
-                                              "eval_frequency": 19}}),
+                                              "eval_frequency": 17}}),
     "ahtga_gamma0": ("ahtga", {"exponent": {"name": "fixed", "gamma": 0.0}}),
 }
 for _c in (0.1, 0.5, 1.0):

@@ -379,7 +379,7 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc) -> dict:
         e["test_loss"].append(tl)
         e["test_acc"].append(ta)
         e["eff_rank"].append(probes.effective_rank())
-        _report_validation(opt, state["step"], vl)
+        _report_validation(opt, state, vl)
         state["eval_s"] += time.perf_counter() - t_ev
         e["epoch_time"].append(time.perf_counter() - t_ep)
         bar.set_postfix(val_acc=f"{va:.3f}" if va is not None else "-", refresh=False)
@@ -409,11 +409,17 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc) -> dict:
     return {"curves": curves, "final": final, "timings": timings}
 
 
-def _report_validation(opt, step: int, val_loss: float | None) -> None:
-    """Feed a validation-driven alpha* schedule (``ValidationTarget.report``) when present."""
+def _report_validation(opt, state: dict, val_loss: float | None) -> None:
+    """Feed a validation-driven alpha* schedule (``ValidationTarget.report``) when present, at
+    most once per ``eval_frequency`` steps (the schedule refuses closer reports)."""
     target = getattr(opt, "target", None)
-    if val_loss is not None and target is not None and hasattr(target, "report"):
-        target.report(step, val_loss)
+    if val_loss is None or target is None or not hasattr(target, "report"):
+        return
+    step, last = state["step"], state.get("last_report")
+    if last is not None and step - last < getattr(target, "eval_frequency", 0):
+        return
+    target.report(step, val_loss)
+    state["last_report"] = step
 
 
 # ----------------------------------------------------------------------------- one result
