@@ -17,6 +17,10 @@ overridden (build the base ``tailopt`` instead).
 | signum          | Signum                       | lr 1e-3, beta 0.9                     |
 | tailopt         | TailOPT (Adam outer, BiClip) | lr 1e-3, lower 1e-4, upper 1, K = 1   |
 | tailopt_biclip  | TailOPT, outer "avg"         | lr 0.1 (BiClip-SGD when K = 1)        |
+| tailopt_adagrad | TailOPT, outer "adagrad"     | lr 0.1, lower 1e-4, upper 1, K = 1    |
+| tailopt_rmsprop | TailOPT, outer "rmsprop"     | lr 1e-3, lower 1e-4, upper 1, K = 1   |
+| tailopt_bi2clip | TailOPT, outer "biclip"      | lr 1 (outer), inner_lr 0.1, K = 4,    |
+|                 | (Bi2Clip, Algorithm 4)       | inner = outer thresholds [1e-4, 1]    |
 | ahtga           | AHTGA (lazy import)          | lr 1.0; everything else its own       |
 
 Adam's defaults are Kingma and Ba (2015, ICLR) and torch's; SGD's momentum 0.9 is the usual
@@ -27,9 +31,11 @@ torch's SGD and ClippedSGD use the heavy-ball buffer ``b = mu b + g`` (steady-st
 learning rate of 0.1, which is why the grids differ (AHTGA's registry default lr 1.0 is the
 EMA equivalent of SGD's 0.1 for its direction form; its "sign" form takes steps about sqrt(d)
 times larger and needs a far smaller lr, "sign_normalized" does not). Each method's other defaults and sources
-are in its module docstring. A Bi2Clip variant is not registered: on one machine with one local
-step it is BiClip-SGD (see ``ahtga.optim.tailopt``); build it with
-``build_optimizer("tailopt", model, outer="biclip", local_steps=K, inner_lr=...)``.
+are in its module docstring. The TailOPT variants (Adam/Adagrad/RMSProp outer with BiClip
+inner; Bi2Clip) differ only in the fixed ``outer``; Bi2Clip is registered with K = 4 local steps
+because with one local step it collapses to BiClip-SGD (see ``ahtga.optim.tailopt``); its
+``lr`` is the outer rate (1 = apply the clipped round displacement as is), and its K, inner_lr
+and outer thresholds are OUR choices (the paper's experiment values could not be read).
 
 ``LR_GRIDS[name]``: five learning rates, half-decade (factor ~3) steps around the default, for
 the experiments' equal-budget sweep (ours, not from the papers; widen a grid when the best value
@@ -126,6 +132,13 @@ _SPECS = [
     _Factory("signum", lambda: Signum, defaults=dict(lr=1e-3, beta=0.9)),
     _Factory("tailopt", lambda: TailOPT, defaults=dict(lr=1e-3)),
     _Factory("tailopt_biclip", lambda: TailOPT, defaults=dict(lr=0.1), fixed=dict(outer="avg")),
+    _Factory("tailopt_adagrad", lambda: TailOPT, defaults=dict(lr=0.1),
+             fixed=dict(outer="adagrad")),
+    _Factory("tailopt_rmsprop", lambda: TailOPT, defaults=dict(lr=1e-3),
+             fixed=dict(outer="rmsprop")),
+    _Factory("tailopt_bi2clip", lambda: TailOPT,
+             defaults=dict(lr=1.0, inner_lr=0.1, local_steps=4, outer_lower=1e-4, outer_upper=1.0),
+             fixed=dict(outer="biclip")),
     _Factory("ahtga", _load_ahtga, defaults=dict(lr=1.0), needs_model=True),
 ]
 
@@ -146,6 +159,9 @@ LR_GRIDS: dict[str, tuple[float, ...]] = {
     "signum": _ADAM_GRID,
     "tailopt": _ADAM_GRID,
     "tailopt_biclip": (1.0, 0.3, 0.1, 0.03, 0.01),
+    "tailopt_adagrad": (1.0, 0.3, 0.1, 0.03, 0.01),
+    "tailopt_rmsprop": _ADAM_GRID,
+    "tailopt_bi2clip": (3.0, 1.0, 0.3, 0.1, 0.03),
     "ahtga": (3.0, 1.0, 0.3, 0.1, 0.03),
 }
 
@@ -159,6 +175,9 @@ REFERENCES: dict[str, str] = {
     "signum": "Bernstein, Wang, Azizzadenesheli, Anandkumar 2018, ICML (Algorithm 2)",
     "tailopt": "Lee, Zaheer, Li 2025, ICML, arXiv:2502.04164 (adaptive outer + BiClip inner)",
     "tailopt_biclip": "Lee, Zaheer, Li 2025, ICML, arXiv:2502.04164 (BiClip, averaging outer)",
+    "tailopt_adagrad": "Lee, Zaheer, Li 2025, ICML, arXiv:2502.04164 (Adagrad outer + BiClip)",
+    "tailopt_rmsprop": "Lee, Zaheer, Li 2025, ICML, arXiv:2502.04164 (RMSProp outer + BiClip)",
+    "tailopt_bi2clip": "Lee, Zaheer, Li 2025, ICML, arXiv:2502.04164 (Bi2Clip, Algorithm 4)",
     "ahtga": "this package (ahtga.optim.ahtga)",
 }
 

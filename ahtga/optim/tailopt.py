@@ -1,61 +1,87 @@
 """TailOPT on one machine: BiClip inner steps and an (adaptive or clipped) outer optimizer.
 
 Source: Su Hyeong Lee, Manzil Zaheer, Tian Li (2025), "Efficient Distributed Optimization under
-Heavy-Tailed Noise", ICML 2025, arXiv:2502.04164.
+Heavy-Tailed Noise", ICML 2025 (PMLR 267:33833-33882), arXiv:2502.04164.
 
-What was confirmed, and where
------------------------------
-* From the paper's abstract (arXiv v2 and the ICML text): TailOPT is a nested framework with
-  inner (local) steps and outer (global) steps; it combines adaptive outer optimizers with
-  clipping; its memory- and communication-efficient instantiation **Bi2Clip** performs
-  coordinate-wise clipping from both above and below at both the inner and the outer optimizer.
-* From a public adaptation of the authors' update code (it cites
-  github.com/sulee3/Heavy_Tails/models/ClipUpdate.py, which itself could not be fetched): the
-  coordinate-wise operator
+What was confirmed, and from what
+---------------------------------
+The paper's body (its algorithm boxes and appendix) could NOT be read from this workplace: the
+stored copies of arXiv v2 (HTML), of the ICML PDF text and of PMLR return only their opening
+(abstract and first lines of the introduction), there is no network, and the authors'
+repository (github.com/sulee3/Heavy_Tails) is not stored. What was read:
 
-      BiClip(x; d, u)_j = sign(x_j) * min(max(|x_j|, d), u)          (d <= u)
+* the abstract (arXiv v2 / ICML): a nested framework with inner (local) and outer (global)
+  steps; adaptive outer optimizers combined with clipping; **Bi2Clip** clips coordinate-wise
+  from above and below at BOTH the inner and the outer optimizer, and maintains no extra
+  gradient statistics ("without the cost of maintaining or transmitting additional gradient
+  statistics");
+* the "Require" lines of two algorithm boxes, quoted in a reproducibility survey of the ICML
+  paper (acmrep2026.k117.org):
+  - **Algorithm 1** ("Heavy-Tailed Optimization (TailOPT)"): initial model ``x_1``, a
+    learning-rate schedule ``eta_t``, clipping schedules ``u_t >= d_t >= 0`` and a
+    synchronization timestep ``z`` (a positive integer);
+  - **Algorithm 4** ("Bi2Clip"): ``x_1``, ``eta_t``, clipping schedules ``u_t, d_t`` (inner)
+    and ``u~_t, d~_t`` (outer) and ``z``. It lists no momentum or second-moment constants;
+  Algorithms 2 and 3 exist (numbering) but their content was not visible;
+* a public adaptation of the authors' client update (it cites
+  ``Heavy_Tails/models/ClipUpdate.py``): the coordinate-wise operator
+  ``BiClip(x; d, u)_j = sign(x_j) min(max(|x_j|, d), u)`` (sign kept, ``sign(0) = 0``), an L2
+  mode that rescales the whole gradient so that its norm lies in ``[d, u]``, and power-law
+  schedules in the round index ``t >= 1``: ``d_t = d t^gamma``, ``u_t = u t^zeta``, client
+  learning rate ``eta_l t^nu`` (our ``lower_exp``, ``upper_exp``, ``inner_lr_exp``).
 
-  i.e. magnitudes below ``d`` are raised to ``d`` and magnitudes above ``u`` are cut to ``u``,
-  sign kept (``sign(0) = 0``: exact zeros stay zero); an L2 mode that rescales the whole
-  gradient so that its norm lies in ``[d, u]``; and power-law schedules in the round index
-  ``t >= 1``: ``d_t = d t^lower_exp``, ``u_t = u t^upper_exp``, client learning rate
-  ``eta_l t^inner_lr_exp``.
+How each line maps to the code (``t`` = round, ``k = 0..z-1`` = local step)
+--------------------------------------------------------------------------
+    Alg. 1/4 inputs       z = ``local_steps``; u_t, d_t = ``upper t^upper_exp``,
+                          ``lower t^lower_exp`` (checked: u_t >= d_t >= 0 for every t >= 1);
+                          u~_t, d~_t = ``outer_upper t^outer_upper_exp``, ``outer_lower ...``
+    round start           x_{t,0} = x_t                                  (``state["anchor"]``)
+    inner step (k)        x_{t,k+1} = x_{t,k} - eta_l,t Clip(g_{t,k}; d_t, u_t)   (``_clip``)
+                          Clip = BiClip (default) | L2 BiClip | none (``inner_clip``)
+    pseudo-gradient       Delta_t = x_{t,z} - x_t   (one client: the average over clients is
+                          that client's own Delta)
+    outer step            x_{t+1} = x_t + eta_t U_t(Delta_t)           (``outer_direction``)
 
-What could NOT be confirmed (the paper's algorithm boxes were not readable here)
--------------------------------------------------------------------------------
-* the exact form of the adaptive outer optimizers; we use the FedOpt form of Reddi et al.
-  (2021, "Adaptive Federated Optimization", ICLR; recalled, not re-read) on the pseudo-gradient
-  ``Delta``: ``m = b1 m + (1 - b1) Delta``; Adam ``v = b2 v + (1 - b2) Delta^2``, Adagrad
-  ``v = v + Delta^2``, RMSProp ``v = b2 v + (1 - b2) Delta^2`` with ``m = Delta``;
-  ``x <- x + lr m / (sqrt(v) + eps)``; no bias correction, ``m = v = 0`` initially;
-* whether Bi2Clip's outer BiClip uses momentum (here: none), and whether BiClip at the outer
-  level acts on the averaged pseudo-gradient (here: yes);
-* the threshold values and schedule exponents used in the paper's experiments: the defaults
-  below (``lower = 1e-4``, ``upper = 1.0``, exponents 0, i.e. constant thresholds) are OURS;
-  tune them. The theory's requirement on the schedules (thresholds widening with t) was not
-  checked.
+with ``U`` one of
+
+    "avg"      U = Delta (FedAvg; with ``outer_momentum`` mu: b = mu b + Delta, U = b)
+    "biclip"   U = BiClip(Delta; d~_t, u~_t)  -- Algorithm 4 (Bi2Clip); no state, as the
+               abstract and Algorithm 4's inputs indicate
+    "adam"     m = b1 m + (1 - b1) Delta, v = b2 v + (1 - b2) Delta^2, U = m / (sqrt(v) + eps)
+    "adagrad"  m as Adam, v = v + Delta^2,                  U = m / (sqrt(v) + eps)
+    "rmsprop"  v as Adam,                                   U = Delta / (sqrt(v) + eps)
+
+``m = v = 0`` initially, no bias correction. ``lr`` is the outer rate ``eta_t`` (the one LR
+schedulers change), ``inner_lr`` the client rate ``eta_l``. Weight decay (ours) is decoupled
+and applied at the outer step: ``x_{t+1} = (1 - lr wd) x_t + lr U``.
 
 Single-machine mapping
 ----------------------
-One worker, so the client average is that worker's own iterate. A round is ``local_steps = K``
-calls of ``step()``: the inner optimizer is SGD on clipped gradients,
-``x_k+1 = x_k - eta_l,t Clip(g_k)``; after the K-th call the pseudo-gradient
-``Delta_t = x_K - x_t`` (a descent direction) is formed, the parameters are reset to the round's
-anchor ``x_t`` and the outer update ``x_t+1 = (1 - lr wd) x_t + lr U(Delta_t)`` is applied,
-with ``U`` one of
+One worker (N = 1), so the client average is that worker's own iterate. One round is
+``local_steps = z`` calls of ``step()``; between them the model holds the local iterate
+``x_{t,k}`` (what the next loss is evaluated at); after the z-th call the parameters are reset
+to the anchor and the outer step is applied. The round index used by the schedules is
+``t = (inner steps done) // z + 1``, counted per parameter and read from the first parameter
+of each group. With ``z = 1`` and ``inner_lr = 1`` (the defaults) ``Delta = -Clip(g)``: "avg"
+is BiClip-SGD ``x <- x - lr BiClip(g)``, "adam" is Adam without bias correction on
+``BiClip(g)``, and Bi2Clip collapses to BiClip-SGD with thresholds
+``[max(d, d~), min(u, u~)]`` (when the intervals overlap). Bi2Clip is a distinct method only
+with ``z > 1``, which is how the registry's ``tailopt_bi2clip`` builds it (on one machine it is
+then a Lookahead/DiLoCo-like method with a clipped outer step).
 
-    "avg"     U = Delta (FedAvg; with outer_momentum mu: b = mu b + Delta, U = b)
-    "biclip"  U = BiClip(Delta; d'_t, u'_t)                      (Bi2Clip with inner BiClip)
-    "adam" | "adagrad" | "rmsprop"   the FedOpt forms above      (e.g. Adam-BiClip)
-
-``lr`` is the outer (server) learning rate, ``inner_lr`` the client one. With ``K = 1`` and
-``inner_lr = 1`` (the defaults), ``Delta = -Clip(g)``: "avg" is BiClip-SGD
-``x <- x - lr BiClip(g)``, "adam" is Adam without bias correction on ``BiClip(g)``, and Bi2Clip
-collapses to BiClip with thresholds ``[max(d, d'), min(u, u')]`` (when the intervals overlap):
-Bi2Clip is a distinct method only with ``K > 1``. Weight decay is decoupled and applied at the
-outer step (our choice). Thresholds and the client learning rate use the round index
-``t = (inner steps done) // K + 1``, counted per parameter and read from the first parameter of
-each group (a group's parameters step together).
+What could NOT be confirmed (the boxes' bodies were not readable)
+----------------------------------------------------------------
+* the adaptive outer rules above: they are the FedOpt forms of Reddi et al. (2021, "Adaptive
+  Federated Optimization", ICLR; recalled, not re-read) -- whether TailOPT's Algorithms 2-3
+  use bias correction, momentum in the Adagrad variant, or ``m = Delta`` in RMSProp is open;
+* whether Algorithm 4 has a separate client rate ``eta_l`` (its inputs list only ``eta_t``):
+  both readings are covered (``inner_lr = 1`` with the rate in the clip thresholds, or a
+  separate ``inner_lr``);
+* whether the outer BiClip acts on the averaged pseudo-gradient (here: yes; with one client
+  the two readings agree);
+* the thresholds, exponents, ``z`` and rates used in the paper's experiments: the defaults
+  (``lower = 1e-4``, ``upper = 1``, exponents 0, ``betas = (0.9, 0.99)``, ``eps = 1e-8``) are
+  OURS; tune them. The theory's conditions on the schedules were not checked.
 """
 from __future__ import annotations
 

@@ -41,6 +41,10 @@ CASES = [
     ("tailopt_biclip", dict(lr=0.05)),
     ("tailopt_biclip", dict(lr=0.05, lower=1e-3, upper=2.0, lower_exp=-0.5, upper_exp=0.5,
                             inner_lr_exp=-0.1)),
+    ("tailopt_adagrad", dict(lr=0.3)),                             # registered variants
+    ("tailopt_rmsprop", dict(lr=0.02, betas=(0.0, 0.9))),
+    ("tailopt_bi2clip", dict(lr=1.0, inner_lr=0.02, local_steps=3, outer_lower=1e-3,
+                             outer_upper=0.05)),                   # Bi2Clip (Algorithm 4)
 ]
 IDS = [f"{n}-{i}" for i, (n, _) in enumerate(CASES)]
 
@@ -112,9 +116,13 @@ def reference_run(name, opts, theta0, grads):
             m = [beta * a + (1 - beta) * x for a, x in zip(m, g)]
             th = [t - lr * np.sign(a) for t, a in zip(th, m)]
             out.append(th)
-    elif name in ("tailopt", "tailopt_biclip"):
-        out = _reference_tailopt({**({"outer": "avg"} if name == "tailopt_biclip" else {}),
-                                  **opts}, th, grads)
+    elif name.startswith("tailopt"):
+        fixed = {"tailopt": {}, "tailopt_biclip": {"outer": "avg"},
+                 "tailopt_adagrad": {"outer": "adagrad"}, "tailopt_rmsprop": {"outer": "rmsprop"},
+                 "tailopt_bi2clip": {"outer": "biclip", "lr": 1.0, "inner_lr": 0.1,
+                                     "local_steps": 4, "outer_lower": 1e-4,
+                                     "outer_upper": 1.0}}[name]
+        out = _reference_tailopt({**fixed, **opts}, th, grads)
     else:
         raise KeyError(name)
     return out

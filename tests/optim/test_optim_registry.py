@@ -15,7 +15,8 @@ from ahtga.optim import (DEFAULTS, LR_GRIDS, OPTIMIZERS, REFERENCES, ClippedSGD,
 BASELINES = [n for n in OPTIMIZERS if n != "ahtga"]
 EXPECTED_CLASS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "clipped_sgd": ClippedSGD,
                   "normalized_sgd": NormalizedSGD, "signsgd": SignSGD, "signum": Signum,
-                  "tailopt": TailOPT, "tailopt_biclip": TailOPT}
+                  "tailopt": TailOPT, "tailopt_biclip": TailOPT, "tailopt_adagrad": TailOPT,
+                  "tailopt_rmsprop": TailOPT, "tailopt_bi2clip": TailOPT}
 
 
 def _model():
