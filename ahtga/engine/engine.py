@@ -51,6 +51,7 @@ backward); use :mod:`ahtga.engine.distributed` to gather norms and all-reduce th
 """
 from __future__ import annotations
 
+import functools
 import warnings
 
 import torch
@@ -70,7 +71,10 @@ _BN = nn.modules.batchnorm._BatchNorm
 
 class _Record:
     __slots__ = ("module", "args", "kwargs", "leaves", "edges", "versions", "batch_stats",
-                 "gouts")
+                 "gouts", "stream", "fired")
+
+    def __init__(self):
+        self.stream = self.fired = False
 
 
 def _check_weights(name: str, w, batch: int, like: torch.Tensor) -> torch.Tensor:
@@ -137,6 +141,9 @@ class PerExampleEngine:
         self._warned: set[str] = set()
         self._state = None
         self._verified = False
+        self._planned = False          # first fast backward: find which layers can stream
+        self._contribs = self._sqs = None
+        self._streamable: set = set()
         for m in model.modules():
             if isinstance(m, _BN) and m.training and self.batchnorm == "error":
                 raise self._bn_error(m)
@@ -192,6 +199,25 @@ class PerExampleEngine:
                 raise self._bn_error(m)
             if not any(p.requires_grad for p in m.parameters(recurse=False)):
                 return
+        if m not in self._fallback_params and isinstance(output, torch.Tensor):
+            # fast-rule layers: one input, one tensor output; no pytree work
+            if not output.requires_grad:
+                return
+            x = args[0] if args else next(iter(kwargs.values()))
+            x = x.detach()
+            r = _Record()
+            r.module, r.batch_stats, r.gouts = m, batch_stats, None
+            r.args, r.kwargs, r.versions = (x,), {}, [(x, x._version)]
+            edge = get_gradient_edge(output)
+            r.leaves, r.edges = [tuple(output.shape)], [edge]
+            if not self._planned:
+                edge.node.register_prehook(functools.partial(self._mark_fired, r))
+            elif m in self._streamable:
+                r.stream = True
+                edge.node.register_prehook(functools.partial(self._stream_hook, r,
+                                                             edge.output_nr))
+            self._pending.append(r)
+            return
         leaves, _ = tree_flatten(output)
         leaves = [v if isinstance(v, torch.Tensor) else None for v in leaves]
         edges = [get_gradient_edge(v) if v is not None and v.requires_grad else None
@@ -231,13 +257,40 @@ class PerExampleEngine:
                                     for p, g in zip(self.params, grads)}}
         return self._norms()
 
+    def _mark_fired(self, r, grad_outputs):
+        if self._contribs is not None:
+            r.fired = True
+
+    def _stream_hook(self, r, nr, grad_outputs):
+        """Node pre-hook: process a layer as soon as its output gradient exists, then drop
+        the layer's stored input and the gradient (unless its rule keeps them)."""
+        if self._contribs is None or not r.stream:  # not the engine's backward, or captured
+            return
+        g = grad_outputs[nr]
+        r.fired = True
+        if g is not None:
+            r.gouts = [g]
+            self._consume(r)
+        r.args = r.gouts = None
+
+    def _consume(self, r):
+        contribs, sqs = self._contribs, self._sqs
+        for c in self._rules(r, self._batch):
+            contribs.setdefault(id(c.param), []).append(c)
+            if len(contribs[id(c.param)]) == 1:
+                sqs[id(c.param)] = c.sq_norms()  # may cache and drop the factors
+            else:
+                sqs.pop(id(c.param), None)
+
     def _backward_fast(self, losses):
+        """One ``autograd.grad`` of ``losses.sum()``. Layers found to be inside the graph on the
+        first call ("streamable": their backward node runs) are processed by node pre-hooks
+        during the backward, so their output grads and stored inputs are freed as it goes;
+        the others (the first layers, e.g. embeddings, and fallback modules) have their output
+        grads returned by ``autograd.grad`` and are processed after it. Parameter gradients of
+        the ordinary kind are never computed (except on the verification call)."""
         records, self._pending = self._pending, []
         batch = losses.shape[0]
-        edges = [(r, j, e) for r in records for j, e in enumerate(r.edges) if e is not None]
-        if not edges:
-            raise RuntimeError("no forward pass was recorded: run the model's forward (with "
-                               "grad enabled) after creating the engine, then call backward")
         for r in records:
             for v, ver in r.versions:
                 if v._version != ver:
@@ -245,29 +298,41 @@ class PerExampleEngine:
                         f"an input of {type(r.module).__name__} was modified in place after its "
                         "forward; the engine needs the layer inputs unchanged (avoid in-place "
                         "ops such as ReLU(inplace=True) on a tensor that feeds a layer)")
+        if not records:
+            raise RuntimeError("no forward pass was recorded: run the model's forward (with "
+                               "grad enabled) after creating the engine, then call backward")
+        if all(r.stream for r in records):  # autograd.grad needs an input: capture one layer
+            records[0].stream = False
+        edges = [(r, j, e) for r in records if not r.stream
+                 for j, e in enumerate(r.edges) if e is not None]
         check = self.verify and not self._verified
         inputs = [e for _, _, e in edges] + (list(self.params) if check else [])
-        grads = torch.autograd.grad(losses.sum(), inputs, allow_unused=True)
-        for r in records:
-            r.gouts = [None] * len(r.edges)
-        for (r, j, _), g in zip(edges, grads):
-            r.gouts[j] = g
-        auto = grads[len(edges):]
-        del grads, edges
-        contribs: dict[int, list] = {}
+        self._batch, self._contribs, self._sqs = batch, {}, {}
         self._cache_left = [self.cache_elems]  # per-example grads kept across layers
-        sqs: dict[int, torch.Tensor] = {}
-        while records:  # consume records so each output grad is freed once its rule ran
-            r = records.pop(0)
-            if all(g is None for g in r.gouts):
-                continue
-            for c in self._rules(r, batch):
-                contribs.setdefault(id(c.param), []).append(c)
-                if len(contribs[id(c.param)]) == 1:
-                    sqs[id(c.param)] = c.sq_norms()  # may cache and drop the factors
-                else:
-                    sqs.pop(id(c.param), None)
-            del r
+        try:
+            grads = torch.autograd.grad(losses.sum(), inputs, allow_unused=True)
+            for r in records:
+                if not r.stream:
+                    r.gouts = [None] * len(r.edges)
+            for (r, j, _), g in zip(edges, grads):
+                r.gouts[j] = g
+            auto = grads[len(edges):]
+            del grads, edges
+            if not self._planned and not check:  # (parameter requests run every node)
+                fired = {r.module for r in records if r.fired}
+                unfired = {r.module for r in records if not r.fired}
+                self._streamable = {m for m in fired - unfired
+                                    if m not in self._fallback_params}
+                self._planned = True
+            while records:  # consume records so each output grad is freed once its rule ran
+                r = records.pop(0)
+                if r.stream or all(g is None for g in r.gouts):
+                    continue
+                self._consume(r)
+                del r
+            contribs, sqs = self._contribs, self._sqs
+        finally:
+            self._contribs = self._sqs = None
         self._state = {"batch": batch, "device": losses.device, "contribs": contribs}
         norms = self._norms(sqs)
         if check:
@@ -365,9 +430,10 @@ class PerExampleEngine:
                     for s, e in H.chunks(st["batch"], p.numel() * (len(cs) + 1),
                                          self.chunk_elems)]))
         dt = torch.float64 if any(q.dtype == torch.float64 for q in sqs) else torch.float32
-        total = torch.zeros(st["batch"], dtype=dt, device=st["device"])
-        for q in sqs:
-            total = total + q.to(dt)
+        if not sqs:
+            total = torch.zeros(st["batch"], dtype=dt, device=st["device"])
+        else:
+            total = torch.stack([q.to(dt) for q in sqs]).sum(0)
         return total.sqrt().detach()
 
     @staticmethod

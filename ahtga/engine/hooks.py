@@ -35,6 +35,8 @@ All norms are accumulated in float32 (float64 for float64 models).
 """
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -285,25 +287,31 @@ def conv_rule(m: nn.Conv1d | nn.Conv2d, x: torch.Tensor, gout: torch.Tensor, bud
     dt = compute_dtype(x, gout, m.weight)
     pads, mode = _explicit_padding(m)
     flat = [v for lr in reversed(pads) for v in lr]  # F.pad order: last dim first
-    if any(flat):
-        xp = F.pad(x, flat, mode="constant" if mode == "zeros" else mode)
-    else:
-        xp = x
+    symmetric_zeros = mode == "zeros" and all(lo == hi for lo, hi in pads)
     gr = m.groups
     cout = m.out_channels
     p = cout // gr
-    d = (m.in_channels // gr) * int(torch.tensor(m.kernel_size).prod())
+    d = (m.in_channels // gr) * math.prod(m.kernel_size)
     if one_d:
-        x4, g4 = xp.unsqueeze(2), gout.unsqueeze(2)
         ks, st, dl = (1, m.kernel_size[0]), (1, m.stride[0]), (1, m.dilation[0])
+        g4 = gout.unsqueeze(2)
     else:
-        x4, g4 = xp, gout
         ks, st, dl = m.kernel_size, m.stride, m.dilation
+        g4 = gout
     t = g4.shape[2] * g4.shape[3]
+
+    def padded4(s, e):
+        """Explicitly padded input of examples s..e as [b, C, H, W] (padded lazily, per chunk,
+        so no padded copy of the whole batch is kept)."""
+        xs = x[s:e].to(dt)
+        if any(flat):
+            xs = F.pad(xs, flat, mode="constant" if mode == "zeros" else mode)
+        return xs.unsqueeze(2) if one_d else xs
+
     out = []
     if m.weight.requires_grad:
         def factors(s, e):
-            u = _unfold(x4[s:e].to(dt), ks, dl, st)  # [b, T, C*K]
+            u = _unfold(padded4(s, e), ks, dl, st)  # [b, T, C*K]
             a = u.reshape(e - s, t, gr, d).transpose(1, 2)
             g = g4[s:e].to(dt).reshape(e - s, gr, p, t).transpose(-1, -2)
             return a, g
@@ -311,13 +319,17 @@ def conv_rule(m: nn.Conv1d | nn.Conv2d, x: torch.Tensor, gout: torch.Tensor, bud
         def weighted(w):
             gw = gout.to(dt) * w.to(dt).reshape(-1, *([1] * (gout.dim() - 1)))
             fn = torch.nn.grad.conv1d_weight if one_d else torch.nn.grad.conv2d_weight
-            return fn(xp.to(dt), m.weight.shape, gw, stride=m.stride, padding=0,
-                      dilation=m.dilation, groups=gr)
+            if symmetric_zeros:
+                return fn(x.to(dt), m.weight.shape, gw, stride=m.stride,
+                          padding=tuple(lo for lo, _ in pads), dilation=m.dilation, groups=gr)
+            xp = padded4(0, b)
+            return fn(xp.squeeze(2) if one_d else xp, m.weight.shape, gw, stride=m.stride,
+                      padding=0, dilation=m.dilation, groups=gr)
 
         def mat(s, e):
             # batch folded into groups: one grouped weight-gradient convolution, no unfold
             n = e - s
-            xs = x4[s:e].to(dt)
+            xs = padded4(s, e)
             gs = g4[s:e].to(dt)
             wg = torch.nn.grad.conv2d_weight(
                 xs.reshape(1, n * xs.shape[1], *xs.shape[2:]),
@@ -377,6 +389,18 @@ def layernorm_rule(m, x, gout, budget):
     return _affine(m, xhat, gf, reduce)
 
 
+_ONES: dict = {}
+
+
+def _ones(n, dtype, device):
+    key = (n, dtype, str(device))
+    if key not in _ONES:
+        if len(_ONES) > 64:
+            _ONES.clear()
+        _ONES[key] = torch.ones(n, dtype=dtype, device=device)
+    return _ONES[key]
+
+
 def groupnorm_rule(m: nn.GroupNorm, x, gout, budget):
     """Per-example GroupNorm grads: the batch folded into the groups of one GroupNorm
     (N = 1, C' = B C, G' = B G), whose native backward returns per-channel = per-example
@@ -392,7 +416,7 @@ def groupnorm_rule(m: nn.GroupNorm, x, gout, budget):
         return []
     _, mean, rstd = torch.ops.aten.native_group_norm(xf, None, None, 1, b * c, hw,
                                                      b * m.num_groups, m.eps)
-    ones = torch.ones(b * c, dtype=dt, device=x.device)  # dgamma, dbeta do not depend on it
+    ones = _ones(b * c, dt, x.device)  # dgamma, dbeta do not depend on it
     _, dw, db = torch.ops.aten.native_group_norm_backward(
         gf, xf, mean, rstd, ones, 1, b * c, hw, b * m.num_groups, [False, True, True])
     out = []

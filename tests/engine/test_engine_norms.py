@@ -42,7 +42,14 @@ def _engine_step(model, x, y, mode="fast"):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         eng = PerExampleEngine(model, mode=mode)
+        # first call: verification; second: planning (every output grad captured); third:
+        # layers inside the graph are processed by pre-hooks during the backward
+        first = eng.backward(ce(model(x), y))
+        eng.backward(ce(model(x), y))
         norms = eng.backward(ce(model(x), y))
+    torch.testing.assert_close(first, norms, rtol=1e-12, atol=0)
+    if mode == "fast":
+        assert eng._streamable, "no layer was processed during the backward"
     return eng, norms
 
 
@@ -90,6 +97,8 @@ def test_engine_float32_cnn_and_chunking():
     x, y = torch.randn(9, 3, 8, 8, generator=g), torch.randint(0, 3, (9,), generator=g)
     ref = per_example_norms(_reference(model, x, y))
     eng = PerExampleEngine(model, chunk_elems=500)
+    eng.backward(ce(model(x), y))
+    eng.backward(ce(model(x), y))
     norms = eng.backward(ce(model(x), y))
     assert norms.dtype == torch.float32
     torch.testing.assert_close(norms, ref, rtol=1e-5, atol=0)
@@ -170,6 +179,8 @@ def test_engine_conv_strategies_and_cache(strategy, cache):
     x, y = torch.randn(5, 3, 8, 8, generator=g).double(), torch.randint(0, 3, (5,), generator=g)
     ref = _reference(model, x, y)
     eng = PerExampleEngine(model, conv_strategy=strategy, cache_elems=cache)
+    eng.backward(ce(model(x), y))
+    eng.backward(ce(model(x), y))
     norms = eng.backward(ce(model(x), y))
     torch.testing.assert_close(norms, per_example_norms(ref), rtol=1e-5, atol=0)
     w = torch.rand(5, generator=g, dtype=torch.float64)
