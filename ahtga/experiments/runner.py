@@ -273,6 +273,7 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc) -> dict:
     from .studies import EpochProbes, final_metrics
 
     t_start = time.perf_counter()
+    c_start = time.process_time()
     torch.set_num_threads(cfg.num_threads)
     device = torch.device(cfg.device)
     torch.manual_seed(seed)
@@ -401,7 +402,9 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc) -> dict:
     final["clamped_steps"] = state.get("clamped", 0)
     epochs_run = max(1, len(curves["epoch"]["epoch"]))
     step_times = [t for t in curves["step"]["step_time"] if t is not None]
-    timings = {"total_s": time.perf_counter() - t_start, "train_s": state["train_s"],
+    timings = {"total_s": time.perf_counter() - t_start,
+               "cpu_s": time.process_time() - c_start,  # this process's CPU time (load-independent)
+               "train_s": state["train_s"],
                "eval_s": state["eval_s"], "final_metrics_s": time.perf_counter() - t_fin,
                "train_s_per_epoch": state["train_s"] / epochs_run,
                "step_s_median": float(torch.tensor(step_times).median()) if step_times else None,
