@@ -1,0 +1,61 @@
+r"""Numbers of the estimator study quoted in the text (``\atlas...`` macros).
+
+The macros of ``sim.bias.report`` (``bias_numbers.tex``: ``\atlasNref``, ``\atlasReps``,
+``\atlasScale``, ``\atlas<Est><Mean|Bias|Rmse>A<alpha>``, win counts against ``hill_db``, the
+known points) plus, from its summary, ``\atlasAvailable`` (yes/no), ``\atlasStamp`` (scale and
+replications), ``\atlasRbcWinsWhere`` / ``\atlasRbcLosesWhere`` (the (alpha, n) cells where the
+bias-reduced Hill ``hill_rbc`` has the lower / higher RMSE than ``hill_db``).  Every macro the
+text uses is defined even without atlas results (value "n/a"), by ``\providecommand``.
+"""
+import pathlib
+import re
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import common as C  # noqa: E402
+
+#: macros the paper's text quotes; defined as "n/a" when the atlas did not produce them
+USED = ["atlasNref", "atlasReps", "atlasScale", "atlasHillDbMeanAOnePointFive",
+        "atlasHillDbMeanAOnePointNine", "atlasHillDbMeanATwo", "atlasHillDbSqrtMeanAOnePointFive",
+        "atlasHillDbSqrtMeanAOnePointNine", "atlasHillRbcMeanAOnePointFive",
+        "atlasHillRbcMeanAOnePointNine", "atlasHillDbSqrtKnownAOnePointFive",
+        "atlasHillDbSqrtKnownAOnePointNine", "atlasHillParetoMeanAOnePointFive",
+        "atlasHillParetoExpectedAOnePointFive", "atlasHillRbcRmseWins", "atlasHillRbcBiasWins",
+        "atlasHillRbcCells", "atlasHillDbSqrtRmseWins", "atlasHillDbSqrtCells"]
+_NEWCMD = re.compile(r"^\\newcommand\{\\([A-Za-z]+)\}\{(.*)\}\s*$")
+
+
+def where(cells) -> str:
+    """``[[alpha, n], ...]`` -> "alpha = 0.5, 0.8 at n = 512; alpha = 1.5 at n = 10000"."""
+    if not cells:
+        return "no cell"
+    by_n = {}
+    for a, n in cells:
+        by_n.setdefault(int(n), []).append(float(a))
+    return "; ".join(f"$\\alpha\\in\\{{{', '.join(f'{x:g}' for x in sorted(v))}\\}}$ at $n={n}$"
+                     for n, v in sorted(by_n.items()))
+
+
+def main(argv=None):
+    a = C.parse_args(__doc__, argv)
+    tmp, summary = C.bias_report(a.results)
+    M = C.Macros("paper/scripts/num_bias.py (from sim.bias.report)")
+    if tmp is not None:
+        with tmp:
+            for line in (pathlib.Path(tmp.name) / "bias_numbers.tex").read_text().splitlines():
+                m = _NEWCMD.match(line)
+                if m:
+                    M.add(m.group(1), m.group(2))
+    M.add("atlasAvailable", "yes" if summary else "no")
+    M.add("atlasStamp", C.tex_escape(C.bias_stamp(summary)))
+    wl = (summary or {}).get("win_loss_vs_hill_db", {}).get("hill_rbc")
+    M.add("atlasRbcWinsWhere", where(wl["rmse_wins_at"]) if wl else "n/a")
+    M.add("atlasRbcLosesWhere", where(wl["rmse_loses_at"]) if wl else "n/a")
+    lines = [M.text()]
+    lines += [f"\\providecommand{{\\{n}}}{{n/a}}" for n in USED if n not in M.names]
+    C.write_text(a.out, "\n".join(lines) + "\n")
+    C.report(a.out, C.bias_stamp(summary))
+
+
+if __name__ == "__main__":
+    main()

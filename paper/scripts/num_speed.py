@@ -1,0 +1,68 @@
+r"""Numbers of the speed/memory and GPU paragraphs, from ``paper/measured`` (files measured on
+machines CI does not have); each macro says "not available" when its file is absent.
+
+``\GpuStepAvailable`` (yes/no), ``\GpuStepDevice``, ``\GpuDirectionRatio``, ``\GpuSignRatio``,
+``\GpuDirectionMemRatio``, ``\GpuReferenceRatio`` (time ratios to SGD in the same process,
+``ahtga_*`` methods, falling back to ``engine_*``); ``\GpuCifarAvailable``, ``\GpuCifarDevice``,
+``\GpuCifarSentence``; ``\CpuBenchAvailable``, ``\CpuEngineWorstDirection`` (worst
+direction-preserving ratio to SGD over the CPU cases), ``\CpuTailSpeedup``, ``\CpuStableSpeedup``.
+"""
+import pathlib
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import common as C  # noqa: E402
+
+
+def main(argv=None):
+    a = C.parse_args(__doc__, argv)
+    found = C.measured_files(a.measured)
+    M = C.Macros("paper/scripts/num_speed.py (from paper/measured)")
+    gs = found["gpu_step"]
+    if gs:
+        d = gs[-1][1]
+        res = d.get("results", {})
+
+        def ratio(names, key="time_ratio"):
+            for n in names:
+                if key in res.get(n, {}):
+                    return f"{res[n][key]:.2f}"
+            return C.NA
+        M.add("GpuStepAvailable", "yes")
+        M.add("GpuStepDevice", C.tex_escape(str(d.get("device"))))
+        M.add("GpuDirectionRatio", ratio(["ahtga_direction", "engine_direction"]))
+        M.add("GpuSignRatio", ratio(["ahtga_sign", "engine_sign"]))
+        M.add("GpuDirectionMemRatio", ratio(["ahtga_direction", "engine_direction"], "memory_ratio"))
+        M.add("GpuReferenceRatio", ratio(["reference"]))
+    else:
+        M.add("GpuStepAvailable", "no")
+        for n in ("GpuStepDevice", "GpuDirectionRatio", "GpuSignRatio", "GpuDirectionMemRatio",
+                  "GpuReferenceRatio"):
+            M.add(n, C.NA)
+    runs = [d for _p, d in found["gpu_runs"]]
+    if runs:
+        from tab_gpu_cifar import device_of
+        sents = []
+        for preset, rs in C.by_preset(runs).items():
+            tab = C.aggregate(rs, preset, ["test_acc"])
+            sents.append(C.comparison_sentence(tab, "test_acc", "test accuracy"))
+        M.add("GpuCifarAvailable", "yes")
+        M.add("GpuCifarDevice", C.tex_escape(device_of(runs)))
+        M.add("GpuCifarSentence", " ".join(sents))
+    else:
+        M.add("GpuCifarAvailable", "no")
+        M.add("GpuCifarDevice", C.NA)
+        M.add("GpuCifarSentence", f"The GPU CIFAR-10 comparison is {C.NA}.")
+    res, _machines = C.cpu_bench_results(found["cpu_bench"])
+    eng, tl, st = res.get("bench_engine") or {}, res.get("bench_tail") or {}, res.get("bench_stable") or {}
+    M.add("CpuBenchAvailable", "yes" if res else "no")
+    M.add("CpuEngineWorstDirection", f"{eng['direction_worst_ratio']:.2f}" if "direction_worst_ratio" in eng else C.NA)
+    M.add("CpuTailSpeedup", f"{tl['ratio']:.0f}" if "ratio" in tl else C.NA)
+    M.add("CpuStableSpeedup", f"{min(st['min_ratio_numpy'], st['min_ratio_torch']):.1f}"
+          if "min_ratio_numpy" in st else C.NA)
+    C.write_text(a.out, M.text())
+    C.report(a.out, f"GPU step {'yes' if gs else 'no'}, GPU runs {len(runs)}, CPU bench {'yes' if res else 'no'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+r"""Numbers of the theory section: how many machine checks ran and passed.
+
+Reads ``theory_checks.json`` written by ``python -m theory.run_all --out paper/generated``
+(``make theory``) beside the output file (the ``generated/`` folder); without it the macros say
+the checks were not run.  Macros: ``\TheoryChecksRun``, ``\TheoryChecksFailed``,
+``\TheoryChecksSymbolic``, ``\TheoryChecksSimulation``, ``\TheoryChecksSeconds``,
+``\TheoryChecksAvailable`` (yes/no), ``\TheoryFailedList``.
+"""
+import json
+import pathlib
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import common as C  # noqa: E402
+
+
+def main(argv=None):
+    a = C.parse_args(__doc__, argv)
+    p = a.out.parent / "theory_checks.json"
+    M = C.Macros("paper/scripts/num_theory.py (from generated/theory_checks.json)")
+    d = None
+    if p.is_file():
+        try:
+            d = json.loads(p.read_text())
+        except ValueError:
+            d = None
+    if d and isinstance(d.get("checks"), list):
+        checks = d["checks"]
+        failed = [c["check"] for c in checks if not c.get("passed")]
+        M.add("TheoryChecksAvailable", "yes")
+        M.add("TheoryChecksRun", len(checks))
+        M.add("TheoryChecksFailed", len(failed))
+        M.add("TheoryChecksSymbolic", sum(c.get("kind") == "symbolic" for c in checks))
+        M.add("TheoryChecksSimulation", sum(c.get("kind") != "symbolic" for c in checks))
+        M.add("TheoryChecksSeconds", f"{float(d.get('seconds') or 0):.0f}")
+        M.add("TheoryFailedList", ", ".join(f"\\texttt{{{C.tex_escape(f)}}}" for f in failed) or "none")
+        what = f"{len(checks)} checks, {len(failed)} failed"
+    else:
+        M.add("TheoryChecksAvailable", "no")
+        for n in ("TheoryChecksRun", "TheoryChecksFailed", "TheoryChecksSymbolic",
+                  "TheoryChecksSimulation", "TheoryChecksSeconds"):
+            M.add(n, "n/a")
+        M.add("TheoryFailedList", "n/a")
+        what = "theory checks not run (make theory)"
+    C.write_text(a.out, M.text())
+    C.report(a.out, what)
+
+
+if __name__ == "__main__":
+    main()
