@@ -15,8 +15,8 @@ Methods (each a full training step: forward, per-example work, gradient, paramet
 * ``ahtga_direction`` / ``ahtga_sign``: the ``ahtga.optim.AHTGA`` optimizer's ``step(losses)``
   with its defaults (double-bootstrap Hill estimate every step), if that module imports.
 
-``engine_direction_grouped`` / ``_nocache`` are ``engine_direction`` with
-``conv_strategy="grouped"`` / ``cache_elems=0``.
+``engine_direction_grouped`` / ``_nocache`` / ``_nostream`` are ``engine_direction`` with
+``conv_strategy="grouped"`` / ``cache_elems=0`` / ``stream=False``.
 
 Timing: CUDA events around each step, median of ``--steps`` after ``--warmup`` steps; on CPU
 ``time.perf_counter``. Peak memory: ``torch.cuda.max_memory_allocated`` over the timed
@@ -88,7 +88,8 @@ def make_method(name, model, x, y, ref_chunk):
         return step
     from ahtga.engine import PerExampleEngine
     eng = PerExampleEngine(model, conv_strategy="grouped" if name.endswith("grouped") else "auto",
-                           cache_elems=0 if name.endswith("nocache") else 2 ** 25)
+                           cache_elems=0 if name.endswith("nocache") else 2 ** 25,
+                           stream=not name.endswith("nostream"))
 
     def step():
         opt.zero_grad(set_to_none=True)
@@ -114,8 +115,13 @@ def run_method(name, args, device):
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
     step = make_method(name, model, x, y, args.ref_chunk)
+    trace = []
     for _ in range(args.warmup):
         step()
+        if cuda:
+            trace.append(round(torch.cuda.memory_allocated() / 2 ** 20))
+    if trace:
+        print(f"    {name}: MiB allocated after each warm-up step {trace}", flush=True)
     peak_warm = None
     if cuda:
         torch.cuda.synchronize()

@@ -107,6 +107,8 @@ class PerExampleEngine:
     cache_elems : per-example gradients materialised for the norms are kept for the
         weighted/sign gradient while their total stays under this many elements (0: never;
         then the weighted gradient is recomputed from the stored inputs and output grads).
+    stream : process layers inside the graph during the backward (node pre-hooks) from the
+        third call on; False captures every output grad and processes after the backward.
     conv_strategy : how per-example convolution weight gradients are materialised: "unfold"
         (im2col + batched matmul), "grouped" (one weight-gradient convolution with the batch
         folded into the groups) or "auto" (grouped on CPU, unfold elsewhere).
@@ -115,7 +117,7 @@ class PerExampleEngine:
     def __init__(self, model: nn.Module, *, mode: str = "fast", batchnorm: str = "error",
                  fallback_warn: bool = True, verify: bool = True,
                  chunk_elems: int = 2 ** 25, cache_elems: int = 2 ** 25,
-                 conv_strategy: str = "auto"):
+                 conv_strategy: str = "auto", stream: bool = True):
         if isinstance(model, nn.parallel.DistributedDataParallel):
             raise TypeError("`model` is a DistributedDataParallel wrapper; pass model.module "
                             "and use ahtga.engine.distributed.allreduce_grads after writing "
@@ -128,6 +130,7 @@ class PerExampleEngine:
         self.verify = bool(verify)
         self.chunk_elems = check_int("chunk_elems", chunk_elems, min_value=1)
         self.cache_elems = check_int("cache_elems", cache_elems, min_value=0)
+        self.stream = bool(stream)
         self.conv_strategy = check_choice("conv_strategy", conv_strategy,
                                           {"auto", "unfold", "grouped"})
         self.model = model
@@ -212,7 +215,7 @@ class PerExampleEngine:
             r.leaves, r.edges = [tuple(output.shape)], [edge]
             if not self._planned:
                 edge.node.register_prehook(functools.partial(self._mark_fired, r))
-            elif m in self._streamable:
+            elif self.stream and m in self._streamable:
                 r.stream = True
                 edge.node.register_prehook(functools.partial(self._stream_hook, r,
                                                              edge.output_nr))
@@ -294,6 +297,8 @@ class PerExampleEngine:
         for r in records:
             for v, ver in r.versions:
                 if v._version != ver:
+                    for q in records:
+                        q.edges = None
                     raise RuntimeError(
                         f"an input of {type(r.module).__name__} was modified in place after its "
                         "forward; the engine needs the layer inputs unchanged (avoid in-place "
@@ -310,10 +315,18 @@ class PerExampleEngine:
         self._batch, self._contribs, self._sqs = batch, {}, {}
         self._cache_left = [self.cache_elems]  # per-example grads kept across layers
         try:
-            grads = torch.autograd.grad(losses.sum(), inputs, allow_unused=True)
+            try:
+                grads = torch.autograd.grad(losses.sum(), inputs, allow_unused=True)
+            finally:
+                # A record's edge holds its backward node, whose pre-hook holds the record:
+                # a reference cycle through C++ that the garbage collector cannot break, which
+                # would keep every step's graph alive. Cut it here.
+                for r in records:
+                    r.edges = None
+                del inputs
             for r in records:
                 if not r.stream:
-                    r.gouts = [None] * len(r.edges)
+                    r.gouts = [None] * len(r.leaves)
             for (r, j, _), g in zip(edges, grads):
                 r.gouts[j] = g
             auto = grads[len(edges):]
@@ -497,4 +510,6 @@ class PerExampleEngine:
     def release(self) -> None:
         """Drop stored activations, output grads and per-example gradients."""
         self._state = None
+        for r in self._pending:
+            r.edges = None  # see _backward_fast: breaks the record <-> node cycle
         self._pending = []

@@ -187,3 +187,26 @@ def test_engine_conv_strategies_and_cache(strategy, cache):
     eng.write_weighted_grad(w)
     for n, p in model.named_parameters():
         torch.testing.assert_close(p.grad, torch.tensordot(w, ref[n], 1), rtol=1e-7, atol=1e-10)
+
+
+@pytest.mark.parametrize("finish", ["write", "release_only", "forward_only"])
+def test_engine_frees_each_steps_graph(finish):
+    """Activations of a step are freed after it (no record <-> backward-node cycle)."""
+    import gc
+    import weakref
+
+    model = cnn()
+    eng = PerExampleEngine(model)
+    refs = []
+    model[3].register_forward_hook(lambda m, i, o: refs.append(weakref.ref(i[0])))
+    x, y = torch.randn(4, 3, 8, 8), torch.randint(0, 3, (4,))
+    for _ in range(4):
+        losses = ce(model(x), y)
+        if finish != "forward_only":
+            eng.backward(losses)
+        if finish == "write":
+            eng.write_weighted_grad(torch.full((4,), 0.25))
+        eng.release()
+        del losses
+    gc.collect()
+    assert len(refs) == 4 and all(r() is None for r in refs)
