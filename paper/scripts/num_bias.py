@@ -4,7 +4,8 @@ The macros of ``sim.bias.report`` (``bias_numbers.tex``: ``\atlasNref``, ``\atla
 ``\atlasScale``, ``\atlas<Est><Mean|Bias|Rmse>A<alpha>``, win counts against ``hill_db``, the
 known points) plus, from its summary, ``\atlasAvailable`` (yes/no), ``\atlasStamp`` (scale and
 replications), ``\atlasRbcWinsWhere`` / ``\atlasRbcLosesWhere`` (the (alpha, n) cells where the
-bias-reduced Hill ``hill_rbc`` has the lower / higher RMSE than ``hill_db``).  Every macro the
+bias-reduced Hill ``hill_rbc`` has the lower / higher RMSE than ``hill_db``),
+``\atlas<Est>RefA<alpha>`` (the reference values of the known points, from ``sim.bias.report.KNOWN``).  Every macro the
 text uses is defined even without atlas results (value "n/a"), by ``\providecommand``.
 """
 import pathlib
@@ -19,7 +20,8 @@ USED = ["atlasNref", "atlasReps", "atlasScale", "atlasHillDbMeanAOnePointFive",
         "atlasHillDbMeanAOnePointNine", "atlasHillDbMeanATwo", "atlasHillDbSqrtMeanAOnePointFive",
         "atlasHillDbSqrtMeanAOnePointNine", "atlasHillRbcMeanAOnePointFive",
         "atlasHillRbcMeanAOnePointNine", "atlasHillDbSqrtKnownAOnePointFive",
-        "atlasHillDbSqrtKnownAOnePointNine", "atlasHillParetoMeanAOnePointFive",
+        "atlasHillDbSqrtKnownAOnePointNine", "atlasHillDbSqrtRefAOnePointFive",
+        "atlasHillDbSqrtRefAOnePointNine", "atlasHillParetoMeanAOnePointFive",
         "atlasHillParetoExpectedAOnePointFive", "atlasHillRbcRmseWins", "atlasHillRbcBiasWins",
         "atlasHillRbcCells", "atlasHillDbSqrtRmseWins", "atlasHillDbSqrtCells"]
 _NEWCMD = re.compile(r"^\\newcommand\{\\([A-Za-z]+)\}\{(.*)\}\s*$")
@@ -51,6 +53,9 @@ def main(argv=None):
     wl = (summary or {}).get("win_loss_vs_hill_db", {}).get("hill_rbc")
     M.add("atlasRbcWinsWhere", where(wl["rmse_wins_at"]) if wl else "n/a")
     M.add("atlasRbcLosesWhere", where(wl["rmse_loses_at"]) if wl else "n/a")
+    for kp in (summary or {}).get("known_points", []):
+        alpha = C.camel(f"{kp['alpha']:g}")
+        M.add(f"atlas{C.camel(kp['estimator'])}RefA{alpha}", f"{kp['reference']:.2f}")
     lines = [M.text()]
     lines += [f"\\providecommand{{\\{n}}}{{n/a}}" for n in USED if n not in M.names]
     C.write_text(a.out, "\n".join(lines) + "\n")
