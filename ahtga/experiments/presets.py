@@ -42,7 +42,7 @@ from typing import Any
 from .config import FIELDS, SCALES, RunConfig, SCALE_DEFAULTS, apply_overrides, unknown_key_error
 
 MAIN = ("sgd", "adam", "clipped_sgd", "normalized_sgd", "tailopt", "signsgd", "signum",
-        "ahtga", "ahtga_sign")
+        "ahtga", "ahtga_sign", "ahtga_source")
 ROBUST = ("sgd", "adam", "clipped_sgd", "tailopt", "ahtga")
 
 #: label -> (registry name, kwargs)
@@ -57,10 +57,15 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "ahtga_validation": ("ahtga", {"target": {"name": "validation", "base": 1.5,
                                               "eval_frequency": 17}}),
     "ahtga_gamma0": ("ahtga", {"exponent": {"name": "fixed", "gamma": 0.0}}),
+    # the source's quadratic rule without the package's gamma_max bound
+    "ahtga_source": ("ahtga", {"exponent": "quadratic"}),
+    "ahtga_gmax1": ("ahtga", {"exponent": {"name": "quadratic", "gamma_max": 1.0}}),
 }
 for _c in (0.1, 0.5, 1.0):
-    VARIANTS[f"ahtga_c1_{_c}"] = ("ahtga", {"exponent": {"name": "quadratic", "c1": _c}})
-    VARIANTS[f"ahtga_c2_{_c}"] = ("ahtga", {"exponent": {"name": "quadratic", "c2": _c}})
+    VARIANTS[f"ahtga_c1_{_c}"] = ("ahtga", {"exponent": {"name": "quadratic", "c1": _c,
+                                                          "gamma_max": 0.5}})
+    VARIANTS[f"ahtga_c2_{_c}"] = ("ahtga", {"exponent": {"name": "quadratic", "c2": _c,
+                                                          "gamma_max": 0.5}})
 for _b in (0.5, 0.99):
     VARIANTS[f"ahtga_b2_{_b}"] = ("ahtga", {"betas": (0.9, _b)})
 ESTIMATOR_VARIANTS = ("hill", "hill_db_sqrt", "hill_rbc", "moment", "pickands")
@@ -142,7 +147,8 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
        tiny={}, small={"dataset": "mnist"}),
     _p("ablate_transform", "ablation", "direction-preserving vs sign forms vs exact exponent "
        "(and gamma = 0, plain momentum SGD through the same code path)",
-       common={"optimizers": ("ahtga", "ahtga_sign", "ahtga_sign_raw", "ahtga_exact", "ahtga_gamma0"),
+       common={"optimizers": ("ahtga", "ahtga_source", "ahtga_gmax1", "ahtga_sign",
+                              "ahtga_sign_raw", "ahtga_exact", "ahtga_gamma0"),
                **_REUSE, "lr_sweep": True, "sweep_epochs": 10},
        tiny={}, small={"dataset": "mnist"}),
     _p("ablate_c1", "ablation", "sensitivity to c1 of the quadratic exponent rule",

@@ -53,9 +53,13 @@ from ..control.transforms import direction_coefficients, sign_coefficients
 from ..engine.distributed import allreduce_grads, gather_norms, is_distributed
 from ._stats import StepStats
 
-__all__ = ["AHTGA", "ahtga_update"]
+__all__ = ["AHTGA", "ahtga_update", "DEFAULT_EXPONENT"]
 
 _NAN = float("nan")
+
+#: The default exponent rule: the source's quadratic rule with an upper bound on gamma.
+DEFAULT_EXPONENT: dict[str, Any] = {"name": "quadratic", "c1": 0.25, "c2": 0.25,
+                                    "gamma_floor": 0.1, "gamma_max": 0.5}
 
 
 def ahtga_update(params: list[torch.Tensor], grads: list[torch.Tensor],
@@ -99,8 +103,14 @@ class AHTGA(torch.optim.Optimizer):
     weight_decay : decoupled weight decay (>= 0), per group.
     target : alpha* schedule: a number (constant), a dict spec or a ``TargetSchedule``
         (default 1.5, this package's choice).
-    exponent : "quadratic" (default, source rule, c1 = c2 = 0.25, gamma_floor = 0.1), "exact",
-        a dict spec such as ``{"name": "quadratic", "c1": 0.5}`` or an ``ExponentRule``.
+    exponent : the exponent rule: a name ("quadratic": the source rule with c1 = c2 = 0.25,
+        gamma_floor = 0.1 and no upper bound; "exact"), a dict spec such as
+        ``{"name": "quadratic", "c1": 0.5}`` or an ``ExponentRule``.  Default:
+        ``DEFAULT_EXPONENT`` = the source's quadratic rule bounded by gamma_max = 0.5.  The bound
+        is this package's guard: light-tailed norms read as alpha at the tracker's clamp (5), the
+        unbounded rule then gives gamma ~ 3 and diverged on 3/3 seeds of the digits MLP at
+        lr 0.1 (accuracy 0.11-0.35); gamma_max = 1 reached 0.93-0.96, 0.5 reached 0.97-0.98
+        (measured on CPU, seeds 0-2, 20 epochs of batch 64).  Pass ``"quadratic"`` for the source.
     estimator : a name of ``ahtga.tail.ESTIMATORS`` (default "hill_db") or a callable
         ``f(x, *, seed) -> .alpha, .k``.
     estimator_options : keyword options for a named estimator.
@@ -121,7 +131,7 @@ class AHTGA(torch.optim.Optimizer):
 
     def __init__(self, model: nn.Module, *, lr: float = 1e-2,
                  betas: tuple[float, float] = (0.9, 0.9), weight_decay: float = 0.0,
-                 target: Any = 1.5, exponent: Any = "quadratic",
+                 target: Any = 1.5, exponent: Any = None,
                  estimator: str | Callable = "hill_db",
                  estimator_options: dict[str, Any] | None = None,
                  transform: str = "direction", eps: float = 1e-8, window: int = 1,
@@ -146,7 +156,8 @@ class AHTGA(torch.optim.Optimizer):
         self.nonfinite = check_choice("nonfinite", nonfinite, {"skip", "raise"})
         check_choice("mode", mode, {"fast", "reference"})
         self.target: TargetSchedule = make_target(target)
-        self.exponent: ExponentRule = make_exponent(exponent)
+        self.exponent: ExponentRule = make_exponent(DEFAULT_EXPONENT if exponent is None
+                                                    else exponent)
         self.tracker = TailTracker(estimator, beta=b2, alpha_init=alpha_init, clamp=alpha_clamp,
                                    window=window, min_samples=min_samples, seed=seed,
                                    estimate_every=estimate_every,

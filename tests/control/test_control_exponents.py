@@ -79,3 +79,21 @@ def test_make_exponent_specs():
     q = make_exponent({"name": "quadratic", "c1": 0.5, "c2": 0.1, "gamma_floor": 0.3})
     assert (q.c1, q.c2, q.gamma_floor) == (0.5, 0.1, 0.3)
     assert math.isclose(make_exponent({"name": "fixed", "gamma": 0.2})(1, 1), 0.2)
+
+
+def test_quadratic_gamma_max_bounds_light_tail_amplification():
+    # alpha at the tracker's clamp (light tails) with a* = 1.5: raw gamma = 0.25 * 3.5^2 = 3.06
+    assert QuadraticExponent().compute(5.0, 1.5) == (pytest.approx(3.0625), False)
+    gamma, guarded = QuadraticExponent(gamma_max=0.5).compute(5.0, 1.5)
+    assert guarded and gamma == 0.5
+    assert QuadraticExponent(gamma_max=0.5).compute(2.0, 1.5) == (pytest.approx(0.0625), False)
+    with pytest.raises(ValueError, match=r"`gamma_max` must be finite and > 0; got gamma_max=0"):
+        QuadraticExponent(gamma_max=0)
+
+
+def test_ahtga_default_exponent_is_the_bounded_quadratic_rule():
+    import torch
+    from ahtga.optim import AHTGA
+    opt = AHTGA(torch.nn.Linear(3, 2))
+    assert isinstance(opt.exponent, QuadraticExponent) and opt.exponent.gamma_max == 0.5
+    assert AHTGA(torch.nn.Linear(3, 2), exponent="quadratic").exponent.gamma_max is None
