@@ -14,7 +14,15 @@ Modes
 ``mode="fast"``: forward hooks store each hooked layer's inputs and the gradient edge of its
 output (taken before any later in-place op); ``backward`` runs ONE ``torch.autograd.grad`` of
 ``losses.sum()`` with respect to those outputs -- which skips the ordinary weight gradients
-altogether -- and applies the per-layer rules of :mod:`ahtga.engine.hooks`. The weighted
+altogether -- and applies the per-layer rules of :mod:`ahtga.engine.hooks`. Calls: the first
+verifies (below); the second "plans": every output grad is captured and the engine notes which
+layers' backward nodes ran (layers inside the graph); from the third on (``stream=True``) those
+layers are processed by node pre-hooks as soon as their output gradient exists, and their
+stored input and output gradient are freed during the backward unless the layer's rule needs
+them for the weighted gradient; only the first layers of the graph (e.g. embeddings) and
+fallback modules are captured. If the graph changes so that a streamed layer becomes a first
+layer, its gradient would be missed: build a new engine (or pass ``stream=False``) for models
+whose structure changes between steps. The weighted
 gradient is then written by book-keeping from the stored inputs and output grads (no second
 backward); the sign form materialises one layer's per-example gradients at a time, in chunks of
 examples bounded by ``chunk_elems`` elements. Modules with trainable parameters and no fast rule

@@ -25,7 +25,8 @@ per-example parameter gradient is a function of ``(a_i, g_i)`` alone:
 * LayerNorm / RMSNorm / GroupNorm / BatchNorm: ``grad w_i = sum over non-normalised positions
   of xhat_i * g_i``, ``grad b_i = sum g_i``, with ``xhat`` recomputed from the stored input
   (BatchNorm: batch statistics in training mode, treated as constants; running statistics in
-  eval mode). These are small and stored materialised ([B, C]).
+  eval mode). These are small and stored materialised ([B, C]). GroupNorm's are taken from
+  one native GroupNorm backward with the batch folded into the groups (N = 1, G' = B G).
 
 Weighted gradient (book-keeping, no second backward): ``sum_i w_i grad W_i`` is the ordinary
 weight gradient with ``g`` replaced by ``w[:, None] * g`` (Linear: one matmul; Conv: one
