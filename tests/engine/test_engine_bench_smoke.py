@@ -1,0 +1,49 @@
+"""bench/gpu_step.py runs on CPU with --smoke and writes its table as JSON; mixed precision."""
+from __future__ import annotations
+
+import json
+import math
+import pathlib
+import sys
+
+import torch
+
+from ahtga.engine import PerExampleEngine, per_example_grads, per_example_norms
+from engine_models import ce, mlp
+
+
+def test_engine_gpu_step_smoke(tmp_path):
+    root = str(pathlib.Path(__file__).resolve().parents[2])
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from bench import gpu_step
+
+    out = tmp_path / "gpu_step.json"
+    res = gpu_step.main(["--smoke", "--steps", "2", "--out", str(out),
+                         "--methods", "sgd", "engine_direction", "engine_sign", "reference"])
+    saved = json.loads(out.read_text())
+    assert saved["device"].startswith("CPU")
+    for name in ("sgd", "engine_direction", "engine_sign", "reference"):
+        r = saved["results"][name]
+        assert "error" not in r, r
+        assert r["median_s"] > 0 and math.isfinite(r["time_ratio"])
+    assert res["results"]["sgd"]["time_ratio"] == 1.0
+
+
+def test_engine_bfloat16_norms_in_float32():
+    """A bfloat16 model: norms come back in float32, close to a float64 reference."""
+    torch.manual_seed(0)
+    model = mlp()
+    ref_model = mlp().double()
+    ref_model.load_state_dict({k: v.double() for k, v in model.state_dict().items()})
+    model = model.to(torch.bfloat16)
+    ref_model.load_state_dict({k: v.double() for k, v in model.state_dict().items()})
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(6, 12, generator=g)
+    y = torch.randint(0, 3, (6,), generator=g)
+    eng = PerExampleEngine(model)
+    norms = eng.backward(ce(model(x.to(torch.bfloat16)).float(), y))
+    assert norms.dtype == torch.float32
+    ref = per_example_norms(per_example_grads(ref_model, lambda o, t: ce(o, t).sum(),
+                                              x.double(), y))
+    torch.testing.assert_close(norms.double(), ref, rtol=5e-2, atol=0)
