@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -455,12 +456,35 @@ def copy_result(src: Path, cfg: RunConfig, label: str, seed: int, out: str | Pat
     return store.write_json_atomic(store.result_path(out, cfg.preset, label, seed), res)
 
 
+def _optimizer_kwargs(cfg: RunConfig, label: str) -> dict:
+    name, kw = resolve_optimizer(label)
+    return {**cfg.optimizer_kwargs, **(cfg.ahtga_kwargs if name == "ahtga" else {}), **kw}
+
+
+def _matches(stored: dict, cfg: RunConfig, label: str) -> bool:
+    """Whether a stored result was made with this config and these optimizer options (so a
+    result left by an edited preset is recomputed, not silently reused)."""
+    import json
+
+    def norm(x):
+        return json.loads(json.dumps(x, sort_keys=True, default=str))
+
+    try:
+        return (norm(stored["config"]) == norm(to_dict(cfg))
+                and norm(stored["optimizer_spec"]["kwargs"]) == norm(_optimizer_kwargs(cfg, label)))
+    except (KeyError, TypeError):
+        return False
+
+
 def run_one(cfg: RunConfig, label: str, seed: int, out: str | Path, *, force: bool = False) -> Path:
     """Run (or skip, when its result exists) one (preset, optimizer, seed); returns the result path."""
     out = Path(out)
     path = store.result_path(out, cfg.preset, label, seed)
     if path.is_file() and not force:
-        return path
+        if _matches(store.read_json(path), cfg, label):
+            return path
+        warnings.warn(f"{path}: stored config or optimizer options differ from this run's; "
+                      "recomputing it", RuntimeWarning, stacklevel=2)
     t0 = time.time()
     torch.set_num_threads(cfg.num_threads)
     lr, lr_info = resolve_lr(cfg, label, out)

@@ -1,5 +1,6 @@
 """End-to-end tiny runs: result files with every field, skip on rerun, resume after a kill,
 learning-rate sweep, command line."""
+import dataclasses
 import json
 
 import pytest
@@ -67,6 +68,22 @@ def test_rerun_skips_done_results(e2e, monkeypatch):
     monkeypatch.setattr(runner, "train_run", fail)
     assert runner.run_one(cfg, "sgd", 0, out) == paths["sgd"]
     assert paths["sgd"].stat().st_mtime_ns == before
+
+
+def test_stale_result_from_an_edited_config_is_recomputed(e2e, monkeypatch):
+    out, cfg, paths = e2e
+    edited = dataclasses.replace(cfg, epochs=cfg.epochs + 1)
+    calls = []
+
+    def fake_train(*a, **k):
+        calls.append(1)
+        raise RuntimeError("stop after the decision to recompute")
+
+    monkeypatch.setattr(runner, "train_run", fake_train)
+    with pytest.warns(RuntimeWarning, match="differ from this run's; recomputing"):
+        with pytest.raises(RuntimeError, match="stop after"):
+            runner.run_one(edited, "sgd", 0, out)
+    assert calls == [1] and paths["sgd"].is_file()   # the old file stays until a new one is written
 
 
 @pytest.mark.parametrize("label", ["sgd", "ahtga"])
