@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 from torch.func import functional_call, grad, vmap
-from torch.utils._pytree import tree_flatten, tree_map, tree_unflatten
+from torch.utils._pytree import tree_flatten, tree_map
 
 __all__ = ["output_batch_dims", "fallback_grads"]
 
