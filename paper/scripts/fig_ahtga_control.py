@@ -35,7 +35,7 @@ def main(argv=None):
     C.apply_style()
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(6.6, 2.3), constrained_layout=True)
+    fig, axes = plt.subplots(1, 2, figsize=(6.6, 3.0), constrained_layout=True)
     for lab, r in sel:
         s = r["curves"]["step"]
         st = s["step"]
@@ -58,7 +58,8 @@ def main(argv=None):
     axes[1].set_xlabel("step")
     axes[1].set_ylabel("exponent gamma")
     axes[1].axhline(0, color="0.5", lw=0.5)
-    axes[0].legend(fontsize=5.5)
+    h, l = axes[0].get_legend_handles_labels()
+    fig.legend(h, l, loc="outside lower center", ncol=min(3, len(l)))
     recs_used = [r for _l, r in sel]
     st = C.stamp(recs_used, "AHTGA telemetry")
     C.save_figure(fig, a.out, st)

@@ -23,7 +23,7 @@ def main(argv=None):
     C.apply_style()
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(6.6, 2.4), constrained_layout=True)
+    fig, axes = plt.subplots(1, 2, figsize=(6.6, 2.9), constrained_layout=True)
     any_rank = False
     for lab in sorted({r["optimizer"] for r in rs}, key=C.order_key):
         runs = [r for r in rs if r["optimizer"] == lab]
@@ -47,7 +47,8 @@ def main(argv=None):
     if not any_rank:
         axes[1].text(0.5, 0.5, "effective rank not measured\n(no dynamics runs)", ha="center",
                      va="center", transform=axes[1].transAxes)
-    axes[0].legend(ncol=2, fontsize=5.5)
+    h, l = axes[0].get_legend_handles_labels()
+    fig.legend(h, l, loc="outside lower center", ncol=min(5, len(l)))
     st = C.stamp(rs, preset)
     C.save_figure(fig, a.out, st)
     C.report(a.out, st)

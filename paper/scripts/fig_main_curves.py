@@ -31,7 +31,7 @@ def main(argv=None):
     import matplotlib.pyplot as plt
 
     lm = rs[0].get("config", {}).get("task") == "lm"
-    fig, axes = plt.subplots(1, 2, figsize=(6.6, 2.4), constrained_layout=True)
+    fig, axes = plt.subplots(1, 2, figsize=(6.6, 2.9), constrained_layout=True)
     labs = sorted({r["optimizer"] for r in rs}, key=C.order_key)
     for lab in labs:
         runs = [r for r in rs if r["optimizer"] == lab]
@@ -54,7 +54,8 @@ def main(argv=None):
     ymax = max((l.get_ydata().max() for l in axes[1].get_lines() if len(l.get_ydata())), default=1.0)
     if math.isfinite(ymax) and ymax > 1e3:  # runs that blew up: keep the rest readable
         axes[1].set_ylim(top=1e3)
-    axes[0].legend(ncol=2, loc="lower right")
+    h, l = axes[0].get_legend_handles_labels()
+    fig.legend(h, l, loc="outside lower center", ncol=min(5, len(l)))
     st = C.stamp(rs, preset)
     C.save_figure(fig, a.out, st)
     C.report(a.out, st)

@@ -183,11 +183,17 @@ def limitation_macros(M, groups):
             key = (r["optimizer"], p)
             tot, nb = fails.get(key, (0, 0))
             fails[key] = (tot + 1, nb + bool(bad))
-    items = [f"{C.display(o)} in \\texttt{{{C.tex_escape(p)}}}: {nb} of {tot}"
-             for (o, p), (tot, nb) in sorted(fails.items(), key=lambda kv: (C.order_key(kv[0][0]), kv[0][1]))
-             if nb]
+    per_opt = {}
+    for (o, p), (tot, nb) in fails.items():
+        t, n, ps = per_opt.get(o, (0, 0, 0))
+        per_opt[o] = (t + tot, n + nb, ps + bool(nb))
+    items = [f"{C.display(o)} {n} of {t} (in {ps} preset{'s' if ps != 1 else ''})"
+             for o, (t, n, ps) in sorted(per_opt.items(), key=lambda kv: C.order_key(kv[0])) if n]
+    ok = [C.display(o) for o, (t, n, ps) in sorted(per_opt.items(), key=lambda kv: C.order_key(kv[0]))
+          if not n and not C.is_ahtga(o)]
     M.add("FailedRunsSentence", (f"Runs that diverged or ended with a test loss above {FAILED_LOSS:g} "
-                                 f"nats: " + _join(items, "none") + "."))
+                                 f"nats, per optimizer (result files; a run shared by several presets counts in each): " + _join(items, "none") + "."
+                                 + (f" No run of {', '.join(ok)} failed." if ok else "")))
     rs = [r for r in groups.get("main", []) if r["optimizer"] == "ahtga"]
     steps = sum((r.get("final") or {}).get("steps", 0) for r in rs)
     clamped = sum((r.get("final") or {}).get("clamped_steps", 0) for r in rs)

@@ -1,0 +1,330 @@
+"""The paper's build: every figure/table/number script has a Make target, the targets build from a
+small synthetic results tree in the real formats, the numbers are valid macros, main.tex inputs
+only files that exist or that the Makefile generates, and every macro the text quotes is defined.
+
+The synthetic tree is written with the producers' own writers and schemas:
+``ahtga.experiments.store`` (``result_path``, ``write_json_atomic``) with configs resolved by
+``ahtga.experiments.presets.resolve``; ``sim.bias.run`` (``write_json_atomic``, ``summarise``) for the
+bias atlas; measured files in the layouts ``bench/gpu_step.py`` and ``bench/run_all.py`` write.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+PAPER = ROOT / "paper"
+SCRIPTS = PAPER / "scripts"
+MACRO_DEF = re.compile(r"\\(?:newcommand|providecommand)\{\\([^}]*)\}")
+
+
+# ----------------------------------------------------------------------------- synthetic results
+def _run_record(preset: str, label: str, seed: int, *, acc: float, blowup: bool = False,
+                scale: str = "tiny") -> dict:
+    """One result in the runner's format (``ahtga.experiments.runner.run_one``'s fields)."""
+    from ahtga.experiments.config import to_dict
+    from ahtga.experiments.presets import resolve
+
+    cfg = resolve(preset, scale)
+    rng = np.random.default_rng(seed + 17 * len(label))
+    epochs = 3
+    steps = [10, 20, 30]
+    loss = 1e21 if blowup else 0.3 + 0.05 * rng.random()
+    dyn = preset == "dynamics"
+    final = {
+        "train_loss": 0.2, "train_acc": acc + 0.02, "val_loss": 0.4, "val_acc": acc - 0.01,
+        "test_loss": loss, "test_acc": acc + 0.01 * rng.standard_normal(),
+        "gen_gap_loss": loss - 0.2, "gen_gap_acc": 0.02, "ece": 0.05 + 0.01 * rng.random(),
+        "reliability": {"n": 10, "n_bins": 3, "lower": [0, 1 / 3, 2 / 3], "upper": [1 / 3, 2 / 3, 1],
+                        "count": [0, 4, 6], "accuracy": [None, 0.5, 0.9],
+                        "confidence": [None, 0.55, 0.85]},
+        "tail_alpha_final": 2.0 + rng.random(), "tail_alpha_start": 30.0, "time_per_epoch": 0.2,
+        "perturbations": {k: {"test_loss": 0.9, "test_acc": acc - 0.2} for k in ("gaussian", "blur", "contrast")},
+        "ood": {"set": "permuted", "auroc": 0.6 + 0.1 * rng.random(), "n_in": 10, "n_out": 10,
+                "msp_in_mean": 0.9, "msp_out_mean": 0.8},
+        "diverged": False, "steps": 30, "skipped_steps": 0, "clamped_steps": 12 if "ahtga" in label else 0,
+    }
+    if dyn:
+        final.update({"hessian_top": 0.5 + rng.random(), "hessian_trace": 5.0 + rng.random(),
+                      "eff_rank_final": 4.0 + rng.random()})
+    is_ahtga = label.startswith("ahtga")
+    stat = (lambda v: [v, v, v]) if is_ahtga else (lambda v: [None, None, None])
+    curves = {
+        "step": {"step": steps, "train_loss": [2.0, 1.0, loss], "step_time": [0.01] * 3,
+                 "lr": [0.1] * 3, "alpha_hat": stat(5.0), "alpha": stat(4.0), "alpha_star": stat(1.5),
+                 "gamma": stat(1.5), "k": stat(8), "skipped": [False] * 3},
+        "epoch": {"epoch": [1, 2, 3], "step": steps, "train_loss": [1.5, 0.8, 0.3],
+                  "val_loss": [1.2, 0.7, 0.4], "val_acc": [0.6, 0.8, acc], "test_loss": [1.2, 0.7, loss],
+                  "test_acc": [0.6, 0.8, acc], "epoch_time": [0.2] * 3,
+                  "eff_rank": [5.0, 4.5, 4.0] if dyn else [None] * 3},
+        "tail": [{"step": s, "alpha": 30.0 / (1 + s / 10), "k": 8, "q50": 1.0, "max": 3.0}
+                 for s in (0, 10, 20, 30)],
+    }
+    return {
+        "preset": preset, "optimizer": label, "seed": seed, "scale": scale, "run_key": f"k{seed}",
+        "config": to_dict(cfg),
+        "optimizer_spec": {"name": "ahtga" if is_ahtga else label, "lr": 0.1, "kwargs": {},
+                           "lr_choice": {"source": "sweep of preset main", "grid": [0.01, 0.1, 1.0],
+                                         "at_grid_edge": label == "adam"}},
+        "code_version": {"package": "0.1.0", "git_describe": "test", "git_commit": None},
+        "data": {"dataset": "digits", "n_train": 100, "n_val": 20, "n_test": 30, "num_classes": 10},
+        "hardware": {"device": "cpu", "device_name": None, "cpu_count": 2},
+        "timings": {"total_s": 1.0, "train_s": 0.6, "train_s_per_epoch": 0.2,
+                    "step_s_median": 0.03 if is_ahtga else 0.01},
+        "curves": curves, "final": final,
+    }
+
+
+def write_experiments(root: pathlib.Path) -> None:
+    from ahtga.experiments.store import result_path, write_json_atomic
+
+    plan = {"main": ["sgd", "adam", "ahtga"], "noise_sym20": ["sgd", "ahtga"],
+            "dynamics": ["sgd", "ahtga"], "ablate_target": ["ahtga_fixed", "ahtga_linear"],
+            "lowdata_10": ["sgd", "ahtga"]}
+    for preset, labels in plan.items():
+        for label in labels:
+            for seed in (0, 1):
+                acc = {"sgd": 0.90, "adam": 0.95}.get(label, 0.85)
+                rec = _run_record(preset, label, seed, acc=acc,
+                                  blowup=(preset == "main" and label == "ahtga" and seed == 1))
+                write_json_atomic(result_path(root / "experiments", preset, label, seed), rec)
+    # a learning-rate sweep file beside the results is not a result
+    write_json_atomic(root / "experiments" / "main" / "sgd" / "lr_sweep.json", {"grid": [0.1], "chosen": 0.1})
+
+
+def write_bias(root: pathlib.Path) -> None:
+    from sim.bias.run import summarise, write_json_atomic
+
+    rng = np.random.default_rng(0)
+    for est in ("hill", "hill_db", "hill_rbc"):
+        for law, alphas, ns in (("stable", (1.5, 1.9, 2.0), (512, 10_000)), ("pareto", (1.5,), (10_000,))):
+            for a in alphas:
+                for n in ns:
+                    x = list(a + 0.1 * rng.standard_normal(5) + (0.2 if est == "hill_db" else 0.0))
+                    rec = {"schema": 1, "cell": {"estimator": est, "law": law, "alpha": a, "n": n},
+                           "config": {"reps": 5, "options": {}}, "target": a,
+                           "target_convention": "tail index", "estimates": x, "k": [50] * 5,
+                           "k_median": 50.0, "seconds_per_estimate": 0.001, "scale": "quick",
+                           "summary": summarise(x, a)}
+                    write_json_atomic(root / "bias" / est / f"{law}_a{a:g}_n{n}.json", rec)
+
+
+def write_measured(root: pathlib.Path) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    gpu = {"device": "NVIDIA Test GPU", "torch": "2.13.0", "config": {"batch": 128, "steps": 20},
+           "targets": {"direction_time": 1.3},
+           "results": {"sgd": {"median_s": 0.010, "min_s": 0.009, "peak_bytes": 2 ** 30},
+                       "ahtga_direction": {"median_s": 0.012, "min_s": 0.011, "peak_bytes": 1.25 * 2 ** 30,
+                                           "time_ratio": 1.2, "memory_ratio": 1.25},
+                       "ahtga_sign": {"median_s": 0.020, "time_ratio": 2.0, "peak_bytes": 2 ** 31,
+                                      "memory_ratio": 2.0},
+                       "reference": {"error": "OutOfMemoryError: test"}}}
+    (root / "gpu_step.json").write_text(json.dumps(gpu))
+    cpu = {"machine": "Linux-test", "processor": "x86_64", "torch": "2.13.0", "threads": 2,
+           "results": {"bench_engine": {"cases": {"cnn_b64": {"ratio_to_sgd": {"sgd": 1.0, "direction": 1.5,
+                                                                               "sign": 2.5, "reference": 4.0}}},
+                                        "direction_worst_ratio": 1.5},
+                       "bench_tail": {"ratio": 42.0, "seconds_reference": 5.0},
+                       "bench_stable": {"min_ratio_numpy": 3.5, "min_ratio_torch": 4.5}}}
+    (root / "cpu_summary.json").write_text(json.dumps(cpu))
+    for label in ("sgd", "ahtga"):
+        rec = _run_record("cifar10", label, 0, acc=0.5, scale="full")
+        rec["hardware"] = {"device": "cuda", "device_name": "NVIDIA Test GPU"}
+        rec["data"]["notes"] = ["CIFAR-10 here: the offline copy is JPEG re-encoded (quality 75)"]
+        d = root / "gpu_cifar" / "cifar10" / label
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "seed0.json").write_text(json.dumps(rec))
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory):
+    base = tmp_path_factory.mktemp("paper")
+    results = base / "results"
+    write_experiments(results)
+    write_bias(results)
+    measured = base / "measured"
+    write_measured(measured)
+    return {"base": base, "results": results, "measured": measured, "empty": base / "none"}
+
+
+def _make(*args) -> subprocess.CompletedProcess:
+    env = {**os.environ, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
+    return subprocess.run(["make", "--no-print-directory", "-C", str(PAPER), *args],
+                          capture_output=True, text=True, env=env, timeout=600)
+
+
+def _outputs(gen: str = "generated") -> list[str]:
+    r = _make("list-outputs", f"GEN={gen}")
+    assert r.returncode == 0, r.stderr
+    return r.stdout.split()
+
+
+def _scripts() -> list[pathlib.Path]:
+    return sorted(p for p in SCRIPTS.glob("*.py") if re.match(r"(fig|tab|num)_", p.name))
+
+
+# ----------------------------------------------------------------------------- tests
+def test_paper_every_script_has_a_target():
+    outs = {pathlib.Path(o).name for o in _outputs()}
+    scripts = _scripts()
+    assert len(scripts) >= 15
+    for s in scripts:
+        kind, name = s.stem.split("_", 1)
+        ext = "pdf" if kind == "fig" else "tex"
+        assert f"{kind}_{name}.{ext}" in outs, f"{s.name} has no Make target"
+    assert len(outs) == len(scripts)
+
+
+@pytest.fixture(scope="module")
+def built(tree):
+    """``make figures`` into a temporary GEN from the synthetic results, no measured files."""
+    gen = tree["base"] / "gen"
+    r = _make("figures", f"PY={sys.executable}", f"RESULTS={tree['results']}",
+              f"MEASURED={tree['empty']}", f"GEN={gen}")
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    return gen, r.stdout
+
+
+def test_paper_targets_build_from_synthetic_results(built):
+    gen, log = built
+    for o in _outputs(str(gen)):
+        p = pathlib.Path(o)
+        assert p.is_file() and p.stat().st_size > 0, o
+        if p.suffix == ".pdf":
+            assert p.read_bytes()[:5] == b"%PDF-", o
+    # make says which scale each output came from
+    assert "tab_main.tex: main: tiny scale (digits, mlp), seeds 0,1" in log
+    assert "fig_bias_atlas.pdf: bias atlas: quick scale" in log
+    tab = (gen / "tab_main.tex").read_text()
+    assert "SGD (momentum)" in tab and "Adam" in tab and "AHTGA" in tab
+    assert "\\times 10^{" in tab          # the blown-up AHTGA seed, in scientific form
+    assert "not available" in (gen / "tab_gpu_step.tex").read_text()
+    assert "not available" in (gen / "tab_gpu_cifar.tex").read_text()
+    num = (gen / "num_experiments.tex").read_text()
+    assert "\\newcommand{\\BestMainOptimizer}{Adam}" in num
+    assert "\\newcommand{\\AhtgaRankMain}{3 of 3}" in num
+    assert "\\newcommand{\\AhtgaFailedMain}{1 of 2}" in num
+    assert "\\newcommand{\\GpuStepAvailable}{no}" in (gen / "num_speed.tex").read_text()
+    assert "\\newcommand{\\TheoryChecksAvailable}{no}" in (gen / "num_theory.tex").read_text()
+
+
+def test_paper_numbers_are_valid_unique_macros(built):
+    gen, _ = built
+    for p in sorted(gen.glob("num_*.tex")):
+        names = MACRO_DEF.findall(p.read_text())
+        assert names, p.name
+        for n in names:
+            assert re.fullmatch(r"[A-Za-z]+", n), f"{p.name}: invalid macro name {n!r}"
+        assert len(names) == len(set(names)), f"{p.name}: a macro is defined twice"
+
+
+def _call(script: str, results, measured, out) -> None:
+    sys.path.insert(0, str(SCRIPTS))
+    try:
+        mod = importlib.import_module(script)
+        mod.main(["--results", str(results), "--measured", str(measured), "--out", str(out)])
+    finally:
+        sys.path.remove(str(SCRIPTS))
+
+
+def test_paper_measured_files_are_used_when_present(tree):
+    out = tree["base"] / "with_measured"
+    _call("tab_gpu_step", tree["results"], tree["measured"], out / "tab_gpu_step.tex")
+    t = (out / "tab_gpu_step.tex").read_text()
+    assert "NVIDIA Test GPU" in t and "1.20" in t and "failed: OutOfMemoryError" in t
+    _call("num_speed", tree["results"], tree["measured"], out / "num_speed.tex")
+    n = (out / "num_speed.tex").read_text()
+    assert "\\newcommand{\\GpuDirectionRatio}{1.20}" in n
+    assert "\\newcommand{\\GpuDirectionMemRatio}{1.25}" in n
+    assert "\\newcommand{\\CpuTailSpeedup}{42}" in n
+    assert "\\newcommand{\\GpuCifarDevice}{NVIDIA Test GPU}" in n
+    _call("tab_gpu_cifar", tree["results"], tree["measured"], out / "tab_gpu_cifar.tex")
+    assert "JPEG re-encoded" in (out / "tab_gpu_cifar.tex").read_text()
+    _call("tab_speed", tree["results"], tree["measured"], out / "tab_speed.tex")
+    s = (out / "tab_speed.tex").read_text()
+    assert "42.0$\\times$" in s and "3.00" in s       # AHTGA 0.03 s vs SGD 0.01 s per step
+    # the GPU runs in measured/ are not mixed into the CI results' main table
+    _call("tab_main", tree["results"], tree["measured"], out / "tab_main.tex")
+    assert "cifar10" not in (out / "tab_main.tex").read_text()
+
+
+def test_paper_placeholders_without_results(tree):
+    out = tree["base"] / "empty_out"
+    for s in ("tab_main", "tab_robustness", "tab_ablations", "tab_bias_atlas", "num_experiments"):
+        _call(s, tree["empty"], tree["empty"], out / f"{s}.tex")
+    assert "no results for this study at this scale" in (out / "tab_main.tex").read_text()
+    assert "no results" in (out / "tab_bias_atlas.tex").read_text()
+    num = (out / "num_experiments.tex").read_text()
+    assert "\\newcommand{\\ExpAvailable}{no}" in num
+    assert "\\newcommand{\\BestMainOptimizer}{n/a}" in num
+    _call("fig_main_curves", tree["empty"], tree["empty"], out / "fig_main_curves.pdf")
+    assert (out / "fig_main_curves.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def test_paper_num_theory_reads_the_checks(tmp_path):
+    (tmp_path / "theory_checks.json").write_text(json.dumps({"seconds": 3.0, "checks": [
+        {"check": "theory.a.check_x", "kind": "symbolic", "passed": True},
+        {"check": "sim.check_y", "kind": "simulation", "passed": False}]}))
+    _call("num_theory", tmp_path, tmp_path, tmp_path / "num_theory.tex")
+    t = (tmp_path / "num_theory.tex").read_text()
+    assert "\\newcommand{\\TheoryChecksRun}{2}" in t and "\\newcommand{\\TheoryChecksFailed}{1}" in t
+    assert "check\\_y" in t
+
+
+def _tex_sources() -> list[pathlib.Path]:
+    return [PAPER / "main.tex", *sorted((PAPER / "sections").glob("*.tex"))]
+
+
+def test_paper_main_inputs_exist_or_are_generated():
+    outs = {pathlib.Path(o).name for o in _outputs()}
+    made_by_make_theory = {"tab_theory_checks.tex"}
+    for src in _tex_sources():
+        text = re.sub(r"(?<!\\)%.*", "", src.read_text())
+        for m in re.finditer(r"\\(input|genput|genfig)(?:\{[^}]*\})?\{([^}]+)\}", text):
+            kind, name = m.group(1), m.group(2)
+            if "#" in name:  # the \\genput/\\genfig definitions themselves
+                continue
+            if kind == "input" and not name.startswith("generated/"):
+                assert (PAPER / name).is_file(), f"{src.name}: \\input{{{name}}} does not exist"
+                continue
+            base = name.split("/")[-1]
+            assert base in outs or base in made_by_make_theory, f"{src.name}: {name} is not generated"
+
+
+def test_paper_every_quoted_macro_is_defined(built):
+    gen, _ = built
+    defined = set()
+    for p in gen.glob("num_*.tex"):
+        defined |= set(MACRO_DEF.findall(p.read_text()))
+    for src in _tex_sources():
+        defined |= set(MACRO_DEF.findall(src.read_text()))
+    latex = {"FloatBarrier", "Gamma", "TeX", "LaTeX", "IfFileExists"}
+    for src in _tex_sources():
+        text = re.sub(r"(?<!\\)%.*", "", src.read_text())
+        for name in set(re.findall(r"\\([A-Z][A-Za-z]*|atlas[A-Za-z]+)", text)):
+            assert name in defined or name in latex, f"{src.name} quotes \\{name}, which no num_*.tex defines"
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="LaTeX not installed")
+def test_paper_compiles_from_synthetic_results(built, tmp_path):
+    gen, _ = built
+    d = tmp_path / "paper"
+    d.mkdir()
+    shutil.copy(PAPER / "main.tex", d / "main.tex")
+    shutil.copytree(PAPER / "sections", d / "sections")
+    shutil.copytree(gen, d / "generated")
+    (tmp_path / "proofs").symlink_to(ROOT / "proofs")
+    r = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "main.tex"],
+                       cwd=d, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout[-3000:]
+    assert (d / "main.pdf").is_file()
