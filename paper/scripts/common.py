@@ -47,7 +47,7 @@ NO_RESULTS = "no results for this study at this scale"
 # ----------------------------------------------------------------------------- optimizers
 #: display order of the optimizers and the AHTGA variants of the ablations
 ORDER = ["sgd", "adam", "clipped_sgd", "normalized_sgd", "tailopt", "tailopt_biclip", "signsgd",
-         "signum", "ahtga", "ahtga_sign", "ahtga_sign_raw", "ahtga_exact", "ahtga_gamma0",
+         "signum", "ahtga", "ahtga_sign", "ahtga_source", "ahtga_gmax1", "ahtga_sign_raw", "ahtga_exact", "ahtga_gamma0",
          "ahtga_fixed", "ahtga_linear", "ahtga_validation"]
 NAMES = {"sgd": "SGD (momentum)", "adam": "Adam", "clipped_sgd": "Clipped SGD",
          "normalized_sgd": "Normalized SGD", "tailopt": "TailOPT (Adam-BiClip)",
@@ -55,7 +55,9 @@ NAMES = {"sgd": "SGD (momentum)", "adam": "Adam", "clipped_sgd": "Clipped SGD",
          "ahtga": "AHTGA", "ahtga_sign": "AHTGA (sign, normalized)",
          "ahtga_sign_raw": "AHTGA (sign, raw)", "ahtga_exact": "AHTGA (exact exponent)",
          "ahtga_gamma0": "AHTGA, $\\gamma=0$", "ahtga_fixed": "AHTGA, fixed $\\alpha^*$",
-         "ahtga_linear": "AHTGA, linear $\\alpha^*_t$", "ahtga_validation": "AHTGA, validation $\\alpha^*$"}
+         "ahtga_linear": "AHTGA, linear $\\alpha^*_t$", "ahtga_validation": "AHTGA, validation $\\alpha^*$",
+         "ahtga_source": "AHTGA, source rule (unbounded $\\gamma$)",
+         "ahtga_gmax1": "AHTGA, $\\gamma\\le 1$"}
 _BASE_COLORS = {"sgd": "#1f77b4", "adam": "#ff7f0e", "clipped_sgd": "#2ca02c",
                 "normalized_sgd": "#9467bd", "tailopt": "#8c564b", "tailopt_biclip": "#bcbd22",
                 "signsgd": "#7f7f7f", "signum": "#17becf", "ahtga": "#d62728",
@@ -87,7 +89,7 @@ def display(label: str, *, tex: bool = True) -> str:
     if not tex:
         s = (s.replace("\\texttt{", "").replace("}", "").replace("{", "").replace("$", "")
              .replace("\\_", "_").replace("\\gamma", "gamma").replace("\\alpha", "alpha")
-             .replace("\\beta", "beta").replace("^*", "*").replace("_t", "_t"))
+             .replace("\\beta", "beta").replace("^*", "*").replace("\\le", "<="))
     return s
 
 
@@ -550,3 +552,11 @@ def cpu_bench_results(found) -> tuple[dict, list[str]]:
         if d.get("machine"):
             machines.append(f"{d['machine']} ({d.get('processor') or '?'}, {d.get('threads', '?')} threads)")
     return merged, sorted(set(machines))
+
+
+def write_tables(path, parts) -> pathlib.Path:
+    """Write one or more ``tabular`` texts, each shrunk to the line width when wider
+    (``adjustbox``'s ``max width``; the paper loads the package), separated by a small skip."""
+    boxed = [f"\\begin{{adjustbox}}{{max width=\\linewidth}}\n{p.rstrip()}\n\\end{{adjustbox}}\n"
+             for p in parts]
+    return write_text(path, "\n\\medskip\n".join(boxed))

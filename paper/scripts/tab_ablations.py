@@ -33,12 +33,12 @@ def main(argv=None):
     groups = C.by_preset(C.experiment_records(a.results))
     ps = presets(groups)
     if not ps:
-        C.write_text(a.out, C.placeholder_table("ablations: " + C.NO_RESULTS))
+        C.write_tables(a.out, [C.placeholder_table("ablations: " + C.NO_RESULTS)])
         C.report(a.out, C.NO_RESULTS)
         return
     blocks = [(C.tex_escape(f"{p}: {describe(p)}"), C.aggregate(groups[p], p, [m for m, *_ in COLS]))
               for p in ps]
-    C.write_text(a.out, C.ci_tabular(blocks, COLS))
+    C.write_tables(a.out, [C.ci_tabular(blocks, COLS)])
     C.report(a.out, "; ".join(C.stamp(groups[p], p) for p in ps))
 
 

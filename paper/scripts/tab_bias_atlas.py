@@ -13,12 +13,13 @@ def main(argv=None):
     a = C.parse_args(__doc__, argv)
     tmp, summary = C.bias_report(a.results)
     if tmp is None:
-        C.write_text(a.out, C.placeholder_table("bias atlas: " + C.NO_RESULTS))
+        C.write_tables(a.out, [C.placeholder_table("bias atlas: " + C.NO_RESULTS)])
     else:
         with tmp:
             text = (pathlib.Path(tmp.name) / "tab_bias_atlas.tex").read_text()
         # the estimator names make the header wide: set it in a smaller size
-        C.write_text(a.out, "{\\footnotesize\\setlength{\\tabcolsep}{3pt}\n" + text + "}\n")
+        C.write_text(a.out, "{\\footnotesize\\setlength{\\tabcolsep}{3pt}\n\\begin{adjustbox}{max width=\\linewidth}\n"
+                     + text.rstrip() + "\n\\end{adjustbox}}\n")
     C.report(a.out, C.bias_stamp(summary))
 
 

@@ -22,11 +22,11 @@ def main(argv=None):
     a = C.parse_args(__doc__, argv)
     rs = C.by_preset(C.experiment_records(a.results)).get("dynamics", [])
     if not rs:
-        C.write_text(a.out, C.placeholder_table("dynamics: " + C.NO_RESULTS))
+        C.write_tables(a.out, [C.placeholder_table("dynamics: " + C.NO_RESULTS)])
         C.report(a.out, C.NO_RESULTS)
         return
     tab = C.aggregate(rs, "dynamics", [m for m, *_ in COLS])
-    C.write_text(a.out, C.ci_tabular([(C.tex_escape("dynamics: " + C.stamp(rs)), tab)], COLS))
+    C.write_tables(a.out, [C.ci_tabular([(C.tex_escape("dynamics: " + C.stamp(rs)), tab)], COLS)])
     C.report(a.out, C.stamp(rs, "dynamics"))
 
 

@@ -24,7 +24,7 @@ def main(argv=None):
     a = C.parse_args(__doc__, argv)
     runs = [d for _p, d in C.measured_files(a.measured)["gpu_runs"]]
     if not runs:
-        C.write_text(a.out, C.placeholder_table("GPU CIFAR-10 runs: measurement not available"))
+        C.write_tables(a.out, [C.placeholder_table("GPU CIFAR-10 runs: measurement not available")])
         C.report(a.out, "GPU CIFAR-10 runs not available")
         return
     blocks = []
@@ -35,7 +35,7 @@ def main(argv=None):
         title = C.tex_escape(f"{preset} on {device_of(rs)}: {'/'.join(map(str, epochs))} epochs, "
                              f"{'/'.join(map(str, n_train))} training images, {C.seeds_text(rs)}") + note
         blocks.append((title, C.aggregate(rs, preset, [m for m, *_ in COLS])))
-    C.write_text(a.out, C.ci_tabular(blocks, COLS))
+    C.write_tables(a.out, [C.ci_tabular(blocks, COLS)])
     C.report(a.out, "GPU runs: " + device_of(runs))
 
 

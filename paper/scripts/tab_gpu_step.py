@@ -20,7 +20,7 @@ def main(argv=None):
     a = C.parse_args(__doc__, argv)
     found = C.measured_files(a.measured)["gpu_step"]
     if not found:
-        C.write_text(a.out, C.placeholder_table("GPU step benchmark: measurement not available"))
+        C.write_tables(a.out, [C.placeholder_table("GPU step benchmark: measurement not available")])
         C.report(a.out, "GPU step benchmark not available")
         return
     parts = []
@@ -41,7 +41,7 @@ def main(argv=None):
                      f"{C.fmt(r.get('memory_ratio'), 2)} \\\\")
         L += ["\\hline", "\\end{tabular}"]
         parts.append("\n".join(L) + "\n")
-    C.write_text(a.out, "\n\\medskip\n".join(parts))
+    C.write_tables(a.out, parts)
     C.report(a.out, "; ".join(str(d.get("device")) for _p, d in found))
 
 

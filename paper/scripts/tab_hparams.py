@@ -15,7 +15,7 @@ def main(argv=None):
     a = C.parse_args(__doc__, argv)
     preset, rs = pick_preset(C.experiment_records(a.results))
     if not rs:
-        C.write_text(a.out, C.placeholder_table("learning rates: " + C.NO_RESULTS))
+        C.write_tables(a.out, [C.placeholder_table("learning rates: " + C.NO_RESULTS)])
         C.report(a.out, C.NO_RESULTS)
         return
     L = ["% generated: learning rates of the main comparison", "\\begin{tabular}{llll}", "\\hline",
@@ -31,7 +31,7 @@ def main(argv=None):
                  f"{C.tex_escape(lc.get('source', '?'))} & "
                  f"{', '.join(f'{g:g}' for g in grid) if grid else '--'} \\\\")
     L += ["\\hline", "\\end{tabular}"]
-    C.write_text(a.out, "\n".join(L) + "\n")
+    C.write_tables(a.out, ["\n".join(L)])
     C.report(a.out, C.stamp(rs, preset))
 
 

@@ -24,7 +24,7 @@ def main(argv=None):
     groups = C.by_preset(C.experiment_records(a.results))
     ps = lowdata_presets(groups)
     if not ps:
-        C.write_text(a.out, C.placeholder_table("low data: " + C.NO_RESULTS))
+        C.write_tables(a.out, [C.placeholder_table("low data: " + C.NO_RESULTS)])
         C.report(a.out, C.NO_RESULTS)
         return
     blocks = []
@@ -34,7 +34,7 @@ def main(argv=None):
         ntr = rs[0].get("data", {}).get("n_train")
         blocks.append((C.tex_escape(f"{p}: {100 * f:g}% of the training split ({ntr} examples); {C.stamp(rs)}"),
                        C.aggregate(rs, p, [m for m, *_ in COLS])))
-    C.write_text(a.out, C.ci_tabular(blocks, COLS))
+    C.write_tables(a.out, [C.ci_tabular(blocks, COLS)])
     C.report(a.out, "; ".join(C.stamp(groups[p], p) for p in ps))
 
 

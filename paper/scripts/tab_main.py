@@ -32,7 +32,7 @@ def main(argv=None):
     recs = C.experiment_records(a.results)
     bl = blocks(recs)
     if not bl:
-        C.write_text(a.out, C.placeholder_table("main comparison: " + C.NO_RESULTS))
+        C.write_tables(a.out, [C.placeholder_table("main comparison: " + C.NO_RESULTS)])
         C.report(a.out, C.NO_RESULTS)
         return
     parts = []
@@ -40,7 +40,7 @@ def main(argv=None):
         sel = [(t, tab) for t, tab, c in bl if c is cols]
         if sel:
             parts.append(C.ci_tabular(sel, cols))
-    C.write_text(a.out, "\n\\medskip\n".join(parts))
+    C.write_tables(a.out, parts)
     C.report(a.out, "; ".join(t for t, _tab, _c in bl))
 
 

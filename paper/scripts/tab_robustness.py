@@ -54,7 +54,7 @@ def main(argv=None):
         what.append("inputs: " + C.stamp(rs, preset))
     else:
         parts.append(C.placeholder_table("corruptions and OOD: " + C.NO_RESULTS))
-    C.write_text(a.out, "\n\\medskip\n".join(parts))
+    C.write_tables(a.out, parts)
     C.report(a.out, "; ".join(what) or C.NO_RESULTS)
 
 

@@ -77,7 +77,7 @@ def main(argv=None):
         what.append("CPU benchmarks from measured/")
     else:
         parts.append(C.placeholder_table("CPU benchmarks (make bench): not available in paper/measured"))
-    C.write_text(a.out, "\n\\medskip\n".join(parts))
+    C.write_tables(a.out, parts)
     C.report(a.out, "; ".join(what) or C.NO_RESULTS)
 
 
