@@ -42,7 +42,7 @@ from typing import Any
 from .config import FIELDS, SCALES, RunConfig, SCALE_DEFAULTS, apply_overrides, unknown_key_error
 
 MAIN = ("sgd", "adam", "clipped_sgd", "normalized_sgd", "tailopt", "signsgd", "signum",
-        "ahtga", "ahtga_sign", "ahtga_source")
+        "ahtga", "ahtga_sign", "ahtga_source", "ahtga_rescaled")
 ROBUST = ("sgd", "adam", "clipped_sgd", "tailopt", "ahtga")
 
 #: label -> (registry name, kwargs)
@@ -60,6 +60,8 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     # the source's quadratic rule without the package's gamma_max bound
     "ahtga_source": ("ahtga", {"exponent": "quadratic"}),
     "ahtga_gmax1": ("ahtga", {"exponent": {"name": "quadratic", "gamma_max": 1.0}}),
+    # coefficients divided by their batch mean: reweighting without step-size inflation
+    "ahtga_rescaled": ("ahtga", {"rescale": "mean"}),
 }
 for _c in (0.1, 0.5, 1.0):
     VARIANTS[f"ahtga_c1_{_c}"] = ("ahtga", {"exponent": {"name": "quadratic", "c1": _c,
@@ -103,7 +105,7 @@ def _p(name, study, description, common=None, tiny=None, small=None, full=None, 
 PRESETS: dict[str, Preset] = {p.name: p for p in [
     _p("main", "main", "all optimizers; accuracy, calibration, curves, corruptions, OOD",
        common={"optimizers": MAIN, "lr_sweep": True, "perturbations": ("gaussian", "blur", "contrast")},
-       tiny={"sweep_epochs": 10},
+       tiny={"sweep_epochs": 0},   # sweep runs as long as the runs they choose for
        small={"dataset": "mnist", "model": "small_cnn", "model_kwargs": {}, "ood": "fashion_mnist"},
        full={}),
     _p("main_fashion", "main", "all optimizers on Fashion-MNIST (small CNN)",
@@ -147,9 +149,9 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
        tiny={}, small={"dataset": "mnist"}),
     _p("ablate_transform", "ablation", "direction-preserving vs sign forms vs exact exponent "
        "(and gamma = 0, plain momentum SGD through the same code path)",
-       common={"optimizers": ("ahtga", "ahtga_source", "ahtga_gmax1", "ahtga_sign",
+       common={"optimizers": ("ahtga", "ahtga_source", "ahtga_gmax1", "ahtga_rescaled", "ahtga_sign",
                               "ahtga_sign_raw", "ahtga_exact", "ahtga_gamma0"),
-               **_REUSE, "lr_sweep": True, "sweep_epochs": 10},
+               **_REUSE, "lr_sweep": True},
        tiny={}, small={"dataset": "mnist"}),
     _p("ablate_c1", "ablation", "sensitivity to c1 of the quadratic exponent rule",
        common={"optimizers": ("ahtga_c1_0.1", "ahtga", "ahtga_c1_0.5", "ahtga_c1_1.0"), **_REUSE},

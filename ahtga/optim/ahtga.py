@@ -125,6 +125,11 @@ class AHTGA(torch.optim.Optimizer):
     mode : the engine's mode, "fast" or "reference".
     batchnorm : the engine's BatchNorm policy, "error" or "batch-stat".
     nonfinite : "skip" (warn and skip the step) or "raise".
+    rescale : "none" (default, the source) or "mean": divide every coefficient by the batch mean
+        of s_j = (||g_j|| / (eps + median))^gamma, so the transform reweights the examples without
+        changing the overall step size (sum_i s_i g_i / sum_j s_j).  Late in training most
+        per-example norms are tiny, the median with them, and ratios ||g_i|| / median reach
+        10^2-10^3: without rescaling, gamma > 0 then inflates the step by the mean of s.
     params : parameters or param groups to update (default: all of ``model``'s trainable ones).
     engine : an object with the ``PerExampleEngine`` interface, instead of building one.
     """
@@ -138,7 +143,7 @@ class AHTGA(torch.optim.Optimizer):
                  alpha_init: float = 2.0, alpha_clamp: tuple[float, float] = (0.1, 5.0),
                  min_samples: int = 32, seed: int = 0, estimate_every: int = 1,
                  mode: str = "fast",
-                 batchnorm: str = "error", nonfinite: str = "skip",
+                 batchnorm: str = "error", nonfinite: str = "skip", rescale: str = "none",
                  params: Iterable | None = None, engine: Any = None):
         if not isinstance(model, nn.Module):
             raise TypeError(f"`model` must be a torch.nn.Module; got {type(model).__name__}")
@@ -154,6 +159,7 @@ class AHTGA(torch.optim.Optimizer):
                                       {"direction", "sign", "sign_normalized"})
         self.eps = check_positive("eps", eps, allow_zero=True)
         self.nonfinite = check_choice("nonfinite", nonfinite, {"skip", "raise"})
+        self.rescale = check_choice("rescale", rescale, {"none", "mean"})
         check_choice("mode", mode, {"fast", "reference"})
         self.target: TargetSchedule = make_target(target)
         self.exponent: ExponentRule = make_exponent(DEFAULT_EXPONENT if exponent is None
@@ -251,6 +257,11 @@ class AHTGA(torch.optim.Optimizer):
         else:
             scale = 1.0 / math.sqrt(self._num_params) if self.transform == "sign_normalized" else 1.0
             coeffs = sign_coefficients(norms, gamma, self.eps, scale=scale, validate=False)
+        if self.rescale == "mean":
+            s_mean = (coeffs if self.transform == "direction"
+                      else direction_coefficients(norms, gamma, self.eps, validate=False)).mean()
+            if bool(s_mean > 0):
+                coeffs = coeffs / s_mean
         coeffs = (coeffs[offset:offset + local.numel()] / B).to(local.device)
         try:
             if self.transform == "direction":
