@@ -140,13 +140,14 @@ def write_text(path, text: str) -> pathlib.Path:
 
 
 def save_figure(fig, path, stamp: str | None = None) -> pathlib.Path:
-    """Stamp the figure (bottom right, grey) with the scale it came from; write it atomically."""
+    """Stamp the figure (above its top right corner, grey) with the scale it came from; write it
+    atomically."""
     import matplotlib.pyplot as plt
 
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if stamp:
-        fig.text(0.995, -0.005, stamp, ha="right", va="top", fontsize=5, color="0.45")
+        fig.text(0.995, 1.0, stamp, ha="right", va="bottom", fontsize=5, color="0.45")
     tmp = path.with_name(path.name + ".tmp")
     fig.savefig(tmp, format=path.suffix.lstrip(".") or "pdf", metadata={"CreationDate": None}
                 if path.suffix == ".pdf" else None)

@@ -4,6 +4,7 @@ optimizer of the ``main`` preset; the ECE in each title is the mean over seeds.
 """
 import pathlib
 import sys
+import textwrap
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import common as C  # noqa: E402
@@ -40,7 +41,7 @@ def main(argv=None):
     labs = sorted({r["optimizer"] for r in rs}, key=C.order_key)
     ncol = min(5, len(labs))
     nrow = -(-len(labs) // ncol)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(1.35 * ncol, 1.45 * nrow), squeeze=False,
+    fig, axes = plt.subplots(nrow, ncol, figsize=(1.45 * ncol, 1.55 * nrow), squeeze=False,
                              sharex=True, sharey=True, constrained_layout=True)
     for ax in axes.flat:
         ax.set_visible(False)
@@ -52,7 +53,8 @@ def main(argv=None):
         ax.scatter(conf, acc, s=[4 + 40 * c / max(cnt) for c in cnt] if cnt else 4, color=C.color(lab))
         ax.plot(conf, acc, color=C.color(lab), lw=0.8)
         e = tab.get(lab, {}).get("ece", {})
-        ax.set_title(f"{C.display(lab, tex=False)}\nECE {C.num(e.get('mean'), 3, math_mode=False)}",
+        name = textwrap.shorten(C.display(lab, tex=False), width=22, placeholder="...")
+        ax.set_title(f"{name}\nECE {C.num(e.get('mean'), 3, math_mode=False)}",
                      fontsize=6.5)
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1)
