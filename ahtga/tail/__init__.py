@@ -2,7 +2,7 @@
 
 Hill (one k, all k), double bootstrap for k (Danielsson et al. 2001), Pickands, moment
 (Dekkers-Einmahl-de Haan), kernel type (Groeneboom-Lopuhaa-de Wolf), the stable estimator of
-Mohammadi-Mohammadpour-Ohta, a reduced-bias Hill, an EMA tracker, and ``estimate`` with the
+Mohammadi-Mohammadpour-Ogata, a reduced-bias Hill, an EMA tracker, and ``estimate`` with the
 ``ESTIMATORS`` registry.  Command line: ``python -m ahtga.tail FILE``.
 """
 from .api import ESTIMATORS, SIGNED, TailEstimate, estimate, estimator_options

@@ -12,7 +12,7 @@ hill_rbc       reduced-bias Hill (stable-aware defaults)                   k, k_
 pickands       Pickands (default k = min(n//4, round(sqrt(n))))            k
 moment         Dekkers-Einmahl-de Haan (default k = round(sqrt(n)))        k
 kernel         Groeneboom-Lopuhaa-de Wolf, biweight (default k = round(sqrt(n)), >= 3)  k, a
-stable_mmo     Mohammadi-Mohammadpour-Ohta on signed data                  m, center
+stable_mmo     Mohammadi-Mohammadpour-Ogata on signed data                  m, center
 =============  ==========================================================  ===============
 
 All but ``stable_mmo`` take positive data (norms); ``SIGNED`` lists the ones that take signed

@@ -1,5 +1,5 @@
 """Other tail-index estimators: Pickands, moment (Dekkers-Einmahl-de Haan), kernel type
-(Groeneboom-Lopuhaa-de Wolf), and the alpha-stable estimator of Mohammadi-Mohammadpour-Ohta.
+(Groeneboom-Lopuhaa-de Wolf), and the alpha-stable estimator of Mohammadi-Mohammadpour-Ogata.
 
 Conventions.  Descending order statistics x_(1) >= x_(2) >= ... along ``dim``; every other
 axis is a batch.  The xi-estimators (Pickands, moment, kernel) estimate the extreme value
@@ -158,7 +158,7 @@ def kernel_type(x, k: int, *, a: float = 0.6, dim: int = -1) -> torch.Tensor:
 
 
 def stable_mmo(x, m: int | None = None, *, center: str | None = "mean", dim: int = -1) -> torch.Tensor:
-    """alpha-stable index estimator of Mohammadi, Mohammadpour and Ohta (2015), for signed data.
+    """alpha-stable index estimator of Mohammadi, Mohammadpour and Ogata (2015), for signed data.
 
     From N = n values X_j (centred, see ``center``), the first m * floor(N/m) are cut into
     blocks of m and summed, Y_i = sum_{j in block i} X_j; for symmetric stable X,
@@ -175,7 +175,7 @@ def stable_mmo(x, m: int | None = None, *, center: str | None = "mean", dim: int
     all-equal data (all zeros after centring) likewise; an exact zero among |X_j| or |Y_i|
     otherwise is an error.
 
-    M. Mohammadi, A. Mohammadpour, H. Ohta (2015), "On estimating the tail index and the
+    M. Mohammadi, A. Mohammadpour, H. Ogata (2015), "On estimating the tail index and the
     spectral measure of multivariate alpha-stable distributions", Metrika 78(5):549-561.
     U. Simsekli, L. Sagun, M. Gurbuzbalaban (2019), "A tail-index analysis of stochastic
     gradient noise in deep neural networks", ICML.
