@@ -47,7 +47,7 @@ NO_RESULTS = "no results for this study at this scale"
 # ----------------------------------------------------------------------------- optimizers
 #: display order of the optimizers and the AHTGA variants of the ablations
 ORDER = ["sgd", "adam", "clipped_sgd", "normalized_sgd", "tailopt", "tailopt_biclip", "signsgd",
-         "signum", "ahtga", "ahtga_sign", "ahtga_source", "ahtga_gmax1", "ahtga_sign_raw", "ahtga_exact", "ahtga_gamma0",
+         "signum", "ahtga", "ahtga_sign", "ahtga_source", "ahtga_gmax1", "ahtga_rescaled", "ahtga_sign_raw", "ahtga_exact", "ahtga_gamma0",
          "ahtga_fixed", "ahtga_linear", "ahtga_validation"]
 NAMES = {"sgd": "SGD (momentum)", "adam": "Adam", "clipped_sgd": "Clipped SGD",
          "normalized_sgd": "Normalized SGD", "tailopt": "TailOPT (Adam-BiClip)",
@@ -57,7 +57,8 @@ NAMES = {"sgd": "SGD (momentum)", "adam": "Adam", "clipped_sgd": "Clipped SGD",
          "ahtga_gamma0": "AHTGA, $\\gamma=0$", "ahtga_fixed": "AHTGA, fixed $\\alpha^*$",
          "ahtga_linear": "AHTGA, linear $\\alpha^*_t$", "ahtga_validation": "AHTGA, validation $\\alpha^*$",
          "ahtga_source": "AHTGA, source rule (unbounded $\\gamma$)",
-         "ahtga_gmax1": "AHTGA, $\\gamma\\le 1$"}
+         "ahtga_gmax1": "AHTGA, $\\gamma\\le 1$",
+         "ahtga_rescaled": "AHTGA, mean-rescaled coefficients"}
 _BASE_COLORS = {"sgd": "#1f77b4", "adam": "#ff7f0e", "clipped_sgd": "#2ca02c",
                 "normalized_sgd": "#9467bd", "tailopt": "#8c564b", "tailopt_biclip": "#bcbd22",
                 "signsgd": "#7f7f7f", "signum": "#17becf", "ahtga": "#d62728",

@@ -90,6 +90,13 @@ def main_macros(M, groups):
               f"default.")
     else:
         M.add("SourceRuleSentence", "")
+    if "ahtga_rescaled" in tab and "ahtga" in tab:
+        nr, nrt = failed_count([r for r in rs if r["optimizer"] == "ahtga_rescaled"])
+        M.add("RescaledSentence", "Dividing the coefficients by their batch mean "
+              "(\\texttt{ahtga\\_rescaled}: the examples are reweighted but the step is not inflated) "
+              f"gives {C.fmt_ci(tab['ahtga_rescaled']['test_acc'])} with {nr} of {nrt} seeds failed.")
+    else:
+        M.add("RescaledSentence", "")
     M.add("AhtgaStepRatioMain", f"{st['ahtga'] / st['sgd']:.1f}" if st["sgd"] and st["ahtga"] else "n/a")
 
 
