@@ -40,7 +40,7 @@ class TailEstimate:
     alpha: float
     k: int | None
     estimator: str
-    diagnostics: dict = field(default_factory=dict)
+    diagnostics: dict = field(default_factory=dict, repr=False)  # MSE curves etc.: kept out of repr
 
 
 def _default_k(n: int) -> int:
