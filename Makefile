@@ -38,7 +38,7 @@ bench: $(STAMP)
 
 sim: $(STAMP)
 	$(PY) -m sim.bias run --scale $(SCALE) --out $(RESULTS)/bias
-	$(PY) -m sim.bias report --results $(RESULTS)/bias --out paper/generated
+	$(PY) -m sim.bias report --results $(RESULTS)/bias --out $(RESULTS)/bias_report
 
 theory: $(STAMP)
 	$(PY) -m theory.run_all --out paper/generated
