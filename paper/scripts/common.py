@@ -442,12 +442,13 @@ def measured_files(measured) -> dict[str, list]:
     """Files under ``measured`` (recursively), sorted by kind from their content:
 
     * ``gpu_step``: ``bench/gpu_step.py`` output (``device``, ``targets``, ``results``);
-    * ``gpu_runs``: runner-format result files (``preset``, ``optimizer``, ``final``), e.g. from
-      ``bench/gpu_cifar.py``;
+    * ``gpu_runs``: runner-format result files (``preset``, ``optimizer``, ``final``) whose
+      ``hardware.device`` is CUDA, e.g. from ``bench/gpu_cifar.py``;
+    * ``cpu_runs``: runner-format result files measured on a CPU (e.g. ``measured/small/``);
     * ``cpu_bench``: ``bench/run_all.py`` summaries (``results`` holding ``bench_*`` entries) or
       one ``bench_<name>.json`` (wrapped as ``{"machine": None, "results": {"bench_<name>": ...}}``).
     Each entry is ``(path, dict)``; unreadable or unrecognised files are listed in ``other``."""
-    out = {"gpu_step": [], "gpu_runs": [], "cpu_bench": [], "other": []}
+    out = {"gpu_step": [], "gpu_runs": [], "cpu_runs": [], "cpu_bench": [], "other": []}
     root = pathlib.Path(measured)
     if not root.is_dir():
         return out
@@ -462,7 +463,8 @@ def measured_files(measured) -> dict[str, list]:
         elif "targets" in d and "results" in d and "device" in d:
             out["gpu_step"].append((p, d))
         elif "final" in d and "preset" in d and "optimizer" in d:
-            out["gpu_runs"].append((p, d))
+            dev = str((d.get("hardware") or {}).get("device", ""))
+            out["gpu_runs" if dev.startswith("cuda") else "cpu_runs"].append((p, d))
         elif isinstance(d.get("results"), dict) and any(str(k).startswith("bench_") for k in d["results"]):
             out["cpu_bench"].append((p, d))
         elif p.stem.startswith("bench_"):  # one benchmark's own file (bench/out/bench_*.json)
