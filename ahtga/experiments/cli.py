@@ -185,7 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_agg.add_argument("--metrics", default="test_acc,test_loss,ece,gen_gap_loss")
     args = ap.parse_args(argv)
 
-    from .presets import PRESETS, default_seeds, presets_at, resolve
+    from .presets import PRESETS, default_seeds, presets_at, resolve, run_all_presets
 
     if args.cmd == "list":
         for n, p in PRESETS.items():
@@ -202,11 +202,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     jobs = args.jobs or (min(2, os.cpu_count() or 1) if args.scale == "tiny" else 1)
     overrides = _overrides(args)
+    from .distributed import init_from_env
+    first = args.preset if args.cmd == "run" else (run_all_presets(args.scale) or [None])[0]
+    dev = resolve(first, args.scale, overrides).device if first in PRESETS else "cpu"
+    if init_from_env(dev).world_size > 1:   # under torchrun: every rank runs the same runs in step
+        jobs = 1
     if args.cmd == "run":
         seeds = parse_seeds(args.seeds) if args.seeds else None
         return run_presets([args.preset], args.scale, overrides, Path(args.out), seeds=seeds,
                            jobs=jobs, force=args.force)
-    names = presets_at(args.scale)
+    names = presets_at(args.scale) if args.presets else run_all_presets(args.scale)
     if args.presets:
         wanted = [s.strip() for s in args.presets.split(",") if s.strip()]
         bad = [w for w in wanted if w not in names]

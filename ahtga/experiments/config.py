@@ -28,7 +28,7 @@ class RunConfig:
     # --- identity ---
     preset: str = "custom"              # name of the preset that produced this config (recorded)
     scale: str = "tiny"                 # tiny (sklearn digits, minutes on 2 cores) | small (offline real data) | full (GPUs)
-    task: str = "classification"        # classification | lm (next-token language modelling)
+    task: str = "classification"        # classification | lm (next-token language modelling) | fewshot (episodes; see experiments.fewshot)
     # --- data ---
     dataset: str = "digits"             # digits | mnist | fashion_mnist | cifar10 | cifar10_npz | ptb | tinyshakespeare
     data_dir: str | None = None         # folder holding the dataset's files (needed for all but digits)
@@ -77,6 +77,8 @@ class RunConfig:
     num_threads: int = 1                # torch intra-op threads (run-all uses one process per core)
     checkpoint_every: int = 1           # epochs between checkpoints of an unfinished run (0 = never)
     progress: bool = True               # show a tqdm bar per run
+    # --- few-shot episodes (task=fewshot only) ---
+    fewshot: dict = field(default_factory=dict)  # episode options merged over experiments.fewshot.FEWSHOT_DEFAULTS (JSON with --set)
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(RunConfig)}
@@ -176,7 +178,7 @@ def validate(cfg: RunConfig) -> RunConfig:
     from .._validation import check_in_range, check_int
 
     check_choice("scale", cfg.scale, SCALES)
-    check_choice("task", cfg.task, ("classification", "lm"))
+    check_choice("task", cfg.task, ("classification", "lm", "fewshot"))
     check_choice("label_noise_kind", cfg.label_noise_kind, ("symmetric", "asymmetric"))
     check_choice("lr_schedule", cfg.lr_schedule, ("constant", "cosine"))
     check_choice("augment", cfg.augment, ("", "crop_flip"))
@@ -197,6 +199,17 @@ def validate(cfg: RunConfig) -> RunConfig:
     return cfg
 
 
+#: Fields added after result files existed: left out of :func:`to_dict` while they hold their
+#: default, so the recorded config, ``runner.run_key`` and the stored-result check of every
+#: earlier run stay unchanged.
+OMIT_IF_DEFAULT = ("fewshot",)
+
+
 def to_dict(cfg: RunConfig) -> dict[str, Any]:
-    """JSON-ready dict of the config (tuples as lists)."""
-    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(cfg).items()}
+    """JSON-ready dict of the config (tuples as lists; ``OMIT_IF_DEFAULT`` fields left out while
+    they hold their default)."""
+    out = {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(cfg).items()}
+    for k in OMIT_IF_DEFAULT:
+        if out.get(k) == FIELDS[k].default_factory():
+            out.pop(k)
+    return out

@@ -31,8 +31,17 @@ and copied, with ``reused_from`` naming the source.  Studies:
   steps (``window=4``) to have the 32 its estimator needs -- a degenerate regime, reported as such).
 Small scale: MNIST / Fashion-MNIST (IDX files under ``--data-dir``), CIFAR-10 (python batches or
 the npz of uint8 x/y), Penn Treebank (LSTM) and tiny-shakespeare (character Transformer).
-Few-shot episodes (Omniglot, mini-ImageNet; ProtoNet/MAML) are not run by this runner.  Full scale: the source proposal's CIFAR-10 ResNet-18 (GroupNorm) setting
-for GPUs.
+Few-shot episodes (``task="fewshot"``, :mod:`ahtga.experiments.fewshot`; study ``fewshot``):
+``fewshot_tiny`` (digits, classes 0-4 train / 5-9 test, 5-way, trained 1-shot with 7 queries per class (35 per-example losses per step), tested 1- and
+5-shot; Prototypical Networks on a 32-channel Conv-4 with GroupNorm at 16x16; registry default
+learning rates, no sweep; not part of ``run-all`` unless ``run_all`` is set) and
+``fewshot_omniglot`` (small scale: Omniglot npz under ``--data-dir``, background -> train,
+evaluation -> test, 5-way 1-shot training, 1/5-shot tests and Lake's 20 one-shot runs;
+64-channel Conv-4 at 28x28; lr sweep over 2 epochs).  ``fewshot_tiny_fomaml`` is the same
+digits setting with first-order MAML.  AHTGA runs its engine in ``mode="reference"`` there (an
+example = a query; see the fewshot module).  Full scale: the source proposal's CIFAR-10
+ResNet-18 (GroupNorm) setting for GPUs (several GPUs: ``torchrun``, see
+:mod:`ahtga.experiments.distributed`).
 """
 from __future__ import annotations
 
@@ -89,6 +98,7 @@ class Preset:
     common: dict = field(default_factory=dict)     # overrides at every scale
     scales: dict = field(default_factory=dict)     # scale -> overrides (only scales listed run)
     seeds: dict = field(default_factory=dict)      # scale -> default seeds
+    run_all: bool = True                           # included in ``run-all`` at its scales
 
 
 _SEEDS = {"tiny": (0, 1, 2), "small": (0, 1, 2), "full": (0, 1, 2, 3, 4)}
@@ -96,10 +106,24 @@ _SEEDS_TS = {"tiny": (0, 1, 2), "small": (0, 1, 2)}
 _REUSE = {"lr_from": "main"}
 
 
-def _p(name, study, description, common=None, tiny=None, small=None, full=None, seeds=None):
+def _p(name, study, description, common=None, tiny=None, small=None, full=None, seeds=None,
+       run_all=True):
     scales = {k: v for k, v in (("tiny", tiny), ("small", small), ("full", full)) if v is not None}
     return Preset(name, study, description, dict(common or {}), scales,
-                  dict(seeds or {s: _SEEDS[s] for s in scales}))
+                  dict(seeds or {s: _SEEDS[s] for s in scales}), run_all)
+
+
+FEWSHOT_OPTIMIZERS = ("sgd", "adam", "clipped_sgd", "normalized_sgd", "tailopt", "signsgd", "signum",
+                      "ahtga")
+_FEWSHOT = {"task": "fewshot", "model": "protonet", "optimizers": FEWSHOT_OPTIMIZERS,
+            "ahtga_kwargs": {"mode": "reference"}, "perturbations": (), "ood": "", "tail_every": 0,
+            "lr_schedule": "constant"}
+_FEWSHOT_TINY = {**_FEWSHOT, "dataset": "digits", "lr_sweep": False, "checkpoint_every": 0,
+                 "epochs": 3, "log_every": 5,
+                 "model_kwargs": {"backbone": "conv4", "hidden": 32, "norm": "group"},
+                 "fewshot": {"method": "protonet", "ways": 5, "shots": 1, "queries": 7,
+                             "test_shots": [1, 5], "episodes_per_epoch": 20, "val_episodes": 20,
+                             "test_episodes": 100, "image_size": 16, "train_classes": 5}}
 
 
 PRESETS: dict[str, Preset] = {p.name: p for p in [
@@ -175,6 +199,24 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
        tiny={"epochs": 200, "batch_size": 32, "tail_every": 0, "ahtga_kwargs": {"window": 4}},
        small={"dataset": "mnist"},
        full={"dataset": "cifar10"}),
+    _p("fewshot_tiny", "fewshot", "few-shot digits: Prototypical Networks (Conv-4, GroupNorm), "
+       "5-way, trained 1-shot, tested 1/5-shot on held-out classes 5-9",
+       tiny=_FEWSHOT_TINY, seeds={"tiny": (0,)}, run_all=False),
+    _p("fewshot_tiny_fomaml", "fewshot", "few-shot digits: first-order MAML (Conv-4, GroupNorm), "
+       "5-way, trained 1-shot, tested 1/5-shot on held-out classes 5-9",
+       tiny={**_FEWSHOT_TINY, "model": "conv4",
+             "fewshot": {**_FEWSHOT_TINY["fewshot"], "method": "fomaml", "inner_lr": 0.4}},
+       seeds={"tiny": (0,)}, run_all=False),
+    _p("fewshot_omniglot", "fewshot", "Omniglot (npz under --data-dir): Prototypical Networks, "
+       "Conv-4 (GroupNorm), 5-way trained 1-shot, tested 1/5-shot on the evaluation alphabets "
+       "and on Lake's 20-way one-shot runs",
+       small={**_FEWSHOT, "dataset": "omniglot", "lr_sweep": True, "sweep_epochs": 2,
+              "epochs": 10, "num_threads": 2, "log_every": 20,
+              "model_kwargs": {"backbone": "conv4", "hidden": 64, "norm": "group"},
+              "fewshot": {"method": "protonet", "ways": 5, "shots": 1, "queries": 15,
+                          "test_shots": [1, 5], "episodes_per_epoch": 200, "val_episodes": 100,
+                          "test_episodes": 600, "image_size": 28, "val_classes": 64}},
+       seeds={"small": (0, 1, 2)}),
 ]}
 
 
@@ -207,3 +249,9 @@ def default_seeds(name: str, scale: str) -> tuple[int, ...]:
 def presets_at(scale: str) -> list[str]:
     """Names of the presets with a version at ``scale``, in run order (``main`` first)."""
     return [n for n, p in PRESETS.items() if scale in p.scales]
+
+
+def run_all_presets(scale: str) -> list[str]:
+    """The presets ``run-all --scale`` runs: :func:`presets_at` less those with ``run_all=False``
+    (run them by name)."""
+    return [n for n in presets_at(scale) if PRESETS[n].run_all]

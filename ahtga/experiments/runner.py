@@ -15,6 +15,11 @@ One run:
 
 A run whose training loss becomes NaN or Inf stops there and is recorded with
 ``final.diverged = true`` (its accuracy is still measured at the parameters it stopped at).
+
+``task="fewshot"`` runs are prepared and trained by :mod:`ahtga.experiments.fewshot` (episodes)
+and written here like every other run.  Under ``torchrun`` (several processes) the training
+batches are sharded, baselines are wrapped in DDP and only rank 0 writes files: see
+:mod:`ahtga.experiments.distributed`.
 """
 from __future__ import annotations
 
@@ -27,9 +32,18 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from . import distributed as dist_
 from . import store
-from ._data import Prepared, prepare
+from ._data import Prepared, prepare as _prepare_arrays
 from .config import RunConfig, to_dict
+
+
+def prepare(cfg: RunConfig, seed: int):
+    """The data of one run: ``fewshot.prepare`` for ``task="fewshot"``, else ``_data.prepare``."""
+    if cfg.task == "fewshot":
+        from . import fewshot
+        return fewshot.prepare(cfg, seed)
+    return _prepare_arrays(cfg, seed)
 
 
 # ----------------------------------------------------------------------------- optimizers
@@ -112,7 +126,8 @@ def lr_sweep(cfg: RunConfig, label: str, out: Path) -> dict:
         fin = res["final"]
         rec["points"][key] = {"val_acc": fin["val_acc"], "val_loss": fin["val_loss"],
                               "diverged": fin["diverged"]}
-        store.write_json_atomic(path, rec)
+        if dist_.is_main():
+            store.write_json_atomic(path, rec)
     ok = [(float(k), v) for k, v in rec["points"].items()
           if not v["diverged"] and v["val_acc"] is not None]
     if not ok:
@@ -123,7 +138,9 @@ def lr_sweep(cfg: RunConfig, label: str, out: Path) -> dict:
     rec["at_grid_edge"] = best[0] in (grid[0], grid[-1])  # the grid may need widening
     rec["rule"] = "max final validation accuracy, ties -> lower validation loss; seed 0"
     rec["sweep_epochs"] = sweep_cfg.epochs
-    store.write_json_atomic(path, rec)
+    if dist_.is_main():
+        store.write_json_atomic(path, rec)
+    dist_.barrier()
     return rec
 
 
@@ -261,6 +278,9 @@ def train_run(cfg: RunConfig, label: str, seed: int, lr: float, data: Prepared, 
 
     from ..tail import TailWarning
 
+    if cfg.task == "fewshot":
+        from . import fewshot
+        return fewshot.train_run(cfg, label, seed, lr, data, ckpt=ckpt, desc=desc)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TailWarning)
         warnings.filterwarnings("ignore", message="AHTGA step", category=RuntimeWarning)
@@ -276,10 +296,11 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc) -> dict:
     t_start = time.perf_counter()
     c_start = time.process_time()
     torch.set_num_threads(cfg.num_threads)
-    device = torch.device(cfg.device)
+    device = dist_.device_for(cfg.device)
     torch.manual_seed(seed)
     model = build(cfg, data).to(device)
     opt = make_optimizer(cfg, label, model, lr, seed)
+    net = dist_.wrap_model(model, resolve_optimizer(label)[0])  # DDP for baselines under torchrun
     base_lrs = [g["lr"] for g in opt.param_groups]
     n = data.train_x.shape[0]
     bs = min(cfg.batch_size, n)
@@ -310,7 +331,8 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc) -> dict:
         probes.at_start(curves)
 
     bar = tqdm(total=total, initial=state["step"], desc=desc or f"{cfg.preset}/{label}/seed{seed}",
-               disable=not cfg.progress, leave=False, mininterval=1.0, dynamic_ncols=True)
+               disable=not cfg.progress or not dist_.is_main(), leave=False, mininterval=1.0,
+               dynamic_ncols=True)
     x_all, y_all = data.train_x, data.train_y
     if device.type != "cpu":  # small data sets fit on the accelerator: no per-step copies
         x_all, y_all = x_all.to(device), y_all.to(device)
@@ -330,12 +352,14 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc) -> dict:
             xb, yb = x_all[idx], y_all[idx]
             if augment is not None:
                 xb = augment(xb, generator=gen)  # CPU generator: same draws on any device
+            if dist_.is_distributed():  # this rank's slice of the (augmented) global batch
+                xb, yb = dist_.shard(xb), dist_.shard(yb)
             f = _lr_factor(cfg, state["step"], total)
             for g, base in zip(opt.param_groups, base_lrs):
                 g["lr"] = base * f
             t0 = time.perf_counter()
-            losses = per_example_loss(model(xb), yb)
-            mean_loss = float(losses.detach().mean())
+            losses = per_example_loss(net(xb), yb)
+            mean_loss = dist_.global_mean(losses.detach())
             if not math.isfinite(mean_loss):
                 state["diverged"] = True
                 break
@@ -386,7 +410,7 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc) -> dict:
         e["epoch_time"].append(time.perf_counter() - t_ep)
         bar.set_postfix(val_acc=f"{va:.3f}" if va is not None else "-", refresh=False)
         if (ckpt is not None and cfg.checkpoint_every and state["epoch"] % cfg.checkpoint_every == 0
-                and state["epoch"] < cfg.epochs and not state["diverged"]):
+                and state["epoch"] < cfg.epochs and not state["diverged"] and dist_.is_main()):
             store.save_checkpoint_atomic(ckpt, {
                 "model": model.state_dict(), "optimizer": opt.state_dict(),
                 "optimizer_extra": opt.extra_state_dict() if hasattr(opt, "extra_state_dict") else None,
@@ -453,7 +477,11 @@ def copy_result(src: Path, cfg: RunConfig, label: str, seed: int, out: str | Pat
     res = store.read_json(src)
     res.update({"preset": cfg.preset, "optimizer": label, "config": to_dict(cfg),
                 "reused_from": str(src)})
-    return store.write_json_atomic(store.result_path(out, cfg.preset, label, seed), res)
+    dst = store.result_path(out, cfg.preset, label, seed)
+    if dist_.is_main():
+        store.write_json_atomic(dst, res)
+    dist_.barrier()
+    return dst
 
 
 def _optimizer_kwargs(cfg: RunConfig, label: str) -> dict:
@@ -505,6 +533,8 @@ def run_one(cfg: RunConfig, label: str, seed: int, out: str | Path, *, force: bo
         "timings": {**res["timings"], "started_unix": t0, "finished_unix": time.time()},
         "curves": res["curves"], "final": res["final"],
     }
-    store.write_json_atomic(path, result)
-    ckpt.unlink(missing_ok=True)
+    if dist_.is_main():
+        store.write_json_atomic(path, result)
+        ckpt.unlink(missing_ok=True)
+    dist_.barrier()
     return path

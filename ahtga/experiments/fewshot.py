@@ -1,0 +1,539 @@
+"""Few-shot episodes in the runner (``task="fewshot"``): Prototypical Networks and first-order MAML
+trained with any registered optimizer through ``ahtga.optim.train_step``.
+
+What an *example* is.  AHTGA needs one loss per example.  Here an example is a **query** of an
+episode: its loss is the cross-entropy of that query's prediction, where the prediction uses
+the episode's support set as context (ProtoNet: the class prototypes; FOMAML: the parameters
+adapted on the support set).  A step on ``meta_batch`` episodes of ``ways`` x ``queries`` queries
+has ``B = meta_batch * ways * queries`` per-example losses ``l_i``, and ``g_i = d l_i / d theta``
+is the full derivative, *including* the path through the support embeddings (ProtoNet) -- so
+``sum_i g_i / B`` is exactly the mean-loss gradient the baselines take.  Because a query's loss
+depends on other rows of the batch (the support), the per-layer hook rules of the fast engine do
+not apply: AHTGA runs its engine with ``mode="reference"`` (batched autograd over the losses),
+which the few-shot presets set in ``ahtga_kwargs`` (a run asking for the fast engine is
+refused).  FOMAML treats the inner gradients as constants (``theta' = theta - a * stopgrad(g_S)``),
+so ``g_i`` is the query gradient at ``theta'``, as in Finn et al. 2017 sec. 5.2.
+
+Data (``dataset``):
+* ``digits`` (scikit-learn's 10 classes; the ``tiny`` default): classes ``0 .. train_classes-1``
+  train, the rest test (class-disjoint); validation episodes come from a stratified
+  ``val_fraction`` of the training classes' images held out (the same classes: with 10 classes
+  there is none to spare); images upsampled (bilinear) to ``image_size`` so Conv-4's four 2x2
+  pools fit;
+* ``omniglot`` (the npz layout under ``--data-dir``, :func:`ahtga.data.load_omniglot_npz`, ink = 1,
+  area-resized to ``image_size``): ``images_background`` characters train (``val_classes`` of
+  them, chosen with split seed 0, held out for validation episodes), ``images_evaluation`` test;
+  no rotation augmentation.  When ``one_shot_all_runs.zip`` is found in the data folder, the
+  final metrics add Lake et al.'s 20 runs of 20-way 1-shot classification
+  (``final.oneshot_runs_acc``, their mean; error rate = 1 - acc).
+Inputs are standardised with one global mean and standard deviation of the training images.
+
+Episodes: :class:`ahtga.data.EpisodeSampler` (``ways``-way ``shots``-shot, ``queries`` per class).
+Training episodes are drawn with the run's seed; validation and test episodes are fixed sets
+(seeds 10_001 and 20_001 plus the shot count), the same for every run seed and optimizer, so
+optimizers are compared on the same test episodes.  An epoch is ``episodes_per_epoch`` training
+episodes (``episodes_per_epoch / meta_batch`` steps).
+
+Evaluation: query accuracy per test episode, averaged over ``test_episodes`` episodes, with the
+95% interval ``1.96 s / sqrt(n)`` over episodes (s the sample standard deviation; the usual
+few-shot report, e.g. Vinyals et al. 2016, Snell et al. 2017).  The model is trained at
+``shots`` and evaluated at every count in ``test_shots``; ``final.test_acc`` is at ``shots``.
+
+Result file: the runner's layout and keys.  ``final`` holds ``test_acc``, ``test_acc_ci95``
+(half-width), ``test_acc_std``, ``test_loss``, ``test_episodes``, ``test_acc_episodes`` (the
+per-episode accuracies), ``shots`` (``{"1": {"test_acc", "test_acc_ci95", "test_loss"}, ...}``),
+``val_acc``/``val_loss`` (mean over the validation episodes), ``train_acc``/``train_loss`` (mean
+query accuracy/loss over the last epoch's training episodes, measured during training before
+each update), ``gen_gap_*``, ``diverged``, ``steps``, ``skipped_steps``, ``clamped_steps``,
+``time_per_epoch``, ``tail_alpha_start``/``tail_alpha_final`` (AHTGA's EMA alpha at its first and
+last step; null for baselines), ``fewshot`` (the resolved episode options); the
+classification-only keys (``ece``, ``reliability``, ``perturbations``, ``ood``) are null/empty.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from .._validation import check_choice, check_int, check_positive
+from .config import RunConfig
+
+#: Episode options (``RunConfig.fewshot`` is merged over these; unknown keys are an error).
+FEWSHOT_DEFAULTS: dict[str, Any] = {
+    "method": "protonet",        # protonet | fomaml
+    "ways": 5,                   # classes per training and test episode
+    "shots": 1,                  # support examples per class in training episodes
+    "queries": 15,               # query examples per class (training, validation, test)
+    "test_shots": [1, 5],        # shot counts evaluated at the end (``shots`` is always added)
+    "episodes_per_epoch": 100,   # training episodes per epoch
+    "meta_batch": 1,             # episodes per optimizer step
+    "val_episodes": 50,          # fixed validation episodes (each epoch)
+    "test_episodes": 600,        # fixed test episodes per shot count (at the end)
+    "image_size": 28,            # images resized to image_size x image_size
+    "train_classes": 5,          # digits: classes 0..train_classes-1 train, the rest test
+    "val_classes": 64,           # omniglot: background characters held out for validation
+    "inner_lr": 0.4,             # fomaml: inner SGD step size
+    "inner_steps": 1,            # fomaml: inner steps (training and evaluation)
+    "oneshot_runs": True,        # omniglot: evaluate Lake's 20 one-shot runs when the zip exists
+}
+
+_VAL_SEED, _TEST_SEED = 10_001, 20_001
+
+
+def options(cfg: RunConfig) -> dict[str, Any]:
+    """``FEWSHOT_DEFAULTS`` updated by ``cfg.fewshot``, checked (errors name the key and value)."""
+    unknown = sorted(set(cfg.fewshot) - set(FEWSHOT_DEFAULTS))
+    if unknown:
+        raise KeyError(f"unknown fewshot option(s) {unknown}; valid: {', '.join(FEWSHOT_DEFAULTS)}")
+    o = {**FEWSHOT_DEFAULTS, **cfg.fewshot}
+    check_choice("fewshot.method", o["method"], ("protonet", "fomaml"))
+    for k in ("ways", "shots", "queries", "episodes_per_epoch", "meta_batch", "val_episodes",
+              "test_episodes", "image_size", "train_classes", "inner_steps"):
+        check_int(f"fewshot.{k}", o[k], min_value=1)
+    check_int("fewshot.val_classes", o["val_classes"], min_value=0)
+    check_positive("fewshot.inner_lr", o["inner_lr"])
+    ts = o["test_shots"]
+    ts = [ts] if isinstance(ts, int) else list(ts)
+    for s in ts:
+        check_int("fewshot.test_shots", s, min_value=1)
+    o["test_shots"] = sorted(set(ts) | {o["shots"]})
+    if o["episodes_per_epoch"] % o["meta_batch"]:
+        raise ValueError(f"`fewshot.episodes_per_epoch` must be a multiple of `fewshot.meta_batch`; "
+                         f"got {o['episodes_per_epoch']} and {o['meta_batch']}")
+    return o
+
+
+# ----------------------------------------------------------------------------- data
+@dataclass
+class FewshotData:
+    """Class-disjoint sources of one run (ArrayDatasets, standardised) and provenance."""
+    train: Any
+    val: Any
+    test: Any
+    opts: dict
+    info: dict = field(default_factory=dict)
+    oneshot_runs: list | None = None
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.train.x.shape[1:])
+
+
+def _resize(x: torch.Tensor, size: int) -> torch.Tensor:
+    if tuple(x.shape[-2:]) == (size, size):
+        return x
+    mode = "area" if x.shape[-1] > size else "bilinear"
+    kw = {} if mode == "area" else {"align_corners": False}
+    return F.interpolate(x, size=(size, size), mode=mode, **kw)
+
+
+def _find(data_dir: str | None, names: tuple[str, ...]) -> Path | None:
+    if not data_dir:
+        return None
+    for sub in ("", "omniglot"):
+        for n in names:
+            p = Path(data_dir).expanduser() / sub / n
+            if p.is_file():
+                return p
+    return None
+
+
+def prepare(cfg: RunConfig, seed: int) -> FewshotData:
+    """Load the episode sources of ``cfg.dataset`` (see the module docstring)."""
+    from .. import data as D
+    from ._data import tensor_digest
+
+    o = options(cfg)
+    size = o["image_size"]
+    runs = None
+    if cfg.dataset == "digits":
+        ds = D.load_digits("all")
+        x, y = _resize(ds.x.float(), size), ds.y.long()
+        n_cls = int(y.max()) + 1
+        if not 1 <= o["train_classes"] < n_cls:
+            raise ValueError(f"`fewshot.train_classes` must be in [1, {n_cls - 1}] for digits; "
+                             f"got {o['train_classes']}")
+        tr_mask = y < o["train_classes"]
+        xt, yt = x[tr_mask], y[tr_mask]
+        test = D.ArrayDataset(x[~tr_mask], y[~tr_mask])
+        if cfg.val_fraction > 0:
+            tr, va = D.stratified_split(yt, cfg.val_fraction, seed=0)
+            train, val = D.ArrayDataset(xt[tr], yt[tr]), D.ArrayDataset(xt[va], yt[va])
+        else:
+            train, val = D.ArrayDataset(xt, yt), None
+        files = {"source": "sklearn.datasets.load_digits"}
+    elif cfg.dataset == "omniglot":
+        bg = _find(cfg.data_dir, ("images_background.npz",))
+        ev = _find(cfg.data_dir, ("images_evaluation.npz",))
+        if bg is None or ev is None:
+            raise FileNotFoundError(f"`data_dir` must hold images_background.npz and images_evaluation.npz "
+                                    f"for dataset=omniglot; got data_dir={cfg.data_dir!r}")
+        back = D.load_omniglot_npz(bg, size=(size, size), invert=True, verify=cfg.verify_checksums)
+        test = D.load_omniglot_npz(ev, size=(size, size), invert=True, verify=cfg.verify_checksums)
+        chars = torch.unique(back.y)
+        g = torch.Generator().manual_seed(0)
+        held = chars[torch.randperm(len(chars), generator=g)[:o["val_classes"]]]
+        is_val = torch.isin(back.y, held)
+        train = D.ArrayDataset(back.x[~is_val], back.y[~is_val])
+        val = D.ArrayDataset(back.x[is_val], back.y[is_val]) if o["val_classes"] else None
+        files = {"background": dict(back.meta), "evaluation": dict(test.meta)}
+        z = _find(cfg.data_dir, ("one_shot_all_runs.zip", "all_runs.zip")) if o["oneshot_runs"] else None
+        if z is not None:
+            runs = D.load_one_shot_runs(z, size=(size, size), invert=True, verify=cfg.verify_checksums)
+            files["oneshot_runs"] = str(z)
+    else:
+        raise ValueError(f"`dataset` must be one of ['digits', 'omniglot'] for task=fewshot; "
+                         f"got dataset={cfg.dataset!r}")
+    mean, std = train.x.mean(), train.x.std()
+    std = std if float(std) > 0 else torch.ones(())
+
+    def st(d):
+        return None if d is None else D.ArrayDataset((d.x - mean) / std, d.y)
+
+    train, val, test = st(train), st(val), st(test)
+    if runs is not None:
+        for r in runs:
+            r.support, r.query = (r.support - mean) / std, (r.query - mean) / std
+    info = {"dataset": cfg.dataset, "data_dir": cfg.data_dir, "files": files, "task": "fewshot",
+            "n_train": int(len(train)), "n_val": int(len(val)) if val is not None else 0,
+            "n_test": int(len(test)),
+            "classes_train": int(len(torch.unique(train.y))),
+            "classes_val": int(len(torch.unique(val.y))) if val is not None else 0,
+            "classes_test": int(len(torch.unique(test.y))),
+            "input_shape": list(train.x.shape[1:]),
+            "sha256_train": tensor_digest(train.x, train.y),
+            "sha256_val": tensor_digest(val.x, val.y) if val is not None else None,
+            "sha256_test": tensor_digest(test.x, test.y),
+            "normalization": {"mean": float(mean), "std": float(std)},
+            "oneshot_runs": len(runs) if runs is not None else 0}
+    if cfg.dataset == "digits":
+        info["notes"] = ["validation episodes use held-out images of the training classes"]
+    return FewshotData(train, val, test, o, info, runs)
+
+
+# ----------------------------------------------------------------------------- model, losses
+def build(cfg: RunConfig, data: FewshotData) -> torch.nn.Module:
+    """``cfg.model`` from ``ahtga.models``: ``protonet`` (default backbone Conv-4) for
+    ``method=protonet``; for ``fomaml`` any classifier taking ``num_classes`` (default ``conv4``
+    with a ``ways``-way head).  ``in_channels`` and ``image_size`` are filled in."""
+    import inspect
+
+    from ..models import MODELS, build_model
+
+    o = data.opts
+    kw: dict[str, Any] = {"in_channels": data.input_shape[0]}
+    factory = MODELS.get(cfg.model)
+    try:
+        params = inspect.signature(factory).parameters if factory is not None else {}
+    except (TypeError, ValueError):
+        params = {}
+    if cfg.model in ("protonet", "conv4") or "image_size" in params:
+        kw["image_size"] = data.input_shape[-1]
+    if o["method"] == "fomaml":
+        if cfg.model == "protonet":
+            raise ValueError("`model` must be a classifier (e.g. conv4) for fewshot.method=fomaml; got model='protonet'")
+        kw["num_classes"] = o["ways"]
+    elif cfg.model != "protonet":
+        raise ValueError(f"`model` must be 'protonet' for fewshot.method=protonet; got model={cfg.model!r}")
+    kw.update(cfg.model_kwargs)
+    return build_model(cfg.model, **kw)
+
+
+def episode_losses(model, episodes, opts: dict, *, train: bool = True
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-query losses ``[sum of queries]`` (concatenated over ``episodes``) and per-query
+    correctness (float ``[same]``).  ``train=False`` detaches the losses (evaluation)."""
+    from torch.func import functional_call
+
+    from ..models.fewshot import maml_adapt
+
+    losses, correct = [], []
+    for ep in episodes:
+        if opts["method"] == "protonet":
+            z = model.embed(torch.cat([ep.support_x, ep.query_x]))
+            s, q = z[:len(ep.support_x)], z[len(ep.support_x):]
+            from ..models.fewshot import prototypical_logits
+            logits = prototypical_logits(s, ep.support_y, q, ep.ways)
+        else:
+            params = {k: v for k, v in model.named_parameters() if v.requires_grad}
+            with torch.enable_grad():
+                p = maml_adapt(model, params, ep.support_x, ep.support_y, inner_lr=opts["inner_lr"],
+                               steps=opts["inner_steps"], first_order=True)
+            logits = functional_call(model, p, (ep.query_x,))
+        li = F.cross_entropy(logits, ep.query_y, reduction="none")
+        losses.append(li if train else li.detach())
+        correct.append((logits.detach().argmax(1) == ep.query_y).double())
+    return torch.cat(losses), torch.cat(correct)
+
+
+def interval95(accs: list[float]) -> tuple[float, float, float]:
+    """(mean, 1.96 s / sqrt(n), s) of per-episode accuracies (s with n - 1 degrees of freedom)."""
+    n = len(accs)
+    t = torch.tensor(accs, dtype=torch.float64)
+    mean = float(t.mean())
+    sd = float(t.std(unbiased=True)) if n > 1 else 0.0
+    return mean, 1.96 * sd / math.sqrt(n), sd
+
+
+def evaluate_episodes(model, source, opts: dict, *, shots: int, episodes: int, seed: int
+                      ) -> dict[str, Any]:
+    """Mean query accuracy/loss over ``episodes`` fixed ``ways``-way ``shots``-shot episodes of
+    ``source`` (seed ``seed``), with the 95% interval over episodes."""
+    from ..data import EpisodeSampler
+
+    sampler = EpisodeSampler(source, ways=opts["ways"], shots=shots, queries=opts["queries"],
+                             episodes=episodes, seed=seed)
+    was = model.training
+    model.eval()
+    accs, losses = [], []
+    grad = opts["method"] == "fomaml"
+    with torch.set_grad_enabled(grad):
+        for ep in sampler:
+            li, ci = episode_losses(model, [ep], opts, train=False)
+            accs.append(float(ci.mean()))
+            losses.append(float(li.double().mean()))
+    model.train(was)
+    mean, ci95, sd = interval95(accs)
+    loss = sum(losses) / len(losses)
+    return {"acc": mean, "acc_ci95": ci95, "acc_std": sd, "loss": loss if math.isfinite(loss) else None,
+            "episodes": len(accs), "acc_episodes": accs}
+
+
+def evaluate_oneshot_runs(model, runs, opts: dict) -> dict[str, Any]:
+    """Lake et al.'s 20-way 1-shot runs: prototypes = the 20 training images (ProtoNet) or
+    adaptation on them (FOMAML, which needs a 20-way head: skipped unless ``ways == 20``)."""
+    from ..data import Episode
+
+    if opts["method"] == "fomaml" and opts["ways"] != len(runs[0].support_y):
+        return {"acc": None, "note": "fomaml head has a different number of ways"}
+    accs = []
+    was = model.training
+    model.eval()
+    with torch.set_grad_enabled(opts["method"] == "fomaml"):
+        for r in runs:
+            ep = Episode(r.support, r.support_y, r.query, r.query_y, list(range(len(r.support_y))))
+            _, ci = episode_losses(model, [ep], opts, train=False)
+            accs.append(float(ci.mean()))
+    model.train(was)
+    mean, ci95, sd = interval95(accs)
+    return {"acc": mean, "acc_ci95": ci95, "runs": len(accs), "acc_runs": accs}
+
+
+# ----------------------------------------------------------------------------- training
+def train_run(cfg: RunConfig, label: str, seed: int, lr: float, data: FewshotData, *,
+              ckpt: Path | None = None, desc: str = "") -> dict:
+    """Train one few-shot run; returns ``curves``, ``final`` and ``timings`` like
+    ``runner.train_run``.  Warnings of the tail estimator and skipped AHTGA steps are counted."""
+    import warnings
+
+    from ..tail import TailWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TailWarning)
+        warnings.filterwarnings("ignore", message="AHTGA step", category=RuntimeWarning)
+        return _train_run(cfg, label, seed, lr, data, ckpt=ckpt, desc=desc)
+
+
+def _train_run(cfg, label, seed, lr, data, *, ckpt, desc) -> dict:
+    from tqdm.auto import tqdm
+
+    from ..data import EpisodeSampler
+    from ..optim import train_step
+    from . import store
+    from .distributed import is_distributed
+    from .runner import _STAT_KEYS, _lr_factor, _report_validation, _stats_dict, make_optimizer, resolve_optimizer
+
+    if is_distributed():
+        raise NotImplementedError("task=fewshot runs in one process; start it without torchrun")
+    o = data.opts
+    if resolve_optimizer(label)[0] == "ahtga":
+        name, kw = resolve_optimizer(label)
+        mode = {**cfg.optimizer_kwargs, **cfg.ahtga_kwargs, **kw}.get("mode", "fast")
+        if mode != "reference":
+            raise ValueError("AHTGA on episodes needs `ahtga_kwargs` mode='reference' (a query's loss "
+                             f"depends on the support rows, so the fast per-layer rules do not apply); got mode={mode!r}")
+    t_start, c_start = time.perf_counter(), time.process_time()
+    torch.set_num_threads(cfg.num_threads)
+    device = torch.device(cfg.device)
+    if device.type != "cpu":
+        data = _to_device(data, device)
+    torch.manual_seed(seed)
+    model = build(cfg, data).to(device)
+    opt = make_optimizer(cfg, label, model, lr, seed)
+    base_lrs = [g["lr"] for g in opt.param_groups]
+    steps_per_epoch = o["episodes_per_epoch"] // o["meta_batch"]
+    total = steps_per_epoch * cfg.epochs
+    gen = torch.Generator().manual_seed(seed)
+    sampler = EpisodeSampler(data.train, ways=o["ways"], shots=o["shots"], queries=o["queries"],
+                             episodes=1, seed=seed)
+    curves = {"step": {k: [] for k in ("step", "train_loss", "step_time", "lr", *_STAT_KEYS)},
+              "epoch": {k: [] for k in ("epoch", "step", "train_loss", "train_acc", "val_loss",
+                                        "val_acc", "test_loss", "test_acc", "epoch_time", "eff_rank")},
+              "tail": []}
+    state = {"epoch": 0, "step": 0, "diverged": False, "train_s": 0.0, "eval_s": 0.0,
+             "skipped": 0, "clamped": 0, "alpha_start": None, "alpha_final": None}
+    resumed_from = None
+    if ckpt is not None:
+        ck = store.load_checkpoint(ckpt)
+        if ck is not None:
+            model.load_state_dict(ck["model"])
+            opt.load_state_dict(ck["optimizer"])
+            gen.set_state(ck["generator"])
+            torch.set_rng_state(ck["torch_rng"])
+            curves, state = ck["curves"], ck["state"]
+            resumed_from = state["epoch"]
+    bar = tqdm(total=total, initial=state["step"], desc=desc or f"{cfg.preset}/{label}/seed{seed}",
+               disable=not cfg.progress, leave=False, mininterval=1.0, dynamic_ncols=True)
+    win_loss, win_time, win_n = 0.0, 0.0, 0
+    while state["epoch"] < cfg.epochs and not state["diverged"]:
+        t_ep = time.perf_counter()
+        ep_loss, ep_acc, ep_n = 0.0, 0.0, 0
+        model.train()
+        for _ in range(steps_per_epoch):
+            episodes = [_to(sampler.sample(gen), device) for _ in range(o["meta_batch"])]
+            f = _lr_factor(cfg, state["step"], total)
+            for g, base in zip(opt.param_groups, base_lrs):
+                g["lr"] = base * f
+            t0 = time.perf_counter()
+            losses, correct = episode_losses(model, episodes, o)
+            mean_loss = float(losses.detach().mean())
+            if not math.isfinite(mean_loss):
+                state["diverged"] = True
+                break
+            try:
+                stats = _stats_dict(train_step(opt, losses))
+            except FloatingPointError:
+                state["diverged"] = True
+                break
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            dt = time.perf_counter() - t0
+            state["skipped"] += int(bool(stats.get("skipped", False)))
+            state["clamped"] += int(bool(stats.get("clamped", False)))
+            a = stats.get("alpha")
+            if a is not None and isinstance(a, float) and math.isfinite(a):
+                state["alpha_start"] = a if state["alpha_start"] is None else state["alpha_start"]
+                state["alpha_final"] = a
+            state["step"] += 1
+            win_loss += mean_loss; win_time += dt; win_n += 1
+            ep_loss += mean_loss; ep_acc += float(correct.mean()); ep_n += 1
+            if state["step"] % cfg.log_every == 0 or state["step"] == total:
+                s = curves["step"]
+                s["step"].append(state["step"])
+                s["train_loss"].append(win_loss / win_n)
+                s["step_time"].append(win_time / win_n)
+                s["lr"].append(opt.param_groups[0]["lr"])
+                for k in _STAT_KEYS:
+                    v = stats.get(k)
+                    s[k].append(None if v is None or (isinstance(v, float) and not math.isfinite(v)) else v)
+                win_loss, win_time, win_n = 0.0, 0.0, 0
+            bar.update(1)
+        state["train_s"] += time.perf_counter() - t_ep
+        t_ev = time.perf_counter()
+        state["epoch"] += 1
+        e = curves["epoch"]
+        e["epoch"].append(state["epoch"])
+        e["step"].append(state["step"])
+        e["train_loss"].append(ep_loss / ep_n if ep_n else None)
+        e["train_acc"].append(ep_acc / ep_n if ep_n else None)
+        if data.val is not None:
+            v = evaluate_episodes(model, data.val, o, shots=o["shots"], episodes=o["val_episodes"],
+                                  seed=_VAL_SEED + o["shots"])
+            vl, va = v["loss"], v["acc"]
+        else:
+            vl = va = None
+        e["val_loss"].append(vl)
+        e["val_acc"].append(va)
+        e["test_loss"].append(None)   # test episodes are evaluated once, at the end
+        e["test_acc"].append(None)
+        e["eff_rank"].append(None)
+        _report_validation(opt, state, vl)
+        state["eval_s"] += time.perf_counter() - t_ev
+        e["epoch_time"].append(time.perf_counter() - t_ep)
+        bar.set_postfix(val_acc=f"{va:.3f}" if va is not None else "-", refresh=False)
+        if (ckpt is not None and cfg.checkpoint_every and state["epoch"] % cfg.checkpoint_every == 0
+                and state["epoch"] < cfg.epochs and not state["diverged"]):
+            store.save_checkpoint_atomic(ckpt, {
+                "model": model.state_dict(), "optimizer": opt.state_dict(),
+                "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
+                "curves": curves, "state": state})
+    bar.close()
+    t_fin = time.perf_counter()
+    final = final_metrics(cfg, model, data, curves, state)
+    if curves["epoch"]["epoch"]:
+        curves["epoch"]["test_acc"][-1] = final["test_acc"]
+        curves["epoch"]["test_loss"][-1] = final["test_loss"]
+    epochs_run = max(1, len(curves["epoch"]["epoch"]))
+    step_times = [t for t in curves["step"]["step_time"] if t is not None]
+    final["time_per_epoch"] = state["train_s"] / epochs_run
+    timings = {"total_s": time.perf_counter() - t_start, "cpu_s": time.process_time() - c_start,
+               "train_s": state["train_s"], "eval_s": state["eval_s"],
+               "final_metrics_s": time.perf_counter() - t_fin,
+               "train_s_per_epoch": state["train_s"] / epochs_run,
+               "step_s_median": float(torch.tensor(step_times).median()) if step_times else None,
+               "resumed_from_epoch": resumed_from}
+    return {"curves": curves, "final": final, "timings": timings}
+
+
+def final_metrics(cfg, model, data: FewshotData, curves: dict, state: dict) -> dict[str, Any]:
+    """Test accuracy (with its 95% interval over episodes) at every ``test_shots``; see the
+    module docstring for the keys."""
+    o = data.opts
+    shots = {}
+    for k in o["test_shots"]:
+        r = evaluate_episodes(model, data.test, o, shots=k, episodes=o["test_episodes"],
+                              seed=_TEST_SEED + k)
+        shots[str(k)] = r
+    main = shots[str(o["shots"])]
+    e = curves["epoch"]
+    train_loss = e["train_loss"][-1] if e["train_loss"] else None
+    train_acc = e["train_acc"][-1] if e["train_acc"] else None
+    val_loss = e["val_loss"][-1] if e["val_loss"] else None
+    val_acc = e["val_acc"][-1] if e["val_acc"] else None
+    fin: dict[str, Any] = {
+        "test_acc": main["acc"], "test_acc_ci95": main["acc_ci95"], "test_acc_std": main["acc_std"],
+        "test_loss": main["loss"], "test_episodes": main["episodes"],
+        "test_acc_episodes": main["acc_episodes"],
+        "shots": {k: {"test_acc": r["acc"], "test_acc_ci95": r["acc_ci95"], "test_loss": r["loss"]}
+                  for k, r in shots.items()},
+        "val_acc": val_acc, "val_loss": val_loss, "train_acc": train_acc, "train_loss": train_loss,
+        "gen_gap_loss": (main["loss"] - train_loss) if main["loss"] is not None and train_loss is not None else None,
+        "gen_gap_acc": (train_acc - main["acc"]) if train_acc is not None else None,
+        "ece": None, "reliability": None, "perturbations": {}, "ood": None,
+        "tail_alpha_start": state.get("alpha_start"), "tail_alpha_final": state.get("alpha_final"),
+        "diverged": bool(state["diverged"]), "steps": state["step"],
+        "skipped_steps": state.get("skipped", 0), "clamped_steps": state.get("clamped", 0),
+        "fewshot": {k: v for k, v in o.items()},
+    }
+    if data.oneshot_runs:
+        r = evaluate_oneshot_runs(model, data.oneshot_runs, o)
+        fin["oneshot_runs_acc"] = r["acc"]
+        fin["oneshot_runs_ci95"] = r.get("acc_ci95")
+        fin["oneshot_runs_acc_runs"] = r.get("acc_runs")
+    return fin
+
+
+def _to(ep, device):
+    if device.type == "cpu":
+        return ep
+    from ..data import Episode
+    return Episode(ep.support_x.to(device), ep.support_y.to(device), ep.query_x.to(device),
+                   ep.query_y.to(device), ep.classes)
+
+
+def _to_device(data: FewshotData, device) -> FewshotData:
+    from ..data import ArrayDataset
+
+    def mv(d):
+        return None if d is None else ArrayDataset(d.x.to(device), d.y.to(device))
+    runs = data.oneshot_runs
+    if runs:
+        for r in runs:
+            r.support, r.support_y = r.support.to(device), r.support_y.to(device)
+            r.query, r.query_y = r.query.to(device), r.query_y.to(device)
+    return FewshotData(mv(data.train), mv(data.val), mv(data.test), data.opts, data.info, runs)
