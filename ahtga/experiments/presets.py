@@ -201,7 +201,9 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
        full={"dataset": "cifar10"}),
     _p("fewshot_tiny", "fewshot", "few-shot digits: Prototypical Networks (Conv-4, GroupNorm), "
        "5-way, trained 1-shot, tested 1/5-shot on held-out classes 5-9",
-       tiny=_FEWSHOT_TINY, seeds={"tiny": (0,)}, run_all=False),
+       # a 1-epoch sweep on seed 0 gives every optimizer the same lr budget; part of run-all
+       tiny={**_FEWSHOT_TINY, "lr_sweep": True, "sweep_epochs": 1},
+       seeds={"tiny": (0, 1, 2)}),
     _p("fewshot_tiny_fomaml", "fewshot", "few-shot digits: first-order MAML (Conv-4, GroupNorm), "
        "5-way, trained 1-shot, tested 1/5-shot on held-out classes 5-9",
        tiny={**_FEWSHOT_TINY, "model": "conv4",
