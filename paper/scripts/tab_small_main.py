@@ -1,0 +1,94 @@
+"""Real data at the ``small`` scale: the chunk of the ``main`` preset on MNIST measured on a
+2-core CPU and copied to ``paper/measured/small/<preset>/<optimizer>/seed<k>.json`` (the runner's
+``--out`` layout; provenance in ``paper/measured/README.md``).
+
+Two tabulars, one row per optimizer, mean and two-sided 95% Student-t interval over seeds
+(``ahtga.experiments.aggregate``): (1) the learning rate the equal-budget sweep chose, test
+accuracy, test loss, ECE (15 bins) and training seconds per epoch; (2) accuracy on the corrupted
+test inputs (Gaussian noise, blur, contrast) and the max-softmax OOD AUROC.  Best mean per column
+in bold (not a significant difference unless the intervals separate).  A placeholder table when
+``measured/small`` holds no result files.
+"""
+import json
+import pathlib
+import sys
+import warnings
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import common as C  # noqa: E402
+
+MAIN_COLS = [("test_acc", "test acc.", 4, True, 1.0), ("test_loss", "test loss", 4, False, 1.0),
+             ("ece", "ECE", 4, False, 1.0), ("time_per_epoch", "s/epoch", 1, None, 1.0)]
+ROBUST_COLS = [("perturbations.gaussian.test_acc", "Gaussian noise", 3, True, 1.0),
+               ("perturbations.blur.test_acc", "blur", 3, True, 1.0),
+               ("perturbations.contrast.test_acc", "contrast", 3, True, 1.0),
+               ("ood.auroc", "OOD AUROC", 3, True, 1.0)]
+
+
+def small_records(measured) -> list[dict]:
+    """Runner-format result files under ``MEASURED/small/<preset>/<optimizer>/seed<k>.json``
+    (``lr_sweep.json`` and other files are not results; unreadable files are skipped, warned)."""
+    root = pathlib.Path(measured) / "small"
+    recs = []
+    for p in sorted(root.glob("*/*/seed*.json")):
+        try:
+            r = json.loads(p.read_text())
+        except (OSError, ValueError) as err:
+            warnings.warn(f"skipping unreadable result file {p}: {err}")
+            continue
+        if isinstance(r, dict) and "final" in r and "optimizer" in r and "preset" in r:
+            recs.append(r)
+    return recs
+
+
+def lr_text(rs, label) -> str:
+    lrs = sorted({C.get(r, "optimizer_spec.lr") for r in rs if r["optimizer"] == label} - {None})
+    return "/".join(f"{v:g}" for v in lrs) if lrs else "--"
+
+
+def tabular(rs, preset, cols, *, with_lr: bool) -> str:
+    table = C.aggregate(rs, preset, [m for m, *_ in cols])
+    best = {}
+    for m, _h, _d, hb, _s in cols:
+        if hb is not None:
+            r = C.ranking(table, m, higher=hb)
+            if len(r) > 1:
+                best[m] = r[0]
+    head = ["optimizer"] + (["lr"] if with_lr else []) + [h for _m, h, *_ in cols] + ["seeds"]
+    L = ["% generated table: mean $\\pm$ 95% t-interval half-width over seeds",
+         "\\begin{tabular}{l" + ("c" if with_lr else "") + "c" * len(cols) + "c}", "\\hline",
+         " & ".join(head) + " \\\\", "\\hline"]
+    for lab, cells in table.items():
+        row = [C.display(lab)] + ([lr_text(rs, lab)] if with_lr else [])
+        for m, _h, d, _hb, sc in cols:
+            s = C.fmt_ci(cells.get(m), d, scale=sc)
+            if best.get(m) == lab and s != "--":
+                s = "$\\mathbf{" + s.strip("$").replace("\\pm", "}\\pm\\mathbf{") + "}$"
+            row.append(s)
+        first = next(iter(cells.values())) if cells else {}
+        n = len(first.get("seeds", [])) + first.get("missing", 0) + first.get("diverged", 0)
+        dv = first.get("diverged", 0)
+        row.append(f"{n}" + (f" ({dv} div.)" if dv else ""))
+        L.append(" & ".join(row) + " \\\\")
+    L += ["\\hline", "\\end{tabular}"]
+    return "\n".join(L) + "\n"
+
+
+def main(argv=None):
+    a = C.parse_args(__doc__, argv)
+    recs = small_records(a.measured)
+    if not recs:
+        C.write_tables(a.out, [C.placeholder_table("MNIST at small scale: measurement not available")])
+        C.report(a.out, "small-scale MNIST runs not available")
+        return
+    parts = []
+    for preset, rs in C.by_preset(recs).items():
+        parts.append(tabular(rs, preset, MAIN_COLS, with_lr=True))
+        if any(C.get(r, "final.perturbations") or C.get(r, "final.ood") for r in rs):
+            parts.append(tabular(rs, preset, ROBUST_COLS, with_lr=False))
+    C.write_tables(a.out, parts)
+    C.report(a.out, "measured/small: " + "; ".join(f"{p}: {C.stamp(rs)}" for p, rs in C.by_preset(recs).items()))
+
+
+if __name__ == "__main__":
+    main()
