@@ -28,9 +28,9 @@ class RunConfig:
     # --- identity ---
     preset: str = "custom"              # name of the preset that produced this config (recorded)
     scale: str = "tiny"                 # tiny (sklearn digits, minutes on 2 cores) | small (offline real data) | full (GPUs)
-    task: str = "classification"        # classification | lm (next-token language modelling) | fewshot (episodes; see experiments.fewshot)
+    task: str = "classification"        # classification | lm (next-token language modelling) | fewshot (episodes; see experiments.fewshot) | glue (GLUE TSV text classification; see experiments.glue)
     # --- data ---
-    dataset: str = "digits"             # digits | mnist | fashion_mnist | cifar10 | cifar10_npz | ptb | tinyshakespeare
+    dataset: str = "digits"             # digits | mnist | fashion_mnist | cifar10 | cifar10_npz | ptb | tinyshakespeare | sst2 | mrpc | rte (task=glue)
     data_dir: str | None = None         # folder holding the dataset's files (needed for all but digits)
     val_fraction: float = 0.15          # fraction of the training split held out (stratified) for validation
     test_fraction: float = 0.25         # digits only: fraction of the 1797 images used as the test split
@@ -79,6 +79,9 @@ class RunConfig:
     progress: bool = True               # show a tqdm bar per run
     # --- few-shot episodes (task=fewshot only) ---
     fewshot: dict = field(default_factory=dict)  # episode options merged over experiments.fewshot.FEWSHOT_DEFAULTS (JSON with --set)
+    # --- GLUE text classification (task=glue only) ---
+    glue: dict = field(default_factory=dict)  # options merged over experiments.glue.GLUE_DEFAULTS: max_len, min_freq, max_vocab (JSON with --set)
+    hf_model: str = ""                  # a pretrained transformers model name or save_pretrained folder to fine-tune ("" = BertClassifier from scratch)
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(RunConfig)}
@@ -178,7 +181,7 @@ def validate(cfg: RunConfig) -> RunConfig:
     from .._validation import check_in_range, check_int
 
     check_choice("scale", cfg.scale, SCALES)
-    check_choice("task", cfg.task, ("classification", "lm", "fewshot"))
+    check_choice("task", cfg.task, ("classification", "lm", "fewshot", "glue"))
     check_choice("label_noise_kind", cfg.label_noise_kind, ("symmetric", "asymmetric"))
     check_choice("lr_schedule", cfg.lr_schedule, ("constant", "cosine"))
     check_choice("augment", cfg.augment, ("", "crop_flip"))
@@ -202,7 +205,7 @@ def validate(cfg: RunConfig) -> RunConfig:
 #: Fields added after result files existed: left out of :func:`to_dict` while they hold their
 #: default, so the recorded config, ``runner.run_key`` and the stored-result check of every
 #: earlier run stay unchanged.
-OMIT_IF_DEFAULT = ("fewshot",)
+OMIT_IF_DEFAULT = ("fewshot", "glue", "hf_model")
 
 
 def to_dict(cfg: RunConfig) -> dict[str, Any]:
@@ -210,6 +213,8 @@ def to_dict(cfg: RunConfig) -> dict[str, Any]:
     they hold their default)."""
     out = {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(cfg).items()}
     for k in OMIT_IF_DEFAULT:
-        if out.get(k) == FIELDS[k].default_factory():
+        f = FIELDS[k]
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        if out.get(k) == default:
             out.pop(k)
     return out

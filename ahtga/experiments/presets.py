@@ -42,6 +42,14 @@ digits setting with first-order MAML.  AHTGA runs its engine in ``mode="referenc
 example = a query; see the fewshot module).  Full scale: the source proposal's CIFAR-10
 ResNet-18 (GroupNorm) setting for GPUs (several GPUs: ``torchrun``, see
 :mod:`ahtga.experiments.distributed`).
+GLUE text classification (``task="glue"``, :mod:`ahtga.experiments.glue`), small scale only and
+not part of ``run-all``: ``glue_sst2`` (SST-2, 20000 training sentences, 3 epochs) and
+``glue_mrpc`` (MRPC pairs, 10 epochs; ``--set dataset=rte`` for RTE), a 2-layer width-128
+BERT-style encoder trained from scratch on BasicTokenizer ids, lr swept per optimizer on a
+held-out 15% of train.tsv.  GLUE files are not available offline here: these presets need
+``--data-dir`` with the official TSVs and say so when they are absent.  Test metrics are on the
+official dev split (GLUE test labels are hidden).  ``--set hf_model=NAME`` (optional
+``transformers``) fine-tunes a pretrained model instead (AHTGA then in ``mode="reference"``).
 """
 from __future__ import annotations
 
@@ -124,6 +132,11 @@ _FEWSHOT_TINY = {**_FEWSHOT, "dataset": "digits", "lr_sweep": False, "checkpoint
                  "fewshot": {"method": "protonet", "ways": 5, "shots": 1, "queries": 7,
                              "test_shots": [1, 5], "episodes_per_epoch": 20, "val_episodes": 20,
                              "test_episodes": 100, "image_size": 16, "train_classes": 5}}
+
+GLUE_OPTIMIZERS = ("sgd", "adam", "clipped_sgd", "tailopt", "ahtga")
+_GLUE = {"task": "glue", "model": "bert", "optimizers": GLUE_OPTIMIZERS, "lr_sweep": True,
+         "perturbations": (), "ood": "", "augment": "", "num_threads": 2, "eval_batch_size": 256,
+         "warmup_steps": 100, "model_kwargs": {"dim": 128, "depth": 2, "heads": 4, "dropout": 0.1}}
 
 
 PRESETS: dict[str, Preset] = {p.name: p for p in [
@@ -219,6 +232,17 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
                           "test_shots": [1, 5], "episodes_per_epoch": 200, "val_episodes": 100,
                           "test_episodes": 600, "image_size": 28, "val_classes": 64}},
        seeds={"small": (0, 1, 2)}),
+    _p("glue_sst2", "main", "GLUE SST-2 (TSV files under --data-dir; none ship here), BERT-style "
+       "encoder from scratch (2 layers, width 128, BasicTokenizer); test = the official dev split",
+       small={**_GLUE, "dataset": "sst2", "glue": {"max_len": 64, "min_freq": 2}, "epochs": 3,
+              "batch_size": 32, "sweep_epochs": 1, "max_train_examples": 20000, "tail_every": 200,
+              "log_every": 20},
+       seeds={"small": (0, 1, 2)}, run_all=False),
+    _p("glue_mrpc", "main", "GLUE MRPC sentence pairs (TSV files under --data-dir; none ship here), "
+       "BERT-style encoder from scratch; test = the official dev split (--set dataset=rte for RTE)",
+       small={**_GLUE, "dataset": "mrpc", "glue": {"max_len": 128}, "epochs": 10, "batch_size": 32,
+              "sweep_epochs": 3, "tail_every": 50, "log_every": 10},
+       seeds={"small": (0, 1, 2)}, run_all=False),
 ]}
 
 
@@ -241,6 +265,9 @@ def resolve(name: str, scale: str = "tiny", overrides: dict | None = None) -> Ru
     for layer in (SCALE_DEFAULTS[scale], p.common, p.scales[scale], overrides or {}):
         _check_keys(layer, name)
         cfg = apply_overrides(cfg, layer)
+    if cfg.task == "glue":  # hf_model: the transformers model and AHTGA's engine mode
+        from .glue import adjust
+        cfg = adjust(cfg, overrides)
     return cfg
 
 

@@ -17,7 +17,8 @@ A run whose training loss becomes NaN or Inf stops there and is recorded with
 ``final.diverged = true`` (its accuracy is still measured at the parameters it stopped at).
 
 ``task="fewshot"`` runs are prepared and trained by :mod:`ahtga.experiments.fewshot` (episodes)
-and written here like every other run.  Under ``torchrun`` (several processes) the training
+and written here like every other run.  ``task="glue"`` runs (GLUE TSV text classification) are
+prepared and their models built by :mod:`ahtga.experiments.glue` and trained by this loop.  Under ``torchrun`` (several processes) the training
 batches are sharded, baselines are wrapped in DDP and only rank 0 writes files: see
 :mod:`ahtga.experiments.distributed`.
 """
@@ -39,10 +40,14 @@ from .config import RunConfig, to_dict
 
 
 def prepare(cfg: RunConfig, seed: int):
-    """The data of one run: ``fewshot.prepare`` for ``task="fewshot"``, else ``_data.prepare``."""
+    """The data of one run: ``fewshot.prepare`` for ``task="fewshot"``, ``glue.prepare`` for
+    ``task="glue"``, else ``_data.prepare``."""
     if cfg.task == "fewshot":
         from . import fewshot
         return fewshot.prepare(cfg, seed)
+    if cfg.task == "glue":
+        from . import glue
+        return glue.prepare(cfg, seed)
     return _prepare_arrays(cfg, seed)
 
 
@@ -177,6 +182,9 @@ def build(cfg: RunConfig, data: Prepared) -> torch.nn.Module:
 
     from ..models import MODELS, build_model
 
+    if cfg.task == "glue":  # packed token inputs; BertClassifier or a transformers model
+        from . import glue
+        return glue.build(cfg, data)
     shape = data.input_shape
     kw: dict[str, Any] = {"num_classes": data.num_classes}
     if cfg.task == "lm":
