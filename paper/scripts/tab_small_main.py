@@ -4,7 +4,8 @@
 
 Two tabulars, one row per optimizer, mean and two-sided 95% Student-t interval over seeds
 (``ahtga.experiments.aggregate``): (1) the learning rate the equal-budget sweep chose, test
-accuracy, test loss, ECE (15 bins) and training seconds per epoch; (2) accuracy on the corrupted
+accuracy, test loss, ECE (15 bins) and wall seconds per epoch (training and evaluation; mean only: the
+machine was shared, so its spread is load, not the method); (2) accuracy on the corrupted
 test inputs (Gaussian noise, blur, contrast) and the max-softmax OOD AUROC.  Best mean per column
 in bold (not a significant difference unless the intervals separate).  A placeholder table when
 ``measured/small`` holds no result files.
@@ -19,6 +20,8 @@ import common as C  # noqa: E402
 
 MAIN_COLS = [("test_acc", "test acc.", 4, True, 1.0), ("test_loss", "test loss", 4, False, 1.0),
              ("ece", "ECE", 4, False, 1.0), ("time_per_epoch", "s/epoch", 1, None, 1.0)]
+#: columns shown as the mean alone (timings of separate processes on a shared machine)
+MEAN_ONLY = ("time_per_epoch",)
 ROBUST_COLS = [("perturbations.gaussian.test_acc", "Gaussian noise", 3, True, 1.0),
                ("perturbations.blur.test_acc", "blur", 3, True, 1.0),
                ("perturbations.contrast.test_acc", "contrast", 3, True, 1.0),
@@ -61,7 +64,10 @@ def tabular(rs, preset, cols, *, with_lr: bool) -> str:
     for lab, cells in table.items():
         row = [C.display(lab)] + ([lr_text(rs, lab)] if with_lr else [])
         for m, _h, d, _hb, sc in cols:
-            s = C.fmt_ci(cells.get(m), d, scale=sc)
+            cell = cells.get(m)
+            if m in MEAN_ONLY and cell:   # timings on a shared CPU: an interval would be noise
+                cell = {**cell, "half_width": None}
+            s = C.fmt_ci(cell, d, scale=sc)
             if best.get(m) == lab and s != "--":
                 s = "$\\mathbf{" + s.strip("$").replace("\\pm", "}\\pm\\mathbf{") + "}$"
             row.append(s)
