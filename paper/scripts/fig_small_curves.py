@@ -51,6 +51,8 @@ def main(argv=None):
         if x:
             axes[1].plot(x, m, **kw)
             axes[1].fill_between(x, lo, hi, color=C.color(lab), alpha=0.12, lw=0)
+    from matplotlib.ticker import MaxNLocator
+    axes[0].xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[0].set_xlabel("epoch")
     axes[0].set_ylabel("test accuracy")
     axes[1].set_xlabel("step")
