@@ -257,7 +257,13 @@ def num(v: float, nd: int = 3, *, math_mode: bool = True) -> str:
 def experiment_records(results) -> list[dict]:
     """Every finished run under ``RESULTS/experiments`` (unreadable files are skipped with a
     warning; ``lr_sweep.json`` and checkpoints are not results)."""
-    root = pathlib.Path(results) / "experiments"
+    return load_records(pathlib.Path(results) / "experiments")
+
+
+def load_records(root) -> list[dict]:
+    """Runner-format result files ``root/<preset>/<optimizer>/seed<k>.json`` (unreadable files
+    are skipped with a warning; ``lr_sweep.json`` and checkpoints are not results)."""
+    root = pathlib.Path(root)
     recs = []
     for p in sorted(root.glob("*/*/seed*.json")):
         try:

@@ -2,29 +2,17 @@
 test accuracy per epoch and training loss per logged step, mean over seeds (line) and lowest to
 highest seed (band), one line per optimizer.  A placeholder figure when no files are present.
 """
-import json
 import math
 import pathlib
 import sys
-import warnings
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import common as C  # noqa: E402
 
 
 def small_records(measured) -> list[dict]:
-    """Runner-format result files under ``MEASURED/small/<preset>/<optimizer>/seed<k>.json`` (as
-    in ``tab_small_main.py``; repeated here so that this script alone is its target's input)."""
-    recs = []
-    for p in sorted((pathlib.Path(measured) / "small").glob("*/*/seed*.json")):
-        try:
-            r = json.loads(p.read_text())
-        except (OSError, ValueError) as err:
-            warnings.warn(f"skipping unreadable result file {p}: {err}")
-            continue
-        if isinstance(r, dict) and "final" in r and "optimizer" in r and "preset" in r:
-            recs.append(r)
-    return recs
+    """Runner-format result files under ``MEASURED/small/<preset>/<optimizer>/seed<k>.json``."""
+    return C.load_records(pathlib.Path(measured) / "small")
 
 
 def main(argv=None):

@@ -10,10 +10,8 @@ test inputs (Gaussian noise, blur, contrast) and the max-softmax OOD AUROC.  Bes
 in bold (not a significant difference unless the intervals separate).  A placeholder table when
 ``measured/small`` holds no result files.
 """
-import json
 import pathlib
 import sys
-import warnings
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import common as C  # noqa: E402
@@ -29,19 +27,8 @@ ROBUST_COLS = [("perturbations.gaussian.test_acc", "Gaussian noise", 3, True, 1.
 
 
 def small_records(measured) -> list[dict]:
-    """Runner-format result files under ``MEASURED/small/<preset>/<optimizer>/seed<k>.json``
-    (``lr_sweep.json`` and other files are not results; unreadable files are skipped, warned)."""
-    root = pathlib.Path(measured) / "small"
-    recs = []
-    for p in sorted(root.glob("*/*/seed*.json")):
-        try:
-            r = json.loads(p.read_text())
-        except (OSError, ValueError) as err:
-            warnings.warn(f"skipping unreadable result file {p}: {err}")
-            continue
-        if isinstance(r, dict) and "final" in r and "optimizer" in r and "preset" in r:
-            recs.append(r)
-    return recs
+    """Runner-format result files under ``MEASURED/small/<preset>/<optimizer>/seed<k>.json``."""
+    return C.load_records(pathlib.Path(measured) / "small")
 
 
 def lr_text(rs, label) -> str:
