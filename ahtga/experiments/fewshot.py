@@ -346,7 +346,8 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc) -> dict:
     from ..optim import train_step
     from . import store
     from .distributed import is_distributed
-    from .runner import _STAT_KEYS, _lr_factor, _report_validation, _stats_dict, make_optimizer, resolve_optimizer
+    from .runner import (_STAT_KEYS, _lr_factor, _report_validation, _stats_dict, make_optimizer,
+                         record_step, resolve_optimizer)
 
     if is_distributed():
         raise NotImplementedError("task=fewshot runs in one process; start it without torchrun")
@@ -423,14 +424,8 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc) -> dict:
             win_loss += mean_loss; win_time += dt; win_n += 1
             ep_loss += mean_loss; ep_acc += float(correct.mean()); ep_n += 1
             if state["step"] % cfg.log_every == 0 or state["step"] == total:
-                s = curves["step"]
-                s["step"].append(state["step"])
-                s["train_loss"].append(win_loss / win_n)
-                s["step_time"].append(win_time / win_n)
-                s["lr"].append(opt.param_groups[0]["lr"])
-                for k in _STAT_KEYS:
-                    v = stats.get(k)
-                    s[k].append(None if v is None or (isinstance(v, float) and not math.isfinite(v)) else v)
+                record_step(curves, state["step"], win_loss / win_n, win_time / win_n,
+                            opt.param_groups[0]["lr"], stats)
                 win_loss, win_time, win_n = 0.0, 0.0, 0
             bar.update(1)
         state["train_s"] += time.perf_counter() - t_ep

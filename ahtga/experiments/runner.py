@@ -266,6 +266,20 @@ def _lr_factor(cfg: RunConfig, step: int, total: int) -> float:
 _STAT_KEYS = ("alpha_hat", "alpha", "alpha_star", "gamma", "k", "skipped")
 
 
+def record_step(curves: dict, step: int, train_loss: float, step_time: float, lr: float,
+                stats: dict) -> None:
+    """Append one logged step (means over the logging window) to ``curves["step"]``; AHTGA's
+    statistics (``_STAT_KEYS``) are null for other optimizers and where not finite."""
+    s = curves["step"]
+    s["step"].append(step)
+    s["train_loss"].append(train_loss)
+    s["step_time"].append(step_time)
+    s["lr"].append(lr)
+    for k in _STAT_KEYS:
+        v = stats.get(k)
+        s[k].append(None if v is None or (isinstance(v, float) and not math.isfinite(v)) else v)
+
+
 def _stats_dict(stats: Any) -> dict:
     if stats is None:
         return {}
@@ -388,14 +402,8 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc) -> dict:
             ep_loss += mean_loss
             ep_n += 1
             if state["step"] % cfg.log_every == 0 or state["step"] == total:
-                s = curves["step"]
-                s["step"].append(state["step"])
-                s["train_loss"].append(win_loss / win_n)
-                s["step_time"].append(win_time / win_n)
-                s["lr"].append(opt.param_groups[0]["lr"])
-                for k in _STAT_KEYS:
-                    v = stats.get(k)
-                    s[k].append(None if v is None or (isinstance(v, float) and not math.isfinite(v)) else v)
+                record_step(curves, state["step"], win_loss / win_n, win_time / win_n,
+                            opt.param_groups[0]["lr"], stats)
                 win_loss, win_time, win_n = 0.0, 0.0, 0
             probes.after_step(state["step"], curves)
             bar.update(1)
