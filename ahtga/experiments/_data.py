@@ -156,6 +156,20 @@ def prepare_lm(cfg: RunConfig, seed: int) -> Prepared:
     return Prepared(x, y, y.clone(), vx, vy, tx, ty, len(corpus.vocab), info, raw_test_x=tx)
 
 
+def subset_train(cfg, x: torch.Tensor, y: torch.Tensor, seed: int):
+    """The training rows a run uses: a stratified ``train_fraction`` (seeded), then at most
+    ``max_train_examples`` rows chosen by a seeded permutation, kept in their original order."""
+    if cfg.train_fraction < 1.0:
+        from ..data import stratified_subset
+        keep = stratified_subset(y, cfg.train_fraction, seed=seed)
+        x, y = x[keep], y[keep]
+    if cfg.max_train_examples and x.shape[0] > cfg.max_train_examples:
+        keep = torch.randperm(x.shape[0], generator=torch.Generator().manual_seed(seed))[:cfg.max_train_examples]
+        keep = torch.sort(keep).values
+        x, y = x[keep], y[keep]
+    return x, y
+
+
 def prepare(cfg: RunConfig, seed: int) -> Prepared:
     """Load and prepare the data of one run (see the module docstring)."""
     from .. import data as D
@@ -179,13 +193,7 @@ def prepare(cfg: RunConfig, seed: int) -> Prepared:
         x, y = x[tr], y[tr]
     else:
         val_x, val_y = x[:0], y[:0]
-    if cfg.train_fraction < 1.0:
-        keep = D.stratified_subset(y, cfg.train_fraction, seed=seed)
-        x, y = x[keep], y[keep]
-    if cfg.max_train_examples and x.shape[0] > cfg.max_train_examples:
-        keep = torch.randperm(x.shape[0], generator=torch.Generator().manual_seed(seed))[:cfg.max_train_examples]
-        keep = torch.sort(keep).values
-        x, y = x[keep], y[keep]
+    x, y = subset_train(cfg, x, y, seed)
     y_clean = y.clone()
     if cfg.label_noise > 0:
         if cfg.label_noise_kind == "symmetric":

@@ -159,7 +159,7 @@ def prepare(cfg: RunConfig, seed: int):
     """Load, split, tokenise and pack the data of one GLUE run (see the module docstring);
     returns an ``_data.Prepared`` whose ``test_*`` hold the official dev split."""
     from .. import data as D
-    from ._data import Prepared, tensor_digest
+    from ._data import Prepared, subset_train, tensor_digest
 
     check(cfg)
     o = options(cfg)
@@ -206,13 +206,7 @@ def prepare(cfg: RunConfig, seed: int):
     if bool((test_y < 0).any()):
         raise ValueError(f"the dev split of GLUE task {cfg.dataset!r} has unlabelled rows; got data_dir={cfg.data_dir!r}")
     num_classes = len(set(D.GLUE_TASKS[cfg.dataset]["map"].values()))
-    if cfg.train_fraction < 1.0:
-        keep = D.stratified_subset(y, cfg.train_fraction, seed=seed)
-        x, y = x[keep], y[keep]
-    if cfg.max_train_examples and x.shape[0] > cfg.max_train_examples:
-        keep = torch.randperm(x.shape[0], generator=torch.Generator().manual_seed(seed))[:cfg.max_train_examples]
-        keep = torch.sort(keep).values
-        x, y = x[keep], y[keep]
+    x, y = subset_train(cfg, x, y, seed)
     y_clean = y.clone()
     info: dict[str, Any] = {}
     if cfg.label_noise > 0:

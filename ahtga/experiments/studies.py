@@ -191,12 +191,7 @@ def final_metrics(cfg: RunConfig, model, data, device, *, seed: int, curves: dic
                       "n_out": int(s_out.numel()), "msp_in_mean": float(s_in.mean()),
                       "msp_out_mean": float(s_out.mean())}
     if cfg.dynamics:
-        try:
-            out.update(_sharpness(cfg, model, data, device, seed))
-        finally:
-            if engine is not None:
-                engine.release()
-        out["eff_rank_final"] = curves["epoch"]["eff_rank"][-1] if curves["epoch"]["eff_rank"] else None
+        _end_dynamics(out, cfg, model, data, device, seed, engine, curves)
     return out
 
 
@@ -245,10 +240,16 @@ def _final_lm(cfg, model, data, device, *, seed, curves, engine) -> dict[str, An
     out["gen_gap_loss"] = generalization_gap(out["train_loss"], out["test_loss"]) if ok else None
     _common(out, curves)
     if cfg.dynamics:
-        try:
-            out.update(_sharpness(cfg, model, data, device, seed))
-        finally:
-            if engine is not None:
-                engine.release()
-        out["eff_rank_final"] = curves["epoch"]["eff_rank"][-1] if curves["epoch"]["eff_rank"] else None
+        _end_dynamics(out, cfg, model, data, device, seed, engine, curves)
     return out
+
+
+def _end_dynamics(out: dict, cfg, model, data, device, seed, engine, curves) -> None:
+    """Hessian top eigenvalue and trace at the end of training (the engine's stored tensors are
+    released even if they fail) and the last effective rank of the per-example gradients."""
+    try:
+        out.update(_sharpness(cfg, model, data, device, seed))
+    finally:
+        if engine is not None:
+            engine.release()
+    out["eff_rank_final"] = curves["epoch"]["eff_rank"][-1] if curves["epoch"]["eff_rank"] else None
