@@ -41,12 +41,16 @@ def _torch_on_numpy(fn):
 # for torch's kernels), so the numpy backend borrows torch's trigonometric kernels through
 # zero-copy views; logs, exps and arithmetic stay in numpy (its SIMD log/exp are faster).
 _NP = SimpleNamespace(sin=_torch_on_numpy(torch.sin), cos=_torch_on_numpy(torch.cos),
-                      tan=_torch_on_numpy(torch.tan), log=np.log, exp=np.exp)
-_TORCH = SimpleNamespace(sin=torch.sin, cos=torch.cos, tan=torch.tan, log=torch.log, exp=torch.exp)
+                      tan=_torch_on_numpy(torch.tan), log=np.log, exp=np.exp,
+                      log_=lambda a: np.log(a, out=a))
+_TORCH = SimpleNamespace(sin=torch.sin, cos=torch.cos, tan=torch.tan, log=torch.log, exp=torch.exp,
+                         log_=torch.Tensor.log_)
 
 
 def _cms(xp, V, W, alpha: float, beta: float):
     """Standard (c = 1, mu = 0) S1 stable draws from uniforms V on (-pi/2, pi/2) and exponentials W.
+
+    ``V`` and ``W`` may be overwritten (pass fresh arrays or tensors).
 
     For alpha != 1 the two powers are evaluated as one exponential of logs,
     X = S sin(alpha (V + B)) exp(((1 - alpha)/alpha) (log cos(V - alpha (V + B)) - log W)
@@ -57,12 +61,22 @@ def _cms(xp, V, W, alpha: float, beta: float):
         half_pi = math.pi / 2
         if beta == 0.0:
             return xp.tan(V)
-        a = beta * V
-        a += half_pi                                   # pi/2 + beta V > 0 on the open interval
+        # V and W are fresh buffers owned by the caller: reuse them (each new 1e6-value
+        # buffer costs about as much in page faults as an arithmetic pass)
         c = xp.cos(V)
-        t = xp.log((half_pi * W) * c / a)
+        s = xp.sin(V)
+        a = V
+        a *= beta
+        a += half_pi                                   # pi/2 + beta V > 0 on the open interval
+        t = W
+        t *= c
+        t /= a
+        t = xp.log_(t)                                 # log(W cos V / a) = log((pi/2) W cos V / a) - log(pi/2)
+        t += math.log(half_pi)
         t *= -beta
-        t += a * xp.sin(V) / c                         # tan V, from the cos already computed
+        s /= c                                         # tan V, from the cos already computed
+        s *= a
+        t += s
         t *= 2 / math.pi
         return t
     zeta = beta * math.tan(math.pi * alpha / 2)
@@ -84,6 +98,15 @@ def _shift(alpha: float, beta: float, scale: float, loc: float, parameterization
         s1 = (2 / math.pi) * beta * scale * math.log(scale)
         return loc + (s1 if parameterization == "S1" else 0.0)
     return loc - (beta * scale * math.tan(math.pi * alpha / 2) if parameterization == "S0" else 0.0)
+
+
+def _affine(X, scale: float, shift: float):
+    """scale * X + shift in place (X is a fresh array), skipping the passes that do nothing."""
+    if scale != 1.0:
+        X *= scale
+    if shift != 0.0:
+        X += shift
+    return X
 
 
 def _check(alpha, beta, scale, parameterization):
@@ -114,7 +137,7 @@ def stable_rvs(alpha: float, beta: float = 0.0, *, size, parameterization: str, 
     V *= np.pi
     W = rng.standard_exponential(size=size)
     X = _cms(_NP, V, W, alpha, beta)
-    return scale * X + _shift(alpha, beta, scale, loc, parameterization)
+    return _affine(X, scale, _shift(alpha, beta, scale, loc, parameterization))
 
 
 def stable_rvs_torch(alpha: float, beta: float = 0.0, *, size, parameterization: str,
@@ -130,4 +153,4 @@ def stable_rvs_torch(alpha: float, beta: float = 0.0, *, size, parameterization:
     E = torch.rand(size, generator=generator, device=device, dtype=dtype).clamp_min_(tiny)
     W = E.log_().neg_()
     X = _cms(_TORCH, V, W, alpha, beta)
-    return scale * X + _shift(alpha, beta, scale, loc, parameterization)
+    return _affine(X, scale, _shift(alpha, beta, scale, loc, parameterization))
