@@ -5,7 +5,10 @@ Data: |symmetric stable| alpha = 1.5, n = 1e5 (sim.stable, S1), 500 resamples pe
 Both sides use the same n1 = floor(n^0.9), n2 = floor(n1^2/n), the paper's correction and
 the full search over 2 <= k < n_s, so their estimates have the same distribution; we print
 the time ratio and the mean and sd of alpha and k* over seeds, plus a two-sample KS p-value.
-A second, timing-only row uses tail-estimation's sizes (n1 = floor(sqrt(0.5) n)).
+Rows: ``k_search="full"`` (exact full search, the default) and ``k_search="grid"`` (coarse
+grid with exact endpoints and a CLT for the sums between them, then the exact search in a
+window around the grid minimum); each against the reference, with KS p-values of alpha and k*.
+A second, timing-only block uses tail-estimation's sizes (n1 = floor(sqrt(0.5) n)).
 Ratios are measured in one process; absolute times depend on the (shared) machine.
 """
 from __future__ import annotations
@@ -65,25 +68,32 @@ def _stable_abs(alpha: float, n: int, seed: int) -> np.ndarray:
     return np.abs(stable_rvs(alpha, 0.0, size=n, parameterization="S1", rng=seed))
 
 
-def main(out_dir, *, n: int = 100_000, n_boot: int = 500, seeds: int = 10, te_seeds: int = 2) -> dict:
+def main(out_dir, *, n: int = 100_000, n_boot: int = 500, seeds: int = 10, grid_seeds: int = 30,
+         te_seeds: int = 2) -> dict:
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     x = _stable_abs(1.5, n, seed=12345)
     xt = torch.as_tensor(x)
     double_bootstrap(xt[:1000], n_boot=20, seed=0)          # warm-up
 
-    fast, slow = [], []
+    fast, slow, grid = [], [], []
     t0 = time.perf_counter()
     for s in range(seeds):
         r = double_bootstrap(xt, n_boot=n_boot, seed=s)
         fast.append((r.alpha, r.k, r.k1, r.k2))
     t_fast = (time.perf_counter() - t0) / seeds
+    double_bootstrap(xt, n_boot=n_boot, seed=0, k_search="grid")          # warm-up
+    t0 = time.perf_counter()
+    for s in range(grid_seeds):
+        r = double_bootstrap(xt, n_boot=n_boot, seed=500 + s, k_search="grid")
+        grid.append((r.alpha, r.k, r.k1, r.k2))
+    t_grid = (time.perf_counter() - t0) / grid_seeds
     t0 = time.perf_counter()
     for s in range(seeds):
         r = naive_double_bootstrap(x, n_boot=n_boot, rng=1000 + s)
         slow.append((r["alpha"], r["k"], r["k1"], r["k2"]))
     t_slow = (time.perf_counter() - t0) / seeds
-    fast, slow = np.array(fast, dtype=float), np.array(slow, dtype=float)
+    fast, slow, grid = (np.array(v, dtype=float) for v in (fast, slow, grid))
 
     # timing only, tail-estimation's sizes: n1 = sqrt(0.5) n, n2 = n1^2/n = n/2
     n1_te = int(n * 0.5 ** 0.5)
@@ -91,6 +101,10 @@ def main(out_dir, *, n: int = 100_000, n_boot: int = 500, seeds: int = 10, te_se
     for s in range(te_seeds):
         double_bootstrap(xt, n_boot=n_boot, n1=n1_te, correction="sqrt", seed=s)
     t_fast_te = (time.perf_counter() - t0) / te_seeds
+    t0 = time.perf_counter()
+    for s in range(te_seeds):
+        double_bootstrap(xt, n_boot=n_boot, n1=n1_te, correction="sqrt", seed=s, k_search="grid")
+    t_grid_te = (time.perf_counter() - t0) / te_seeds
     t0 = time.perf_counter()
     for s in range(te_seeds):
         naive_double_bootstrap(x, n_boot=n_boot, n1=n1_te, correction="sqrt", rng=s)
@@ -101,27 +115,36 @@ def main(out_dir, *, n: int = 100_000, n_boot: int = 500, seeds: int = 10, te_se
                 "k_mean": float(a[:, 1].mean()), "k_sd": float(a[:, 1].std(ddof=1)),
                 "k1_mean": float(a[:, 2].mean()), "k2_mean": float(a[:, 3].mean())}
 
+    def ks(a, b, col):
+        return float(scipy.stats.ks_2samp(a[:, col], b[:, col]).pvalue)
+
     res = {
-        "case": f"|stable| alpha=1.5, n={n}, n_boot={n_boot}, n1=n^0.9, correction=paper, full search",
+        "case": f"|stable| alpha=1.5, n={n}, n_boot={n_boot}, n1=n^0.9, correction=paper",
         "torch_threads": torch.get_num_threads(),
         "seconds_vectorised": t_fast, "seconds_reference": t_slow, "ratio": t_slow / t_fast,
-        "vectorised": summary(fast), "reference": summary(slow),
-        "ks_pvalue_alpha": float(scipy.stats.ks_2samp(fast[:, 0], slow[:, 0]).pvalue),
-        "ks_pvalue_k": float(scipy.stats.ks_2samp(fast[:, 1], slow[:, 1]).pvalue),
-        "seeds": seeds,
-        "te_sizes": {"n1": n1_te, "seconds_vectorised": t_fast_te, "seconds_reference": t_slow_te,
-                     "ratio": t_slow_te / t_fast_te, "seeds": te_seeds},
+        "seconds_grid": t_grid, "ratio_grid": t_slow / t_grid,
+        "vectorised": summary(fast), "reference": summary(slow), "grid": summary(grid),
+        "ks_pvalue_alpha": ks(fast, slow, 0), "ks_pvalue_k": ks(fast, slow, 1),
+        "grid_ks_pvalue_alpha": ks(grid, slow, 0), "grid_ks_pvalue_k": ks(grid, slow, 1),
+        "grid_vs_full_ks_pvalue_alpha": ks(grid, fast, 0), "grid_vs_full_ks_pvalue_k": ks(grid, fast, 1),
+        "seeds": seeds, "grid_seeds": grid_seeds,
+        "te_sizes": {"n1": n1_te, "seconds_vectorised": t_fast_te, "seconds_grid": t_grid_te,
+                     "seconds_reference": t_slow_te, "ratio": t_slow_te / t_fast_te,
+                     "ratio_grid": t_slow_te / t_grid_te, "seeds": te_seeds},
         "target_ratio": 30.0,
     }
-    print(f"double bootstrap n={n}, B={n_boot}: vectorised {t_fast:.3f} s, reference {t_slow:.3f} s, "
-          f"ratio {res['ratio']:.1f}x (target 30x)")
-    for name in ("vectorised", "reference"):
+    print(f"double bootstrap n={n}, B={n_boot}: reference {t_slow:.3f} s; full search {t_fast:.3f} s "
+          f"({res['ratio']:.1f}x), grid {t_grid:.3f} s ({res['ratio_grid']:.1f}x)  [target 30x]")
+    for name in ("vectorised", "grid", "reference"):
         sm = res[name]
         print(f"  {name:10s} alpha {sm['alpha_mean']:.4f} +- {sm['alpha_sd']:.4f}  "
               f"k* {sm['k_mean']:.0f} +- {sm['k_sd']:.0f}  k1 {sm['k1_mean']:.0f}  k2 {sm['k2_mean']:.0f}")
-    print(f"  KS p-value alpha {res['ks_pvalue_alpha']:.3f}, k* {res['ks_pvalue_k']:.3f} ({seeds} seeds each)")
-    print(f"  tail-estimation sizes (n1={n1_te}): vectorised {t_fast_te:.3f} s, reference "
-          f"{t_slow_te:.3f} s, ratio {res['te_sizes']['ratio']:.1f}x")
+    print(f"  KS p-values vs reference: full alpha {res['ks_pvalue_alpha']:.3f}, k* {res['ks_pvalue_k']:.3f} "
+          f"({seeds} seeds each); grid alpha {res['grid_ks_pvalue_alpha']:.3f}, k* "
+          f"{res['grid_ks_pvalue_k']:.3f} ({grid_seeds} grid seeds)")
+    te = res["te_sizes"]
+    print(f"  tail-estimation sizes (n1={n1_te}): reference {t_slow_te:.3f} s; full {t_fast_te:.3f} s "
+          f"({te['ratio']:.1f}x), grid {t_grid_te:.3f} s ({te['ratio_grid']:.1f}x)")
     tmp = out_dir / "bench_tail.json.tmp"
     tmp.write_text(json.dumps(res, indent=2))
     tmp.replace(out_dir / "bench_tail.json")
