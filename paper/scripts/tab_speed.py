@@ -38,6 +38,10 @@ def bench_rows(res: dict) -> list[tuple[str, str]]:
     if tl and "ratio" in tl:
         rows.append(("double-bootstrap Hill, $n=10^5$, 500 resamples: speed-up over one-at-a-time",
                      f"{tl['ratio']:.1f}$\\times$ (reference {tl.get('seconds_reference', float('nan')):.2f} s)"))
+        if "ratio_grid" in tl:
+            rows.append(("\\quad the same, \\texttt{k\\_search=\"grid\"} (coarse-to-fine)",
+                         f"{tl['ratio_grid']:.1f}$\\times$ (KS $p$ vs reference: "
+                         f"{tl.get('grid_ks_pvalue_alpha', float('nan')):.2f})"))
     st = res.get("bench_stable")
     if st and "min_ratio_numpy" in st:
         rows.append(("$10^6$ stable draws: speed-up over \\texttt{scipy.stats.levy\\_stable} (numpy / torch, worst case)",
