@@ -13,7 +13,9 @@ Methods (each a full training step: forward, per-example work, gradient, paramet
   ``write_weighted_grad`` / ``write_sign_grad`` (``c_i = ||g_i|| s_i``), SGD update: the
   engine's cost without the tail estimator.
 * ``ahtga_direction`` / ``ahtga_sign``: the ``ahtga.optim.AHTGA`` optimizer's ``step(losses)``
-  with its defaults (double-bootstrap Hill estimate every step), if that module imports.
+  with its defaults (double-bootstrap Hill estimate every step, on the CPU:
+  ``estimate_device="auto"``), if that module imports; ``ahtga_direction_devest`` is the same
+  with the estimate on the GPU (``estimate_device="same"``, the behaviour before that option).
 
 ``engine_direction_grouped`` / ``_nocache`` / ``_nostream`` are ``engine_direction`` with
 ``conv_strategy="grouped"`` / ``cache_elems=0`` / ``stream=False``.
@@ -58,7 +60,8 @@ def make_method(name, model, x, y, ref_chunk):
     b = x.shape[0]
     if name.startswith("ahtga"):
         from ahtga.optim.ahtga import AHTGA
-        opt = AHTGA(model, lr=1e-3, transform=name.split("_")[1])
+        opt = AHTGA(model, lr=1e-3, transform=name.split("_")[1],
+                    estimate_device="same" if name.endswith("devest") else "auto")
 
         def step():
             opt.zero_grad(set_to_none=True)
@@ -183,8 +186,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--ref-chunk", type=int, default=None,
                     help="torch.func chunk size for the reference (default: whole batch)")
     ap.add_argument("--methods", nargs="*", default=["sgd", "engine_direction", "engine_sign",
-                                                     "ahtga_direction", "ahtga_sign",
-                                                     "reference"])
+                                                     "ahtga_direction", "ahtga_direction_devest",
+                                                     "ahtga_sign", "reference"])
     ap.add_argument("--profile", default=None, metavar="METHOD",
                     help="also print a torch.profiler table of 3 steps of METHOD")
     args = ap.parse_args(argv)

@@ -34,6 +34,15 @@ Cost.  On a CPU, ``hill_db`` (500 resamples per stage) took 5-7 ms at n = 64, 10
 n = 128-256 and 30-45 ms at n = 1024 per estimate (shared 2-core machine, 60 Pareto samples):
 more than an SGD step of a small model.  ``estimate_every = E`` divides that cost by E.
 
+Where the estimate runs (``estimate_device``).  The estimators run on the device of their
+input.  On an accelerator a double bootstrap over a batch of norms is a few dozen tiny kernels
+and a few host synchronisations; on one H200 it added ~9.5 ms to a 21 ms ResNet-18 step
+(bench/gpu_step.py), while the same estimate takes 1.5-3 ms on one CPU core at n = 128.  The
+default ``"auto"`` therefore copies a pool of at most ``AUTO_CPU_MAX`` = 65536 norms to the CPU
+(one small device-to-host copy; the estimate needs a host value anyway) and estimates there;
+``"cpu"`` always does, ``"same"`` never does.  The CPU and accelerator random streams differ,
+so the bootstrap resamples (not their law) depend on this choice.
+
 Estimator warnings.  ``TailWarning``s of the estimator (for example a double-bootstrap k*
 outside [1, n-1] at small n) are caught: the first is re-issued once per tracker, every one is
 recorded as ``warned = True`` (``StepStats.estimator_warning``).
@@ -49,15 +58,26 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from .._validation import check_in_range, check_int, check_positive
+from .._validation import check_choice, check_in_range, check_int, check_positive
 
-__all__ = ["TailTracker", "TrackerUpdate", "step_seed"]
+__all__ = ["AUTO_CPU_MAX", "TailTracker", "TrackerUpdate", "estimate_device_for", "step_seed"]
+
+AUTO_CPU_MAX = 65536    # estimate_device="auto": pools up to this size are estimated on the CPU
 
 
 def step_seed(seed: int, step: int) -> int:
     """A 63-bit seed for step ``step`` of a run seeded with ``seed`` (independent streams)."""
     state = np.random.SeedSequence([int(seed), int(step)]).generate_state(2, dtype=np.uint32)
     return int((int(state[0]) << 31) ^ int(state[1])) & ((1 << 63) - 1)
+
+
+def estimate_device_for(device, n: int, policy: str) -> torch.device:
+    """The device the estimate of a pool of ``n`` norms held on ``device`` runs on under
+    ``policy`` ("auto", "cpu" or "same"; see the module docstring)."""
+    device = torch.device(device)
+    if device.type == "cpu" or policy == "same" or (policy == "auto" and n > AUTO_CPU_MAX):
+        return device
+    return torch.device("cpu")
 
 
 @dataclass(frozen=True)
@@ -91,12 +111,15 @@ class TailTracker:
     estimate_every : estimate on updates 0, E, 2E, ... only and keep alpha in between
         (int >= 1, default 1); the window still collects every step's norms.
     estimator_options : keyword options passed to ``ahtga.tail.estimate`` (named estimators).
+    estimate_device : "auto" (default: on the CPU for pools of at most ``AUTO_CPU_MAX`` norms,
+        else where the norms are), "cpu" or "same" (where the norms are).
     """
 
     def __init__(self, estimator: str | Callable = "hill_db", *, beta: float = 0.9,
                  alpha_init: float = 2.0, clamp: tuple[float, float] = (0.1, 5.0),
                  window: int = 1, min_samples: int = 32, seed: int = 0,
-                 estimate_every: int = 1, estimator_options: dict[str, Any] | None = None):
+                 estimate_every: int = 1, estimator_options: dict[str, Any] | None = None,
+                 estimate_device: str = "auto"):
         if isinstance(estimator, str):
             from ..tail import ESTIMATORS  # local import: ahtga.tail grows independently
             if estimator not in ESTIMATORS:
@@ -123,6 +146,8 @@ class TailTracker:
         self.min_samples = check_int("min_samples", min_samples, min_value=2)
         self.seed = check_int("seed", seed, min_value=0)
         self.estimate_every = check_int("estimate_every", estimate_every, min_value=1)
+        self.estimate_device = check_choice("estimate_device", estimate_device,
+                                            {"auto", "cpu", "same"})
         from ..tail import EMATracker
         self._ema = EMATracker(beta=self.beta, init=self.alpha_init, lo=lo, hi=hi)
         self._buffer: deque[torch.Tensor] = deque(maxlen=self.window - 1)  # previous steps
@@ -185,6 +210,7 @@ class TailTracker:
             # transient shortage of positive norms, or not an estimation step: keep alpha
             return TrackerUpdate(alpha_hat_raw=math.nan, alpha_hat=math.nan, alpha=self.value,
                                  k=0, n=n, clamped=False, estimated=False, warned=False)
+        pool = pool.to(estimate_device_for(pool.device, n, self.estimate_device))
         raw, k, warned = self._estimate(pool.to(torch.float64), seed)
         lo, hi = self.clamp
         alpha = float(self._ema.update(raw))

@@ -122,6 +122,9 @@ class AHTGA(torch.optim.Optimizer):
     min_samples : least number of positive norms the estimate needs (default 32).
     seed : base seed of the estimator's randomness.
     estimate_every : estimate alpha every this many steps only (default 1: every step).
+    estimate_device : where the tail estimate runs: "auto" (default: on the CPU for pools of at
+        most 65536 norms, which on a GPU is several times cheaper than dozens of tiny kernels),
+        "cpu" or "same" (the device of the norms).
     mode : the engine's mode, "fast" or "reference".
     batchnorm : the engine's BatchNorm policy, "error" or "batch-stat".
     nonfinite : "skip" (warn and skip the step) or "raise".
@@ -142,7 +145,7 @@ class AHTGA(torch.optim.Optimizer):
                  transform: str = "direction", eps: float = 1e-8, window: int = 1,
                  alpha_init: float = 2.0, alpha_clamp: tuple[float, float] = (0.1, 5.0),
                  min_samples: int = 32, seed: int = 0, estimate_every: int = 1,
-                 mode: str = "fast",
+                 estimate_device: str = "auto", mode: str = "fast",
                  batchnorm: str = "error", nonfinite: str = "skip", rescale: str = "none",
                  params: Iterable | None = None, engine: Any = None):
         if not isinstance(model, nn.Module):
@@ -167,7 +170,8 @@ class AHTGA(torch.optim.Optimizer):
         self.tracker = TailTracker(estimator, beta=b2, alpha_init=alpha_init, clamp=alpha_clamp,
                                    window=window, min_samples=min_samples, seed=seed,
                                    estimate_every=estimate_every,
-                                   estimator_options=estimator_options)
+                                   estimator_options=estimator_options,
+                                   estimate_device=estimate_device)
         if engine is None:
             from ..engine import PerExampleEngine
             engine = PerExampleEngine(model, mode=mode, batchnorm=batchnorm)

@@ -125,3 +125,16 @@ def test_tracker_bad_input(kw, match):
     est = kw.pop("estimator")
     with pytest.raises((ValueError, TypeError), match=match):
         TailTracker(est, **kw)
+
+
+def test_estimate_device_policy():
+    from ahtga.control.tail_tracker import AUTO_CPU_MAX, estimate_device_for
+    cpu = torch.device("cpu")
+    assert estimate_device_for("cpu", 10, "auto") == cpu
+    assert estimate_device_for("cpu", 10, "same") == cpu
+    assert estimate_device_for("cuda:1", 128, "auto") == cpu
+    assert estimate_device_for("cuda:1", AUTO_CPU_MAX + 1, "auto") == torch.device("cuda:1")
+    assert estimate_device_for("cuda:0", 128, "same") == torch.device("cuda:0")
+    assert estimate_device_for("cuda:0", 10 ** 7, "cpu") == cpu
+    with pytest.raises(ValueError, match=r"`estimate_device` must be one of .*got estimate_device='gpu'"):
+        TailTracker(hill_k(5), estimate_device="gpu")
