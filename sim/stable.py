@@ -58,26 +58,25 @@ def _cms(xp, V, W, alpha: float, beta: float):
     which is the module-level formula (all bases are positive on the open interval).
     """
     if alpha == 1.0:
-        half_pi = math.pi / 2
         if beta == 0.0:
             return xp.tan(V)
         # V and W are fresh buffers owned by the caller: reuse them (each new 1e6-value
-        # buffer costs about as much in page faults as an arithmetic pass)
+        # buffer costs about as much in page faults as an arithmetic pass).  With
+        # a' = (2/pi)(pi/2 + beta V) = 1 + (2 beta/pi) V > 0 the formula reads
+        # X = a' tan V - (2 beta/pi) log(W cos V / a').
         c = xp.cos(V)
         s = xp.sin(V)
         a = V
-        a *= beta
-        a += half_pi                                   # pi/2 + beta V > 0 on the open interval
+        a *= 2 * beta / math.pi
+        a += 1.0
         t = W
         t *= c
         t /= a
-        t = xp.log_(t)                                 # log(W cos V / a) = log((pi/2) W cos V / a) - log(pi/2)
-        t += math.log(half_pi)
-        t *= -beta
+        t = xp.log_(t)
+        t *= -2 * beta / math.pi
         s /= c                                         # tan V, from the cos already computed
         s *= a
         t += s
-        t *= 2 / math.pi
         return t
     zeta = beta * math.tan(math.pi * alpha / 2)
     B = math.atan(zeta) / alpha
