@@ -5,7 +5,8 @@ machines CI does not have); each macro says "not available" when its file is abs
 ``\GpuDirectionMemRatio``, ``\GpuReferenceRatio`` (time ratios to SGD in the same process,
 ``ahtga_*`` methods, falling back to ``engine_*``); ``\GpuCifarAvailable``, ``\GpuCifarDevice``,
 ``\GpuCifarSentence``; ``\CpuBenchAvailable``, ``\CpuEngineWorstDirection`` (worst
-direction-preserving ratio to SGD over the CPU cases), ``\CpuTailSpeedup``, ``\CpuTailGridSpeedup``, ``\CpuStableSpeedup``.
+direction-preserving ratio to SGD over the CPU cases), ``\CpuTailSpeedup``, ``\CpuTailGridSpeedup``, ``\CpuStableSpeedup``,
+``\CpuStableSpeedupThreads``, ``\CpuStableSpeedupTorch``.
 """
 import pathlib
 import sys
@@ -59,8 +60,10 @@ def main(argv=None):
     M.add("CpuEngineWorstDirection", f"{eng['direction_worst_ratio']:.2f}" if "direction_worst_ratio" in eng else C.NA)
     M.add("CpuTailSpeedup", f"{tl['ratio']:.0f}" if "ratio" in tl else C.NA)
     M.add("CpuTailGridSpeedup", f"{tl['ratio_grid']:.0f}" if "ratio_grid" in tl else C.NA)
-    M.add("CpuStableSpeedup", f"{min(st['min_ratio_numpy'], st['min_ratio_torch']):.1f}"
-          if "min_ratio_numpy" in st else C.NA)
+    M.add("CpuStableSpeedup", f"{st['min_ratio_numpy']:.1f}" if "min_ratio_numpy" in st else C.NA)
+    M.add("CpuStableSpeedupThreads", f"{st['min_ratio_numpy_threads']:.1f}"
+          if "min_ratio_numpy_threads" in st else C.NA)
+    M.add("CpuStableSpeedupTorch", f"{st['min_ratio_torch']:.1f}" if "min_ratio_torch" in st else C.NA)
     C.write_text(a.out, M.text())
     C.report(a.out, f"GPU step {'yes' if gs else 'no'}, GPU runs {len(runs)}, CPU bench {'yes' if res else 'no'}")
 

@@ -134,8 +134,10 @@ def write_measured(root: pathlib.Path) -> None:
            "results": {"bench_engine": {"cases": {"cnn_b64": {"ratio_to_sgd": {"sgd": 1.0, "direction": 1.5,
                                                                                "sign": 2.5, "reference": 4.0}}},
                                         "direction_worst_ratio": 1.5},
-                       "bench_tail": {"ratio": 42.0, "seconds_reference": 5.0},
-                       "bench_stable": {"min_ratio_numpy": 3.5, "min_ratio_torch": 4.5}}}
+                       "bench_tail": {"ratio": 42.0, "seconds_reference": 5.0, "ratio_grid": 77.0,
+                                      "grid_ks_pvalue_alpha": 0.5},
+                       "bench_stable": {"min_ratio_numpy": 3.5, "min_ratio_torch": 4.5,
+                                        "min_ratio_numpy_threads": 3.9}}}
     (root / "cpu_summary.json").write_text(json.dumps(cpu))
     for label in ("sgd", "ahtga"):
         rec = _run_record("cifar10", label, 0, acc=0.5, scale="full")
@@ -247,12 +249,16 @@ def test_paper_measured_files_are_used_when_present(tree):
     assert "\\newcommand{\\GpuDirectionRatio}{1.20}" in n
     assert "\\newcommand{\\GpuDirectionMemRatio}{1.25}" in n
     assert "\\newcommand{\\CpuTailSpeedup}{42}" in n
+    assert "\\newcommand{\\CpuTailGridSpeedup}{77}" in n
+    assert "\\newcommand{\\CpuStableSpeedup}{3.5}" in n
+    assert "\\newcommand{\\CpuStableSpeedupThreads}{3.9}" in n
     assert "\\newcommand{\\GpuCifarDevice}{NVIDIA Test GPU}" in n
     _call("tab_gpu_cifar", tree["results"], tree["measured"], out / "tab_gpu_cifar.tex")
     assert "JPEG re-encoded" in (out / "tab_gpu_cifar.tex").read_text()
     _call("tab_speed", tree["results"], tree["measured"], out / "tab_speed.tex")
     s = (out / "tab_speed.tex").read_text()
     assert "42.0$\\times$" in s and "3.00" in s       # AHTGA 0.03 s vs SGD 0.01 s per step
+    assert "77.0$\\times$" in s and "grid" in s
     # the GPU runs in measured/ are not mixed into the CI results' main table
     _call("tab_main", tree["results"], tree["measured"], out / "tab_main.tex")
     assert "cifar10" not in (out / "tab_main.tex").read_text()
