@@ -45,7 +45,8 @@ ResNet-18 (GroupNorm) setting for GPUs (several GPUs: ``torchrun``, see
 GLUE text classification (``task="glue"``, :mod:`ahtga.experiments.glue`), small scale only and
 not part of ``run-all``: ``glue_sst2`` (SST-2, 20000 training sentences, 3 epochs) and
 ``glue_mrpc`` (MRPC pairs, 10 epochs; ``--set dataset=rte`` for RTE), a 2-layer width-128
-BERT-style encoder trained from scratch on BasicTokenizer ids, lr swept per optimizer on a
+BERT-style encoder (PyTorch's default initialisation, see :mod:`ahtga.models.bert`) trained from
+scratch on BasicTokenizer ids, lr swept per optimizer on a
 held-out 15% of train.tsv.  GLUE files are not available offline here: these presets need
 ``--data-dir`` with the official TSVs and say so when they are absent.  Test metrics are on the
 official dev split (GLUE test labels are hidden).  ``--set hf_model=NAME`` (optional
@@ -136,7 +137,10 @@ _FEWSHOT_TINY = {**_FEWSHOT, "dataset": "digits", "lr_sweep": False, "checkpoint
 GLUE_OPTIMIZERS = ("sgd", "adam", "clipped_sgd", "tailopt", "ahtga")
 _GLUE = {"task": "glue", "model": "bert", "optimizers": GLUE_OPTIMIZERS, "lr_sweep": True,
          "perturbations": (), "ood": "", "augment": "", "num_threads": 2, "eval_batch_size": 256,
-         "warmup_steps": 100, "model_kwargs": {"dim": 128, "depth": 2, "heads": 4, "dropout": 0.1}}
+         "warmup_steps": 100,
+         # init="torch": BERT's N(0, 0.02) leaves SGD-type optimizers at the constant predictor
+         # from scratch (ahtga.models.bert)
+         "model_kwargs": {"dim": 128, "depth": 2, "heads": 4, "dropout": 0.1, "init": "torch"}}
 
 
 PRESETS: dict[str, Preset] = {p.name: p for p in [

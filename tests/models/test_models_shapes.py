@@ -125,6 +125,19 @@ def test_bert_pairs_and_padding_mask():
     assert BertClassifier(40, 2, dim=8, depth=1, heads=2, norm_first=True)(ids[:, :8]).shape == (2, 2)
 
 
+def test_bert_initialisations():
+    torch.manual_seed(0)
+    b = BertClassifier(500, 2, dim=64, depth=1, heads=2)                  # init="bert"
+    t = BertClassifier(500, 2, dim=64, depth=1, heads=2, init="torch")
+    assert abs(float(b.pooler.weight.std()) - 0.02) < 0.002
+    assert abs(float(b.tok.weight.std()) - 0.02) < 0.002 and float(b.pooler.bias.abs().max()) == 0.0
+    # PyTorch defaults: Linear uniform(+-1/sqrt(64)) (std 1/sqrt(3*64)), Embedding N(0, 1)
+    assert abs(float(t.pooler.weight.std()) - (3 * 64) ** -0.5) < 0.01
+    assert abs(float(t.tok.weight.std()) - 1.0) < 0.05
+    with pytest.raises(ValueError, match=r"`init` must be one of .*got init='xavier'"):
+        BertClassifier(50, init="xavier")
+
+
 def test_registry_and_errors():
     m = build_model("resnet18", num_classes=4, width=8)
     assert m(torch.rand(1, 3, 32, 32)).shape == (1, 4)
