@@ -8,10 +8,14 @@ adapted on the support set).  A step on ``meta_batch`` episodes of ``ways`` x ``
 has ``B = meta_batch * ways * queries`` per-example losses ``l_i``, and ``g_i = d l_i / d theta``
 is the full derivative, *including* the path through the support embeddings (ProtoNet) -- so
 ``sum_i g_i / B`` is exactly the mean-loss gradient the baselines take.  Because a query's loss
-depends on other rows of the batch (the support), the per-layer hook rules of the fast engine do
-not apply: AHTGA runs its engine with ``mode="reference"`` (batched autograd over the losses),
-which the few-shot presets set in ``ahtga_kwargs`` (a run asking for the fast engine is
-refused).  FOMAML treats the inner gradients as constants (``theta' = theta - a * stopgrad(g_S)``),
+depends on other rows of the batch (the support), the plain per-layer hook rules do not apply.
+``ahtga_kwargs`` ``mode="rows"`` (ProtoNet presets): every query gets its own copy of the support
+rows and :class:`ahtga.engine.RowGroupEngine` sums the rows' fast-rule gradients per query
+(:func:`protonet_rows`); exact, and on Omniglot (5-way 1-shot, 15 queries per class, Conv-4-64,
+2-core CPU) 0.85 s per step against 6.6 s for ``mode="reference"`` (batched autograd over the
+losses, one backward per query), with the same training curve (10 episodes: equal train loss
+and validation accuracy); plain SGD takes 0.085 s.  FOMAML uses ``mode="reference"``.  A run
+asking for the plain fast engine is refused.  FOMAML treats the inner gradients as constants (``theta' = theta - a * stopgrad(g_S)``),
 so ``g_i`` is the query gradient at ``theta'``, as in Finn et al. 2017 sec. 5.2.
 
 Data (``dataset``):
@@ -271,6 +275,52 @@ def episode_losses(model, episodes, opts: dict, *, train: bool = True
     return torch.cat(losses), torch.cat(correct)
 
 
+def protonet_rows(model, episodes) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Prototypical-Networks step on an expanded batch for :class:`ahtga.engine.RowGroupEngine`.
+
+    Every query ``q`` of every episode gets its own copy of the episode's support rows: the
+    embedding network runs once on ``[x_q, support_x]`` for all queries (``Q (1 + S)`` rows), the
+    head's Jacobian ``w_{q,r} = d l_q / d z_r`` is taken on detached embeddings (cheap), and row
+    ``r`` of group ``q`` gets the pseudo-loss ``L_r = <z_r, w_{q,r}>``, so that the rows of group
+    ``q`` sum to the exact per-query gradient ``d l_q / d theta`` (query and support paths).
+    Returns ``(losses [Q], correct [Q], row_losses [R], groups [R])``; ``losses`` (with graph) are
+    the per-query cross-entropies the optimizer reports, the same values as
+    :func:`episode_losses`.
+    """
+    from ..models.fewshot import prototypical_logits
+
+    losses, correct, rows, groups = [], [], [], []
+    xs = []
+    for ep in episodes:
+        S, Q = len(ep.support_x), len(ep.query_x)
+        xs.append(torch.cat([ep.query_x.unsqueeze(1),
+                             ep.support_x.unsqueeze(0).expand(Q, *ep.support_x.shape)], dim=1)
+                  .reshape(Q * (1 + S), *ep.query_x.shape[1:]))
+    z_all = model.embed(torch.cat(xs))        # one forward: the engine needs the whole batch
+    offset = start = 0
+    for ep in episodes:
+        S, Q = len(ep.support_x), len(ep.query_x)
+        z = z_all[start:start + Q * (1 + S)]
+        start += Q * (1 + S)
+        zz = z.view(Q, 1 + S, -1)
+        zq, zs = zz[:, 0], zz[0, 1:]                     # the copies are equal: take one
+        with torch.enable_grad():
+            dq = zq.detach().requires_grad_(True)
+            ds = zs.detach().requires_grad_(True)
+            lq = F.cross_entropy(prototypical_logits(ds, ep.support_y, dq, ep.ways), ep.query_y,
+                                 reduction="none")
+            eye = torch.eye(Q, dtype=lq.dtype, device=lq.device)
+            jq, js = torch.autograd.grad(lq, (dq, ds), grad_outputs=eye, is_grads_batched=True)
+        w = torch.cat([jq[torch.arange(Q), torch.arange(Q)].unsqueeze(1), js], dim=1)  # [Q, 1+S, D]
+        rows.append((zz * w.detach()).sum(-1).reshape(-1))
+        groups.append(torch.arange(offset, offset + Q, device=z.device).repeat_interleave(1 + S))
+        logits = prototypical_logits(zs, ep.support_y, zq, ep.ways)
+        losses.append(F.cross_entropy(logits, ep.query_y, reduction="none"))
+        correct.append((logits.detach().argmax(1) == ep.query_y).double())
+        offset += Q
+    return torch.cat(losses), torch.cat(correct), torch.cat(rows), torch.cat(groups)
+
+
 def interval95(accs: list[float]) -> tuple[float, float, float]:
     """(mean, 1.96 s / sqrt(n), s) of per-episode accuracies (s with n - 1 degrees of freedom)."""
     n = len(accs)
@@ -352,12 +402,18 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc) -> dict:
     if is_distributed():
         raise NotImplementedError("task=fewshot runs in one process; start it without torchrun")
     o = data.opts
+    rows_engine = False
     if resolve_optimizer(label)[0] == "ahtga":
         name, kw = resolve_optimizer(label)
         mode = {**cfg.optimizer_kwargs, **cfg.ahtga_kwargs, **kw}.get("mode", "fast")
-        if mode != "reference":
-            raise ValueError("AHTGA on episodes needs `ahtga_kwargs` mode='reference' (a query's loss "
-                             f"depends on the support rows, so the fast per-layer rules do not apply); got mode={mode!r}")
+        if mode not in ("reference", "rows"):
+            raise ValueError("AHTGA on episodes needs `ahtga_kwargs` mode='rows' or 'reference' (a "
+                             "query's loss depends on the support rows, so the plain fast per-layer "
+                             f"rules do not apply); got mode={mode!r}")
+        if mode == "rows" and o["method"] != "protonet":
+            raise ValueError("AHTGA mode='rows' is implemented for fewshot.method='protonet'; "
+                             f"got method={o['method']!r} (use mode='reference')")
+        rows_engine = mode == "rows"
     t_start, c_start = time.perf_counter(), time.process_time()
     torch.set_num_threads(cfg.num_threads)
     device = torch.device(cfg.device)
@@ -365,7 +421,12 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc) -> dict:
         data = _to_device(data, device)
     torch.manual_seed(seed)
     model = build(cfg, data).to(device)
-    opt = make_optimizer(cfg, label, model, lr, seed)
+    if rows_engine:
+        from ..engine.grouped import RowGroupEngine
+        engine = RowGroupEngine(model)
+        opt = make_optimizer(cfg, label, model, lr, seed, engine=engine, mode="fast")
+    else:
+        opt = make_optimizer(cfg, label, model, lr, seed)
     base_lrs = [g["lr"] for g in opt.param_groups]
     steps_per_epoch = o["episodes_per_epoch"] // o["meta_batch"]
     total = steps_per_epoch * cfg.epochs
@@ -401,7 +462,11 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc) -> dict:
             for g, base in zip(opt.param_groups, base_lrs):
                 g["lr"] = base * f
             t0 = time.perf_counter()
-            losses, correct = episode_losses(model, episodes, o)
+            if rows_engine:
+                losses, correct, row_losses, groups = protonet_rows(model, episodes)
+                opt.engine.set_rows(row_losses, groups)
+            else:
+                losses, correct = episode_losses(model, episodes, o)
             mean_loss = float(losses.detach().mean())
             if not math.isfinite(mean_loss):
                 state["diverged"] = True

@@ -38,8 +38,9 @@ learning rates, no sweep; not part of ``run-all`` unless ``run_all`` is set) and
 ``fewshot_omniglot`` (small scale: Omniglot npz under ``--data-dir``, background -> train,
 evaluation -> test, 5-way 1-shot training, 1/5-shot tests and Lake's 20 one-shot runs;
 64-channel Conv-4 at 28x28; lr sweep over 2 epochs).  ``fewshot_tiny_fomaml`` is the same
-digits setting with first-order MAML.  AHTGA runs its engine in ``mode="reference"`` there (an
-example = a query; see the fewshot module).  Full scale: the source proposal's CIFAR-10
+digits setting with first-order MAML.  An example is a query (see the fewshot module): AHTGA
+gets exact per-query gradients from :class:`ahtga.engine.RowGroupEngine` (``ahtga_kwargs``
+``mode="rows"``) for ProtoNet and from the batched-autograd reference for FOMAML.  Full scale: the source proposal's CIFAR-10
 ResNet-18 (GroupNorm) setting for GPUs (several GPUs: ``torchrun``, see
 :mod:`ahtga.experiments.distributed`).
 GLUE text classification (``task="glue"``, :mod:`ahtga.experiments.glue`), small scale only and
@@ -125,7 +126,9 @@ def _p(name, study, description, common=None, tiny=None, small=None, full=None, 
 FEWSHOT_OPTIMIZERS = ("sgd", "adam", "clipped_sgd", "normalized_sgd", "tailopt", "signsgd", "signum",
                       "ahtga")
 _FEWSHOT = {"task": "fewshot", "model": "protonet", "optimizers": FEWSHOT_OPTIMIZERS,
-            "ahtga_kwargs": {"mode": "reference"}, "perturbations": (), "ood": "", "tail_every": 0,
+            # ProtoNet: exact per-query gradients from an expanded batch (RowGroupEngine);
+            # FOMAML below keeps the batched-autograd reference
+            "ahtga_kwargs": {"mode": "rows"}, "perturbations": (), "ood": "", "tail_every": 0,
             "lr_schedule": "constant"}
 _FEWSHOT_TINY = {**_FEWSHOT, "dataset": "digits", "lr_sweep": False, "checkpoint_every": 0,
                  "epochs": 3, "log_every": 5,
@@ -223,7 +226,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
        seeds={"tiny": (0, 1, 2)}),
     _p("fewshot_tiny_fomaml", "fewshot", "few-shot digits: first-order MAML (Conv-4, GroupNorm), "
        "5-way, trained 1-shot, tested 1/5-shot on held-out classes 5-9",
-       tiny={**_FEWSHOT_TINY, "model": "conv4",
+       tiny={**_FEWSHOT_TINY, "model": "conv4", "ahtga_kwargs": {"mode": "reference"},
              "fewshot": {**_FEWSHOT_TINY["fewshot"], "method": "fomaml", "inner_lr": 0.4}},
        seeds={"tiny": (0,)}, run_all=False),
     _p("fewshot_omniglot", "fewshot", "Omniglot (npz under --data-dir): Prototypical Networks, "

@@ -63,11 +63,14 @@ def resolve_optimizer(label: str) -> tuple[str, dict]:
     return label, {}
 
 
-def make_optimizer(cfg: RunConfig, label: str, model: torch.nn.Module, lr: float, seed: int):
+def make_optimizer(cfg: RunConfig, label: str, model: torch.nn.Module, lr: float, seed: int,
+                   **extra):
+    """The label's optimizer; ``extra`` keyword options (e.g. an ``engine``) override the rest."""
     from ..optim import build_optimizer
 
     name, kw = resolve_optimizer(label)
-    kw = {**cfg.optimizer_kwargs, **(cfg.ahtga_kwargs if name == "ahtga" else {}), **kw, "lr": lr}
+    kw = {**cfg.optimizer_kwargs, **(cfg.ahtga_kwargs if name == "ahtga" else {}), **kw, "lr": lr,
+          **extra}
     if name == "ahtga":
         kw.setdefault("seed", seed)
     return build_optimizer(name, model, **kw)

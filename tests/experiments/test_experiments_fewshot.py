@@ -43,7 +43,7 @@ def test_end_to_end_tiny_fewshot_writes_complete_results(tmp_path):
         assert c["epoch"]["test_acc"][-1] == f["test_acc"]
         assert r["data"]["classes_train"] == 5 and r["data"]["classes_test"] == 5
     ah = read_json(result_path(tmp_path, "fewshot_tiny", "ahtga", 0))
-    assert ah["optimizer_spec"]["kwargs"]["mode"] == "reference"
+    assert ah["optimizer_spec"]["kwargs"]["mode"] == "rows"
     assert all(g is not None for g in ah["curves"]["step"]["gamma"])
     assert all(n is None for n in read_json(result_path(tmp_path, "fewshot_tiny", "sgd", 0))
                ["curves"]["step"]["gamma"])
@@ -115,8 +115,13 @@ def test_ahtga_fast_engine_refused_and_unknown_option_named():
     train, test = _synthetic()
     cfg = resolve("fewshot_tiny", "tiny", {**QUICK, "ahtga_kwargs": {}})
     data = fewshot.FewshotData(train, None, test, fewshot.options(cfg), {})
-    with pytest.raises(ValueError, match="reference"):
+    with pytest.raises(ValueError, match="mode='rows' or 'reference'"):
         fewshot.train_run(cfg, "ahtga", 0, 0.5, data)
+    fo = resolve("fewshot_tiny_fomaml", "tiny", {**QUICK, "ahtga_kwargs": {"mode": "rows"},
+                                                 "fewshot": {**QUICK["fewshot"], "method": "fomaml"}})
+    with pytest.raises(ValueError, match="implemented for fewshot.method='protonet'"):
+        fewshot.train_run(fo, "ahtga", 0, 0.5, fewshot.FewshotData(train, None, test,
+                                                                    fewshot.options(fo), {}))
     bad = resolve("fewshot_tiny", "tiny", {"fewshot": {"wayz": 5}})
     with pytest.raises(KeyError, match="wayz"):
         fewshot.options(bad)
