@@ -6,12 +6,12 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import common as C  # noqa: E402
-from tab_fewshot import COLS, describe, fewshot_presets  # noqa: E402
+from tab_fewshot import COLS, describe, fewshot_presets, records  # noqa: E402
 
 
 def main(argv=None):
     a = C.parse_args(__doc__, argv)
-    groups = C.by_preset(C.experiment_records(a.results))
+    groups = C.by_preset(records(a.results, a.measured))
     M = C.Macros("paper/scripts/num_fewshot.py (from the result files)")
     ps = fewshot_presets(groups)
     M.add("FewshotAvailable", "yes" if ps else "no")
@@ -25,8 +25,12 @@ def main(argv=None):
                 tab, f"shots.{shots}.test_acc", f"{shots}-shot test accuracy"))
         t = {k: v.get("time_per_epoch", {}).get("mean") for k, v in tab.items()}
         if t.get("ahtga") and t.get("sgd"):
+            modes = {C.get(r, "optimizer_spec.kwargs.mode") for r in groups[p] if r["optimizer"] == "ahtga"}
+            how = {"rows": "per-query gradients from row groups",
+                   "reference": "per-query gradients from batched autograd"}
+            why = "; ".join(how.get(m, str(m)) for m in sorted(modes, key=str))
             sentences.append(f"One AHTGA epoch costs {t['ahtga'] / t['sgd']:.1f} times an SGD epoch "
-                             "here (per-query gradients from the reference engine).")
+                             f"here ({why}).")
     M.add("FewshotSetup", "; ".join(setups) if setups else C.NO_RESULTS)
     M.add("FewshotSentences", " ".join(sentences) if sentences else "")
     C.write_text(a.out, M.text())

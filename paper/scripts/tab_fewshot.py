@@ -1,7 +1,9 @@
 """Few-shot episodes (study ``fewshot``, e.g. ``fewshot_tiny``): mean test accuracy over held-out
 test episodes at 1 and 5 shots, the 1-shot test loss and seconds per epoch, as mean and 95%
 t-interval over seeds (the interval is over seeds, not over episodes).  An example, for AHTGA,
-is one query of an episode; its per-example gradients come from the reference engine.
+is one query of an episode (per-query gradients: ``RowGroupEngine`` for ProtoNet, batched
+autograd for FOMAML).  Reads ``RESULTS/experiments`` (the build's runs) and the few-shot presets
+measured at ``small`` scale in ``MEASURED/small`` (e.g. ``fewshot_omniglot``), when present.
 """
 import pathlib
 import sys
@@ -19,6 +21,15 @@ def fewshot_presets(groups):
     return sorted(p for p in groups if C.study_of(p) == "fewshot")
 
 
+def records(results, measured) -> list[dict]:
+    """The build's runs plus the measured small-scale few-shot runs."""
+    recs = C.experiment_records(results)
+    if measured:
+        recs += [r for r in C.load_records(pathlib.Path(measured) / "small")
+                 if C.study_of(r.get("preset", "")) == "fewshot"]
+    return recs
+
+
 def describe(recs) -> str:
     fs = recs[0].get("config", {}).get("fewshot", {}) or {}
     return (f"{fs.get('method', '?')}, {fs.get('ways', '?')}-way, trained {fs.get('shots', '?')}-shot "
@@ -27,7 +38,7 @@ def describe(recs) -> str:
 
 def main(argv=None):
     a = C.parse_args(__doc__, argv)
-    groups = C.by_preset(C.experiment_records(a.results))
+    groups = C.by_preset(records(a.results, a.measured))
     ps = fewshot_presets(groups)
     if not ps:
         C.write_tables(a.out, [C.placeholder_table("few-shot: " + C.NO_RESULTS)])
