@@ -12,7 +12,10 @@ Sources (all read, not recomputed, except where marked):
 * MNIST ``.gz`` MD5s: as listed by torchvision's ``MNIST.resources`` for the official files;
   uncompressed MD5s: ``/work/shared/data/mnist/MD5SUMS.uncompressed`` of this project's offline copy,
   stated there to equal the published ones (checked here: the offline gz files decompress to them).
-* Fashion-MNIST ``.gz`` MD5s: the table in zalandoresearch/fashion-mnist's README.
+* Fashion-MNIST ``.gz`` MD5s: the table in zalandoresearch/fashion-mnist's README; uncompressed
+  MD5s: as published in several loaders' "raw" file lists (torchvision-style); Debian's package
+  ``dataset-fashion-mnist`` re-compresses the files (other ``.gz`` MD5s) and decompresses to them
+  (checked here on its files in ``/usr/share/datasets/fashion-mnist``).
 * CIFAR-10/100 archive and per-batch MD5s: Krizhevsky's page (archive) and torchvision's
   ``CIFAR10``/``CIFAR100`` lists (batches; confirmed in two independent copies).
 * Penn Treebank (Mikolov's ``ptb.*.txt``): torchtext's ``PennTreebank`` MD5s; the offline copy
@@ -48,10 +51,14 @@ KNOWN_FILES: dict[str, dict[str, str]] = {
     "t10k-labels-idx1-ubyte.gz": {"md5": "ec29112dd5afa0611ce80d1b7f02629c",
                                   "content_md5": "27ae3e4e09519cfbb04c329615203637"},
     # Fashion-MNIST (same file names as MNIST: kept under a "fashion/" key prefix)
-    "fashion/train-images-idx3-ubyte.gz": {"md5": "8d4fb7e6c68d591d4c3dfef9ec88bf0d"},
-    "fashion/train-labels-idx1-ubyte.gz": {"md5": "25c81989df183df01b3e8a0aad5dffbe"},
-    "fashion/t10k-images-idx3-ubyte.gz": {"md5": "bef4ecab320f06d8554ea6380940ec79"},
-    "fashion/t10k-labels-idx1-ubyte.gz": {"md5": "bb300cfdad3c16e7a12a480ee83cd310"},
+    "fashion/train-images-idx3-ubyte.gz": {"md5": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+                                           "content_md5": "f4a8712d7a061bf5bd6d2ca38dc4d50a"},
+    "fashion/train-labels-idx1-ubyte.gz": {"md5": "25c81989df183df01b3e8a0aad5dffbe",
+                                           "content_md5": "9018921c3c673c538a1fc5bad174d6f9"},
+    "fashion/t10k-images-idx3-ubyte.gz": {"md5": "bef4ecab320f06d8554ea6380940ec79",
+                                          "content_md5": "8181f5470baa50b63fa0f6fddb340f0a"},
+    "fashion/t10k-labels-idx1-ubyte.gz": {"md5": "bb300cfdad3c16e7a12a480ee83cd310",
+                                          "content_md5": "15d484375f8d13e6eb1aabb0c3f46965"},
     # CIFAR-10 (python version)
     "cifar-10-python.tar.gz": {"md5": "c58f30108f718f92721af3b95e74349a"},
     "cifar-10-batches-py/data_batch_1": {"md5": "c99cafc152244af753f735de768cd75f"},

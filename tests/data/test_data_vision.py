@@ -44,8 +44,12 @@ def test_mnist_idx_roundtrip(tmp_path, gz):
     assert torch.equal(ds.x[:, 0], torch.from_numpy(imgs).float() / 255)
     assert torch.equal(ds.y, torch.from_numpy(labs).long()) and ds.y.dtype == torch.int64
     assert len(ds.meta["checksums"]) == 2 and all("sha256" in v for v in ds.meta["checksums"].values())
-    ds2 = load_fashion_mnist(tmp_path / "mnist", "test", verify=gz is False)  # no digest known for plain files
+    ds2 = load_fashion_mnist(tmp_path / "mnist", "test", verify=False)
     assert ds2.classes[9] == "Ankle boot" and torch.equal(ds2.y, ds.y)
+    # Fashion-MNIST has known digests for the gz files and for their decompressed content (which
+    # also checks a re-compressed copy such as Debian's): these synthetic files fail both
+    with pytest.raises(ChecksumError, match=r"t10k-images-idx3-ubyte.*8181f5470baa50b63fa0f6fddb340f0a"):
+        load_fashion_mnist(tmp_path / "mnist", "test", verify=True)
 
 
 def test_read_idx_other_dtypes_and_bad_header(tmp_path):
