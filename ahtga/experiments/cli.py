@@ -127,13 +127,23 @@ def run_presets(names: Sequence[str], scale: str, overrides: dict, out: Path, *,
                   for n, c in cfgs.items() if (not c.lr_from) == (phase == "own")
                   for lab in c.optimizers if needs_sweep(c, lab, out)]
         failures += _execute(sweeps, jobs)
-    from .runner import resolve_lr, run_key
+    from .runner import _matches, resolve_lr, run_key
+    from .store import read_json
+
+    def stale(path, c, lab) -> bool:
+        """A stored result made with another config or other optimizer options (run_one
+        recomputes it; planning must count it)."""
+        try:
+            return not _matches(read_json(path), c, lab)
+        except (OSError, ValueError):
+            return True
 
     groups: dict[str, list] = {}   # run_key -> [(preset, label, seed), ...]; the first one trains
     for n, c in cfgs.items():
         for s in (seeds if seeds is not None else default_seeds(n, scale)):
             for lab in c.optimizers:
-                if force or not result_path(out, n, lab, s).is_file():
+                p = result_path(out, n, lab, s)
+                if force or not p.is_file() or stale(p, c, lab):
                     try:
                         key = run_key(c, lab, s, resolve_lr(c, lab, out)[0])
                     except Exception:  # noqa: BLE001 - let the run itself report the error

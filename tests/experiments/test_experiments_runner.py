@@ -139,7 +139,17 @@ def test_cli_run_list_and_errors(tmp_path, capsys):
             "--set", "lr_sweep=false", "--set", "progress=false", "--set", "tail_every=0",
             "--set", "perturbations=", "--set", "ood="]
     assert cli_main(args) == 0
-    assert result_path(tmp_path, "main", "sgd", 0).is_file()
+    p = result_path(tmp_path, "main", "sgd", 0)
+    assert p.is_file()
+    capsys.readouterr()
+    before = p.stat().st_mtime_ns
+    assert cli_main(args) == 0                                   # done: nothing to do
+    assert "0 run(s) to do" in capsys.readouterr().out and p.stat().st_mtime_ns == before
+    # an edited setting makes the stored result stale: planned and recomputed
+    with pytest.warns(RuntimeWarning, match="recomputing"):
+        assert cli_main(args + ["--set", "batch_size=32"]) == 0
+    assert "1 run(s) to do" in capsys.readouterr().out and p.stat().st_mtime_ns != before
+    assert read_json(p)["config"]["batch_size"] == 32
     assert cli_main(["list"]) == 0
     assert "ablate_estimator" in capsys.readouterr().out
     with pytest.raises(KeyError, match="Unknown config key: 'epoch'"):
