@@ -479,35 +479,37 @@ class PerExampleEngine:
             out = v if out is None else out + v
         return out
 
+    def write_grads(self, grad_for) -> None:
+        """Set every covered parameter's ``.grad`` to ``grad_for(p, contribs)`` (param-shaped or
+        flat), or to zeros when the parameter has no contribution or ``grad_for`` gives None."""
+        st = self._need_state()
+        with torch.no_grad():
+            for p in self.params:
+                cs = st["contribs"].get(id(p), [])
+                g = grad_for(p, cs) if cs else None
+                p.grad = torch.zeros_like(p) if g is None else g.to(p.dtype).reshape(p.shape)
+
     def write_weighted_grad(self, weights: torch.Tensor) -> None:
         """Set ``p.grad = sum_i weights_i g_i`` for every covered parameter (overwrites)."""
         st = self._need_state()
         w = _check_weights("weights", weights, st["batch"], self.params[0])
-        with torch.no_grad():
-            for p in self.params:
-                g = self._weighted_for(p, w)
-                p.grad = torch.zeros_like(p) if g is None else g.to(p.dtype).reshape(p.shape)
+        self.write_grads(lambda p, cs: self._weighted_for(p, w))
 
     def write_sign_grad(self, coeffs: torch.Tensor) -> None:
         """Set ``p.grad = sum_i coeffs_i sign(g_i)``, one parameter's per-example grads at a time."""
         st = self._need_state()
         c = _check_weights("coeffs", coeffs, st["batch"], self.params[0])
-        with torch.no_grad():
-            for p in self.params:
-                cs = st["contribs"].get(id(p), [])
-                if not cs:
-                    p.grad = torch.zeros_like(p)
-                    continue
-                if len(cs) == 1:
-                    g = cs[0].sign_sum(c, self.chunk_elems)
-                else:
-                    g = None
-                    for s, e in H.chunks(st["batch"], p.numel() * (len(cs) + 1),
-                                         self.chunk_elems):
-                        part = torch.tensordot(c[s:e].to(cs[0].dtype),
-                                               self._summed(cs, s, e).sign(), 1)
-                        g = part if g is None else g + part
-                p.grad = g.to(p.dtype).reshape(p.shape)
+
+        def sign_sum(p, cs):
+            if len(cs) == 1:
+                return cs[0].sign_sum(c, self.chunk_elems)
+            g = None
+            for s, e in H.chunks(st["batch"], p.numel() * (len(cs) + 1), self.chunk_elems):
+                part = torch.tensordot(c[s:e].to(cs[0].dtype), self._summed(cs, s, e).sign(), 1)
+                g = part if g is None else g + part
+            return g
+
+        self.write_grads(sign_sum)
 
     def per_example_grads(self) -> dict[str, torch.Tensor]:
         """All per-example gradients ``{name: [B, *shape]}`` of the last backward (for tests

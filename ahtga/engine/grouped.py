@@ -130,19 +130,16 @@ class RowGroupEngine:
     def write_sign_grad(self, coeffs: torch.Tensor) -> None:
         """``p.grad = sum_q coeffs_q sign(g_q)``."""
         self._check(coeffs, "coeffs")
-        st = self.inner._need_state()
-        with torch.no_grad():
-            for p in self.params:
-                cs = st["contribs"].get(id(p), [])
-                if not cs:
-                    p.grad = torch.zeros_like(p)
-                    continue
-                g = None
-                for a, b in self._group_chunks(p.numel()):
-                    s = self._group_sums(cs, a, b)
-                    part = coeffs[a:b].to(s.dtype) @ s.sign()
-                    g = part if g is None else g + part
-                p.grad = g.to(p.dtype).reshape(p.shape)
+
+        def sign_sum(p, cs):
+            g = None
+            for a, b in self._group_chunks(p.numel()):
+                s = self._group_sums(cs, a, b)
+                part = coeffs[a:b].to(s.dtype) @ s.sign()
+                g = part if g is None else g + part
+            return g
+
+        self.inner.write_grads(sign_sum)
 
     def _check(self, v, name):
         if self._groups is None or self.inner._state is None:
