@@ -396,8 +396,8 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc) -> dict:
     from ..optim import train_step
     from . import store
     from .distributed import is_distributed
-    from .runner import (_STAT_KEYS, _lr_factor, _report_validation, _stats_dict, make_optimizer,
-                         record_step, resolve_optimizer)
+    from .runner import (_STAT_KEYS, _lr_factor, _report_validation, _stats_dict, close_epoch,
+                         make_optimizer, record_step, resolve_optimizer)
 
     if is_distributed():
         raise NotImplementedError("task=fewshot runs in one process; start it without torchrun")
@@ -493,13 +493,8 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc) -> dict:
                             opt.param_groups[0]["lr"], stats)
                 win_loss, win_time, win_n = 0.0, 0.0, 0
             bar.update(1)
-        state["train_s"] += time.perf_counter() - t_ep
+        e = close_epoch(curves, state, t_ep, ep_loss, ep_n)
         t_ev = time.perf_counter()
-        state["epoch"] += 1
-        e = curves["epoch"]
-        e["epoch"].append(state["epoch"])
-        e["step"].append(state["step"])
-        e["train_loss"].append(ep_loss / ep_n if ep_n else None)
         e["train_acc"].append(ep_acc / ep_n if ep_n else None)
         if data.val is not None:
             v = evaluate_episodes(model, data.val, o, shots=o["shots"], episodes=o["val_episodes"],

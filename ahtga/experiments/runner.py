@@ -269,6 +269,19 @@ def _lr_factor(cfg: RunConfig, step: int, total: int) -> float:
 _STAT_KEYS = ("alpha_hat", "alpha", "alpha_star", "gamma", "k", "skipped")
 
 
+def close_epoch(curves: dict, state: dict, t_ep: float, train_loss_sum: float, n: int) -> dict:
+    """End an epoch of a training loop: add its training time (since ``t_ep``) and count to
+    ``state``, append epoch, step and mean training loss to ``curves["epoch"]``; returns that
+    dict for the loop's own keys."""
+    state["train_s"] += time.perf_counter() - t_ep
+    state["epoch"] += 1
+    e = curves["epoch"]
+    e["epoch"].append(state["epoch"])
+    e["step"].append(state["step"])
+    e["train_loss"].append(train_loss_sum / n if n else None)
+    return e
+
+
 def record_step(curves: dict, step: int, train_loss: float, step_time: float, lr: float,
                 stats: dict) -> None:
     """Append one logged step (means over the logging window) to ``curves["step"]``; AHTGA's
@@ -410,13 +423,8 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc) -> dict:
                 win_loss, win_time, win_n = 0.0, 0.0, 0
             probes.after_step(state["step"], curves)
             bar.update(1)
-        state["train_s"] += time.perf_counter() - t_ep
+        e = close_epoch(curves, state, t_ep, ep_loss, ep_n)
         t_ev = time.perf_counter()
-        state["epoch"] += 1
-        e = curves["epoch"]
-        e["epoch"].append(state["epoch"])
-        e["step"].append(state["step"])
-        e["train_loss"].append(ep_loss / ep_n if ep_n else None)
         vl, va = evaluate(model, data.val_x, data.val_y, cfg.eval_batch_size, device)
         tl, ta = evaluate(model, data.test_x, data.test_y, cfg.eval_batch_size, device)
         e["val_loss"].append(vl)
