@@ -393,11 +393,10 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc) -> dict:
     from tqdm.auto import tqdm
 
     from ..data import EpisodeSampler
-    from ..optim import train_step
     from . import store
     from .distributed import is_distributed
-    from .runner import (_STAT_KEYS, _lr_factor, _report_validation, _stats_dict, close_epoch,
-                         make_optimizer, record_step, resolve_optimizer)
+    from .runner import (_STAT_KEYS, _lr_factor, _report_validation, close_epoch, make_optimizer,
+                         record_step, resolve_optimizer, timed_step)
 
     if is_distributed():
         raise NotImplementedError("task=fewshot runs in one process; start it without torchrun")
@@ -468,19 +467,10 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc) -> dict:
             else:
                 losses, correct = episode_losses(model, episodes, o)
             mean_loss = float(losses.detach().mean())
-            if not math.isfinite(mean_loss):
-                state["diverged"] = True
+            done = timed_step(opt, losses, mean_loss, state, device, t0)
+            if done is None:
                 break
-            try:
-                stats = _stats_dict(train_step(opt, losses))
-            except FloatingPointError:
-                state["diverged"] = True
-                break
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-            dt = time.perf_counter() - t0
-            state["skipped"] += int(bool(stats.get("skipped", False)))
-            state["clamped"] += int(bool(stats.get("clamped", False)))
+            stats, dt = done
             a = stats.get("alpha")
             if a is not None and isinstance(a, float) and math.isfinite(a):
                 state["alpha_start"] = a if state["alpha_start"] is None else state["alpha_start"]

@@ -269,6 +269,29 @@ def _lr_factor(cfg: RunConfig, step: int, total: int) -> float:
 _STAT_KEYS = ("alpha_hat", "alpha", "alpha_star", "gamma", "k", "skipped")
 
 
+def timed_step(opt, losses, mean_loss: float, state: dict, device, t0: float):
+    """One optimizer step of a training loop (``ahtga.optim.train_step``) on ``losses`` whose
+    mean is ``mean_loss``; returns ``(stats, seconds since t0)``, or None after setting
+    ``state["diverged"]`` when the loss or a gradient is not finite.  Counts skipped and
+    clamped steps in ``state``."""
+    from ..optim import train_step
+
+    if not math.isfinite(mean_loss):
+        state["diverged"] = True
+        return None
+    try:
+        stats = _stats_dict(train_step(opt, losses))
+    except FloatingPointError:  # non-finite gradient: the step was not taken
+        state["diverged"] = True
+        return None
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    dt = time.perf_counter() - t0
+    state["skipped"] += int(bool(stats.get("skipped", False)))
+    state["clamped"] += int(bool(stats.get("clamped", False)))
+    return stats, dt
+
+
 def close_epoch(curves: dict, state: dict, t_ep: float, train_loss_sum: float, n: int) -> dict:
     """End an epoch of a training loop: add its training time (since ``t_ep``) and count to
     ``state``, append epoch, step and mean training loss to ``curves["epoch"]``; returns that
@@ -328,7 +351,6 @@ def train_run(cfg: RunConfig, label: str, seed: int, lr: float, data: Prepared, 
 def _train_run(cfg, label, seed, lr, data, *, ckpt, desc) -> dict:
     from tqdm.auto import tqdm
 
-    from ..optim import train_step
     from .studies import EpochProbes, final_metrics
 
     t_start = time.perf_counter()
@@ -398,19 +420,10 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc) -> dict:
             t0 = time.perf_counter()
             losses = per_example_loss(net(xb), yb)
             mean_loss = dist_.global_mean(losses.detach())
-            if not math.isfinite(mean_loss):
-                state["diverged"] = True
+            done = timed_step(opt, losses, mean_loss, state, device, t0)
+            if done is None:
                 break
-            try:
-                stats = _stats_dict(train_step(opt, losses))
-            except FloatingPointError:  # non-finite gradient: the step was not taken
-                state["diverged"] = True
-                break
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-            dt = time.perf_counter() - t0
-            state["skipped"] += int(bool(stats.get("skipped", False)))
-            state["clamped"] += int(bool(stats.get("clamped", False)))
+            stats, dt = done
             state["step"] += 1
             win_loss += mean_loss
             win_time += dt
