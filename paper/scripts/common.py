@@ -513,6 +513,21 @@ def copy_atomic(src, dst) -> pathlib.Path:
 
 
 # ----------------------------------------------------------------------------- tables
+def bold_if(cell: str, best: bool) -> str:
+    """A formatted ``$mean \\pm hw$`` cell in bold when ``best`` (and not ``--``)."""
+    if not best or cell == "--":
+        return cell
+    return "$\\mathbf{" + cell.strip("$").replace("\\pm", "}\\pm\\mathbf{") + "}$"
+
+
+def runs_cell(cells: dict) -> str:
+    """The "seeds" cell of a table row: runs counted (finished, missing, diverged) and diverged."""
+    first = next(iter(cells.values())) if cells else {}
+    n = len(first.get("seeds", [])) + first.get("missing", 0) + first.get("diverged", 0)
+    dv = first.get("diverged", 0)
+    return f"{n}" + (f" ({dv} div.)" if dv else "")
+
+
 def ci_tabular(blocks, columns, *, caption_note: str = "") -> str:
     """A ``tabular`` of ``mean ± 95% half-width`` cells, one row per optimizer.
 
@@ -539,14 +554,8 @@ def ci_tabular(blocks, columns, *, caption_note: str = "") -> str:
         for lab, cells in table.items():
             row = [display(lab)]
             for m, _h, d, _hb, sc in columns:
-                s = fmt_ci(cells.get(m), d, scale=sc)
-                if best.get(m) == lab and s != "--":
-                    s = "$\\mathbf{" + s.strip("$").replace("\\pm", "}\\pm\\mathbf{") + "}$"
-                row.append(s)
-            first = next(iter(cells.values())) if cells else {}
-            n_runs = len(first.get("seeds", [])) + first.get("missing", 0) + first.get("diverged", 0)
-            dv = first.get("diverged", 0)
-            row.append(f"{n_runs}" + (f" ({dv} div.)" if dv else ""))
+                row.append(bold_if(fmt_ci(cells.get(m), d, scale=sc), best.get(m) == lab))
+            row.append(runs_cell(cells))
             L.append(" & ".join(row) + " \\\\")
         L.append("\\hline")
     L.append("\\end{tabular}")

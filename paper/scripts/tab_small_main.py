@@ -54,14 +54,8 @@ def tabular(rs, preset, cols, *, with_lr: bool) -> str:
             cell = cells.get(m)
             if m in MEAN_ONLY and cell:   # timings on a shared CPU: an interval would be noise
                 cell = {**cell, "half_width": None}
-            s = C.fmt_ci(cell, d, scale=sc)
-            if best.get(m) == lab and s != "--":
-                s = "$\\mathbf{" + s.strip("$").replace("\\pm", "}\\pm\\mathbf{") + "}$"
-            row.append(s)
-        first = next(iter(cells.values())) if cells else {}
-        n = len(first.get("seeds", [])) + first.get("missing", 0) + first.get("diverged", 0)
-        dv = first.get("diverged", 0)
-        row.append(f"{n}" + (f" ({dv} div.)" if dv else ""))
+            row.append(C.bold_if(C.fmt_ci(cell, d, scale=sc), best.get(m) == lab))
+        row.append(C.runs_cell(cells))
         L.append(" & ".join(row) + " \\\\")
     L += ["\\hline", "\\end{tabular}"]
     return "\n".join(L) + "\n"
