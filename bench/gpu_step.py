@@ -56,19 +56,24 @@ def coefficients(norms, gamma=0.2, eps=1e-8):
     return (norms / (eps + norms.median())) ** gamma
 
 
-def make_method(name, model, x, y, ref_chunk):
+def make_method(name, model, x, y, ref_chunk, *, conv_strategy=None, foreach=None):
+    """A zero-argument training step for method ``name``. ``conv_strategy`` overrides the
+    engine's (default: its "auto"); ``foreach`` is passed to ``torch.optim.SGD``."""
     b = x.shape[0]
     if name.startswith("ahtga"):
+        from ahtga.engine import PerExampleEngine
         from ahtga.optim.ahtga import AHTGA
         opt = AHTGA(model, lr=1e-3, transform=name.split("_")[1],
-                    estimate_device="same" if name.endswith("devest") else "auto")
+                    estimate_device="same" if name.endswith("devest") else "auto",
+                    engine=PerExampleEngine(model, conv_strategy=conv_strategy)
+                    if conv_strategy else None)
 
         def step():
             opt.zero_grad(set_to_none=True)
             opt.step(F.cross_entropy(model(x), y, reduction="none"))
         return step
 
-    opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, foreach=foreach)
     if name == "sgd":
         def step():
             opt.zero_grad(set_to_none=True)
@@ -90,7 +95,8 @@ def make_method(name, model, x, y, ref_chunk):
             opt.step()
         return step
     from ahtga.engine import PerExampleEngine
-    eng = PerExampleEngine(model, conv_strategy="grouped" if name.endswith("grouped") else "auto",
+    eng = PerExampleEngine(model, conv_strategy="grouped" if name.endswith("grouped")
+                           else conv_strategy or "auto",
                            cache_elems=0 if name.endswith("nocache") else 2 ** 25,
                            stream=not name.endswith("nostream"))
 

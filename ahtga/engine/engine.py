@@ -76,14 +76,16 @@ from .reference import batched_autograd_grads
 __all__ = ["PerExampleEngine"]
 
 _BN = nn.modules.batchnorm._BatchNorm
+_JOINT_MAX = 1 << 16  # parameters this small (biases, norm weights) share one [B, N] block
 
 
 class _Record:
     __slots__ = ("module", "args", "kwargs", "leaves", "edges", "versions", "batch_stats",
-                 "gouts", "stream", "fired")
+                 "gouts", "stream", "fired", "stats")
 
     def __init__(self):
         self.stream = self.fired = False
+        self.stats = None
 
 
 def _check_weights(name: str, w, batch: int, like: torch.Tensor) -> torch.Tensor:
@@ -222,6 +224,7 @@ class PerExampleEngine:
             r.args, r.kwargs, r.versions = (x,), {}, [(x, x._version)]
             edge = get_gradient_edge(output)
             r.leaves, r.edges = [tuple(output.shape)], [edge]
+            r.stats = H.forward_stats(m, output)
             if not self._planned:
                 edge.node.register_prehook(functools.partial(self._mark_fired, r))
             elif self.stream and m in self._streamable:
@@ -283,14 +286,16 @@ class PerExampleEngine:
         if g is not None:
             r.gouts = [g]
             self._consume(r)
-        r.args = r.gouts = None
+        r.args = r.gouts = r.stats = None
 
     def _consume(self, r):
         contribs, sqs = self._contribs, self._sqs
         for c in self._rules(r, self._batch):
             contribs.setdefault(id(c.param), []).append(c)
             if len(contribs[id(c.param)]) == 1:
-                sqs[id(c.param)] = c.sq_norms()  # may cache and drop the factors
+                if not (type(c) is H.Materialised and c.param.numel() <= _JOINT_MAX):
+                    sqs[id(c.param)] = c.sq_norms()  # may cache and drop the factors
+                # (small materialised ones are gathered into one block by _norms)
             else:
                 sqs.pop(id(c.param), None)
 
@@ -346,12 +351,14 @@ class PerExampleEngine:
                 self._streamable = {m for m in fired - unfired
                                     if m not in self._fallback_params}
                 self._planned = True
-            while records:  # consume records so each output grad is freed once its rule ran
-                r = records.pop(0)
-                if r.stream or all(g is None for g in r.gouts):
-                    continue
-                self._consume(r)
-                del r
+            with torch.no_grad():  # (the rules must not record a graph; streamed ones run
+                # inside the backward, where grad mode is off already)
+                while records:  # consume records so each output grad is freed once its rule ran
+                    r = records.pop(0)
+                    if r.stream or all(g is None for g in r.gouts):
+                        continue
+                    self._consume(r)
+                    del r
             contribs, sqs = self._contribs, self._sqs
         finally:
             self._contribs = self._sqs = None
@@ -380,7 +387,7 @@ class PerExampleEngine:
         if gout is None:
             return []
         return H.fast_rule(m, first, gout, self.chunk_elems, self._cache_left,
-                           self.conv_strategy)
+                           self.conv_strategy, r.stats)
 
     def _fallback(self, r: _Record, batch: int):
         m = r.module
@@ -445,23 +452,55 @@ class PerExampleEngine:
         st = self._state
         done = done or {}
         sqs = []
+        small: dict = {}  # (dtype, device) -> single materialised contributions of small params
         for p in self.params:
             cs = st["contribs"].get(id(p), [])
             if not cs:
                 continue
             if len(cs) == 1:
-                sqs.append(done[id(p)] if id(p) in done else cs[0].sq_norms())
+                c = cs[0]
+                if id(p) in done:
+                    sqs.append(done[id(p)])
+                elif type(c) is H.Materialised and p.numel() <= _JOINT_MAX:
+                    small.setdefault((c.G.dtype, c.G.device), []).append(c)
+                else:
+                    sqs.append(c.sq_norms())
             else:
                 sqs.append(torch.cat([
                     self._summed(cs, s, e).reshape(e - s, -1).pow(2).sum(1)
                     for s, e in H.chunks(st["batch"], p.numel() * (len(cs) + 1),
                                          self.chunk_elems)]))
+        st["joint"] = joint = []
+        for group in small.values():
+            if len(group) == 1:
+                sqs.append(group[0].sq_norms())
+                continue
+            # Biases and normalisation weights: one [B, N] block for all of them, so their
+            # norms, weighted and sign gradients take a few ops instead of a few per parameter.
+            b = st["batch"]
+            flat = torch.cat([c.G.reshape(b, -1) for c in group], 1)
+            pids, sizes, start = [], [], 0
+            for c in group:
+                n = c.param.numel()
+                c.move_to_block(flat, start, start + n)
+                pids.append(id(c.param))
+                sizes.append(n)
+                start += n
+            joint.append((flat, pids, sizes))
+            sqs.append(flat.pow(2).sum(1))
         dt = torch.float64 if any(q.dtype == torch.float64 for q in sqs) else torch.float32
         if not sqs:
             total = torch.zeros(st["batch"], dtype=dt, device=st["device"])
         else:
             total = torch.stack([q.to(dt) for q in sqs]).sum(0)
         return total.sqrt().detach()
+
+    def _joint(self, fn) -> dict:
+        """``{id(p): fn(block)[span]}`` for the parameters gathered in joint blocks."""
+        out = {}
+        for flat, pids, sizes in self._state.get("joint", ()):
+            out.update(zip(pids, fn(flat).split(sizes)))
+        return out
 
     @staticmethod
     def _summed(cs, s, e):
@@ -493,14 +532,19 @@ class PerExampleEngine:
         """Set ``p.grad = sum_i weights_i g_i`` for every covered parameter (overwrites)."""
         st = self._need_state()
         w = _check_weights("weights", weights, st["batch"], self.params[0])
-        self.write_grads(lambda p, cs: self._weighted_for(p, w))
+        joint = self._joint(lambda flat: w.to(flat.dtype) @ flat)
+        self.write_grads(lambda p, cs: joint[id(p)] if id(p) in joint
+                         else self._weighted_for(p, w))
 
     def write_sign_grad(self, coeffs: torch.Tensor) -> None:
         """Set ``p.grad = sum_i coeffs_i sign(g_i)``, one parameter's per-example grads at a time."""
         st = self._need_state()
         c = _check_weights("coeffs", coeffs, st["batch"], self.params[0])
+        joint = self._joint(lambda flat: c.to(flat.dtype) @ flat.sign())
 
         def sign_sum(p, cs):
+            if id(p) in joint:
+                return joint[id(p)]
             if len(cs) == 1:
                 return cs[0].sign_sum(c, self.chunk_elems)
             g = None

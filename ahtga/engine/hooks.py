@@ -43,12 +43,17 @@ import torch.nn.functional as F
 from torch import nn
 
 __all__ = ["Contribution", "Materialised", "FactorContribution", "EmbeddingContribution",
-           "compute_dtype", "chunks"]
+           "compute_dtype", "chunks", "rows"]
 
 
 def compute_dtype(*ts: torch.Tensor) -> torch.dtype:
     """float64 if any input is float64, else float32 (half precision is upcast)."""
     return torch.float64 if any(t.dtype == torch.float64 for t in ts) else torch.float32
+
+
+def rows(t: torch.Tensor, s: int, e: int) -> torch.Tensor:
+    """``t[s:e]``, or ``t`` itself when that is all of it (one op less per layer and step)."""
+    return t if s == 0 and e == t.shape[0] else t[s:e]
 
 
 def chunks(b: int, per_example: int, budget: int):
@@ -77,7 +82,7 @@ class Contribution:
         """``sum_i c_i sign(g_i)``, materialising a chunk of examples at a time."""
         out = None
         for s, e in chunks(self.batch, self.param.numel(), budget):
-            part = torch.tensordot(c[s:e].to(self.dtype), self.materialise(s, e).sign(), 1)
+            part = torch.tensordot(rows(c, s, e).to(self.dtype), self.materialise(s, e).sign(), 1)
             out = part if out is None else out + part
         return out
 
@@ -86,16 +91,28 @@ class Materialised(Contribution):
     """Per-example gradients stored explicitly, ``G`` of shape [B, *param.shape]."""
 
     def __init__(self, param, grads: torch.Tensor):
-        self.param, self.G, self.batch, self.dtype = param, grads, grads.shape[0], grads.dtype
+        self.param, self._G, self.batch, self.dtype = param, grads, grads.shape[0], grads.dtype
+        self._block = None
+
+    @property
+    def G(self) -> torch.Tensor:
+        if self._G is None:  # columns of a block shared with other small parameters
+            flat, s, e = self._block
+            self._G = flat[:, s:e].view(self.batch, *self.param.shape)
+        return self._G
+
+    def move_to_block(self, flat: torch.Tensor, s: int, e: int) -> None:
+        """Keep the gradients as columns s:e of ``flat`` [B, N] (a view made when needed)."""
+        self._G, self._block = None, (flat, s, e)
 
     def sq_norms(self):
         return self.G.reshape(self.batch, -1).pow(2).sum(1)
 
     def weighted(self, w):
-        return torch.tensordot(w.to(self.dtype), self.G, 1)
+        return (w.to(self.dtype) @ self.G.reshape(self.batch, -1)).reshape(self.param.shape)
 
     def materialise(self, s, e):
-        return self.G[s:e]
+        return rows(self.G, s, e)
 
     def sign_sum(self, c, budget):
         return torch.tensordot(c.to(self.dtype), self.G.sign(), 1)
@@ -104,11 +121,13 @@ class Materialised(Contribution):
 class FactorContribution(Contribution):
     """Weight of a Linear or Conv layer: per-example gradient ``sum_t g_t a_t^T`` per group.
 
-    ``factors(s, e)`` returns ``(a, g)`` of shapes [b, G, T, d] and [b, G, T, p] in the compute
-    dtype; ``weighted_fn(w)`` returns the weight gradient for output grads scaled by ``w``;
-    ``mat_fn(s, e)`` (optional) materialises per-example gradients [b, *shape] directly.
-    When the norms are computed by materialising and all B per-example gradients fit in the
-    shared cache budget, they are kept: the weighted and sign gradients then reuse them.
+    ``factors(s, e)`` returns ``(a, g)`` in the compute dtype, of shapes [b, T, d] and
+    [b, T, p] for one group (``groups == 1``: plain batched matmuls, fewest ops) or
+    [b, G, T, d] and [b, G, T, p]; ``weighted_fn(w)`` returns the weight gradient for output
+    grads scaled by ``w``; ``mat_fn(s, e)`` (optional) materialises per-example gradients
+    [b, *shape] directly. When the norms are computed by materialising and all B per-example
+    gradients fit in the shared cache budget, they are kept: the weighted and sign gradients
+    then reuse them.
     """
 
     def __init__(self, param, batch, groups, t, d, p, factors, weighted_fn, dtype, budget,
@@ -133,38 +152,49 @@ class FactorContribution(Contribution):
             if total <= self.cache_left[0]:
                 self.cache_left[0] -= total
                 per = gr * (t * (d + p) + p * d)
-                self.cache = torch.cat([self.materialise(s, e)
-                                        for s, e in chunks(self.batch, per, self.budget)])
+                parts = [self.materialise(s, e) for s, e in chunks(self.batch, per, self.budget)]
+                self.cache = parts[0] if len(parts) == 1 else torch.cat(parts)
+                del parts
                 # the stored input and output grad are no longer needed
                 self.factors = self.weighted_fn = self.mat_fn = None
                 return self.cache.reshape(self.batch, -1).pow(2).sum(1)
         per = gr * t * (d + p) + gr * (t * t if self.ghost else p * d)
+        one = gr == 1
         out = []
         for s, e in chunks(self.batch, per, self.budget):
             if t == 1:
                 a, g = self.factors(s, e)
-                sq = (a.pow(2).sum(-1) * g.pow(2).sum(-1)).sum((1, 2))
+                sq = a.pow(2).sum(-1) * g.pow(2).sum(-1)  # [b, 1] or [b, G, 1]
+                sq = sq.reshape(e - s) if one else sq.sum((1, 2))
             elif self.ghost:
                 a, g = self.factors(s, e)
-                aa = a @ a.transpose(-1, -2)
-                gg = g @ g.transpose(-1, -2)
-                sq = (aa * gg).sum((1, 2, 3))
+                if one:
+                    aa = torch.bmm(a, a.transpose(1, 2))
+                    gg = torch.bmm(g, g.transpose(1, 2))
+                    sq = (aa * gg).sum((1, 2))
+                else:
+                    aa = a @ a.transpose(-1, -2)
+                    gg = g @ g.transpose(-1, -2)
+                    sq = (aa * gg).sum((1, 2, 3))
             else:
                 sq = self.materialise(s, e).reshape(e - s, -1).pow(2).sum(1)
             out.append(sq)
-        return torch.cat(out)
+        return out[0] if len(out) == 1 else torch.cat(out)
 
     def weighted(self, w):
         if self.cache is not None:
-            return torch.tensordot(w.to(self.dtype), self.cache, 1)
+            return (w.to(self.dtype) @ self.cache.reshape(self.batch, -1)).reshape(
+                self.param.shape)
         return self.weighted_fn(w)
 
     def materialise(self, s, e):
         if self.cache is not None:
-            return self.cache[s:e]
+            return rows(self.cache, s, e)
         if self.mat_fn is not None:
             return self.mat_fn(s, e)
         a, g = self.factors(s, e)
+        if self.groups == 1:
+            return torch.bmm(g.transpose(1, 2), a).reshape(e - s, *self.param.shape)
         return (g.transpose(-1, -2) @ a).reshape(e - s, *self.param.shape)
 
     def sign_sum(self, c, budget):
@@ -173,16 +203,21 @@ class FactorContribution(Contribution):
             out = None
             for s, e in chunks(self.batch, self.groups * (self.d + self.p), budget):
                 a, g = self.factors(s, e)
-                cs = c[s:e].to(self.dtype).reshape(-1, 1, 1, 1)
-                part = torch.einsum("bgp,bgd->gpd", (cs * g.sign())[:, :, 0], a.sign()[:, :, 0])
+                cs = rows(c, s, e).to(self.dtype)
+                if self.groups == 1:  # [b, 1, p], [b, 1, d]
+                    part = (cs[:, None] * g[:, 0].sign()).transpose(0, 1) @ a[:, 0].sign()
+                else:
+                    part = torch.einsum("bgp,bgd->gpd", (cs.reshape(-1, 1, 1, 1)
+                                                         * g.sign())[:, :, 0], a.sign()[:, :, 0])
                 out = part if out is None else out + part
             return out.reshape(self.param.shape)
         if self.cache is not None:
-            return torch.tensordot(c.to(self.dtype), self.cache.sign(), 1)
+            return (c.to(self.dtype) @ self.cache.reshape(self.batch, -1).sign()).reshape(
+                self.param.shape)
         per = self.groups * (self.t * (self.d + self.p) + self.p * self.d)
         out = None
         for s, e in chunks(self.batch, per, budget):
-            part = torch.tensordot(c[s:e].to(self.dtype), self.materialise(s, e).sign(), 1)
+            part = torch.tensordot(rows(c, s, e).to(self.dtype), self.materialise(s, e).sign(), 1)
             out = part if out is None else out + part
         return out
 
@@ -237,8 +272,8 @@ def linear_rule(m: nn.Linear, x: torch.Tensor, gout: torch.Tensor, budget: int, 
     t = a3.shape[1]
     out = []
     if m.weight.requires_grad:
-        def factors(s, e):
-            return a3[s:e].to(dt).unsqueeze(1), g3[s:e].to(dt).unsqueeze(1)
+        def factors(s, e):  # one group: [b, T, d], [b, T, p]
+            return rows(a3, s, e).to(dt), rows(g3, s, e).to(dt)
 
         def weighted(w):
             gw = (g3.to(dt) * w.to(dt)[:, None, None]).reshape(-1, p)
@@ -304,7 +339,7 @@ def conv_rule(m: nn.Conv1d | nn.Conv2d, x: torch.Tensor, gout: torch.Tensor, bud
     def padded4(s, e):
         """Explicitly padded input of examples s..e as [b, C, H, W] (padded lazily, per chunk,
         so no padded copy of the whole batch is kept)."""
-        xs = x[s:e].to(dt)
+        xs = rows(x, s, e).to(dt)
         if any(flat):
             xs = F.pad(xs, flat, mode="constant" if mode == "zeros" else mode)
         return xs.unsqueeze(2) if one_d else xs
@@ -313,8 +348,10 @@ def conv_rule(m: nn.Conv1d | nn.Conv2d, x: torch.Tensor, gout: torch.Tensor, bud
     if m.weight.requires_grad:
         def factors(s, e):
             u = _unfold(padded4(s, e), ks, dl, st)  # [b, T, C*K]
+            if gr == 1:  # [b, T, d], [b, T, p]
+                return u, rows(g4, s, e).to(dt).reshape(e - s, p, t).transpose(1, 2)
             a = u.reshape(e - s, t, gr, d).transpose(1, 2)
-            g = g4[s:e].to(dt).reshape(e - s, gr, p, t).transpose(-1, -2)
+            g = rows(g4, s, e).to(dt).reshape(e - s, gr, p, t).transpose(-1, -2)
             return a, g
 
         def weighted(w):
@@ -331,7 +368,7 @@ def conv_rule(m: nn.Conv1d | nn.Conv2d, x: torch.Tensor, gout: torch.Tensor, bud
             # batch folded into groups: one grouped weight-gradient convolution, no unfold
             n = e - s
             xs = padded4(s, e)
-            gs = g4[s:e].to(dt)
+            gs = rows(g4, s, e).to(dt)
             wg = torch.nn.grad.conv2d_weight(
                 xs.reshape(1, n * xs.shape[1], *xs.shape[2:]),
                 (n * cout, m.in_channels // gr, *ks),
@@ -402,24 +439,30 @@ def _ones(n, dtype, device):
     return _ONES[key]
 
 
-def groupnorm_rule(m: nn.GroupNorm, x, gout, budget):
+def groupnorm_rule(m: nn.GroupNorm, x, gout, budget, stats=None):
     """Per-example GroupNorm grads: the batch folded into the groups of one GroupNorm
     (N = 1, C' = B C, G' = B G), whose native backward returns per-channel = per-example
-    weight and bias grads."""
-    dt = compute_dtype(x, gout)
-    b, c = x.shape[:2]
-    hw = x[0, 0].numel()
-    xf = x.to(dt).reshape(1, b * c, hw)
-    gf = gout.to(dt).reshape(1, b * c, hw)
+    weight and bias grads. ``stats``: the forward's (mean, rstd) of shape [B, G], as autograd
+    saved them; recomputed when absent or in another dtype."""
     want_w = m.weight is not None and m.weight.requires_grad
     want_b = m.bias is not None and m.bias.requires_grad
     if not (want_w or want_b):
         return []
-    _, mean, rstd = torch.ops.aten.native_group_norm(xf, None, None, 1, b * c, hw,
-                                                     b * m.num_groups, m.eps)
+    dt = compute_dtype(x, gout)
+    b, c = x.shape[0], x.shape[1]
+    hw = x.numel() // (b * c)
+    groups = b * m.num_groups
+    xf = x.to(dt).reshape(1, b * c, hw)
+    gf = gout.to(dt).reshape(1, b * c, hw)
+    if (stats is not None and stats[0].dtype == dt and stats[1].dtype == dt
+            and stats[0].numel() == groups):
+        mean, rstd = stats[0].reshape(1, groups), stats[1].reshape(1, groups)
+    else:
+        _, mean, rstd = torch.ops.aten.native_group_norm(xf, None, None, 1, b * c, hw, groups,
+                                                         m.eps)
     ones = _ones(b * c, dt, x.device)  # dgamma, dbeta do not depend on it
     _, dw, db = torch.ops.aten.native_group_norm_backward(
-        gf, xf, mean, rstd, ones, 1, b * c, hw, b * m.num_groups, [False, True, True])
+        gf, xf, mean, rstd, ones, 1, b * c, hw, groups, [False, want_w, want_b])
     out = []
     if want_w:
         out.append(Materialised(m.weight, dw.reshape(b, c)))
@@ -459,7 +502,18 @@ def has_fast_rule(m: nn.Module) -> bool:
     return False
 
 
-def fast_rule(m, x, gout, budget, cache_left, conv_strategy="auto"):
+def forward_stats(m: nn.Module, output: torch.Tensor):
+    """What a rule can reuse from the forward's autograd node (GroupNorm: its saved mean and
+    rstd, so the rule does not recompute them), or None."""
+    if isinstance(m, nn.GroupNorm):
+        node = output.grad_fn
+        if node is not None and type(node).__name__ == "NativeGroupNormBackward0":
+            # detached: a record must not hold the graph (its node's pre-hook holds the record)
+            return node._saved_result1.detach(), node._saved_result2.detach()
+    return None
+
+
+def fast_rule(m, x, gout, budget, cache_left, conv_strategy="auto", stats=None):
     if isinstance(m, nn.Linear):
         return linear_rule(m, x, gout, budget, cache_left)
     if isinstance(m, (nn.Conv1d, nn.Conv2d)):
@@ -469,5 +523,5 @@ def fast_rule(m, x, gout, budget, cache_left, conv_strategy="auto"):
     if isinstance(m, (nn.LayerNorm, nn.RMSNorm)):
         return layernorm_rule(m, x, gout, budget)
     if isinstance(m, nn.GroupNorm):
-        return groupnorm_rule(m, x, gout, budget)
+        return groupnorm_rule(m, x, gout, budget, stats)
     raise TypeError(f"no fast rule for {type(m).__name__}")

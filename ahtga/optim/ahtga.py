@@ -288,10 +288,12 @@ class AHTGA(torch.optim.Optimizer):
                                torch.tensor([0.05, 0.5, 0.95, 1.0], dtype=torch.float64,
                                             device=norms.device))
             if all_grads:
-                total = torch.stack([n.to(q.device, torch.float64)
-                                     for n in torch._foreach_norm(all_grads)])
-                ok = torch.isfinite(total).all().to(device=q.device, dtype=torch.float64)
-                q = torch.cat([q, ok.reshape(1)])
+                # one stack of the per-tensor norms (not one copy each): a few kernels in all
+                gnorms = torch._foreach_norm(all_grads)
+                if len({(n.dtype, n.device) for n in gnorms}) > 1:  # mixed dtypes or devices
+                    gnorms = [n.to(q.device, torch.float64) for n in gnorms]
+                ok = torch.isfinite(torch.stack(gnorms)).all()
+                q = torch.cat([q, ok.to(device=q.device, dtype=torch.float64).reshape(1)])
             q = q.tolist()
             if all_grads and q[4] != 1.0:
                 self.tracker.load_state_dict(snapshot)

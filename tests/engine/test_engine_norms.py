@@ -187,6 +187,10 @@ def test_engine_conv_strategies_and_cache(strategy, cache):
     eng.write_weighted_grad(w)
     for n, p in model.named_parameters():
         torch.testing.assert_close(p.grad, torch.tensordot(w, ref[n], 1), rtol=1e-7, atol=1e-10)
+    eng.write_sign_grad(w)
+    for n, p in model.named_parameters():
+        torch.testing.assert_close(p.grad, torch.tensordot(w, ref[n].sign(), 1), rtol=1e-12,
+                                   atol=1e-12)
 
 
 @pytest.mark.parametrize("finish", ["write", "release_only", "forward_only"])
