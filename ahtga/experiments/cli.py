@@ -77,13 +77,14 @@ def _task(kind: str, preset: str, scale: str, overrides: dict, label: str, seed:
 
 def needs_sweep(cfg, label: str, out: Path) -> bool:
     """Whether ``resolve_lr`` would run a sweep now (no override, no reusable choice, none done)."""
-    from .runner import _recorded_choice
+    from .runner import _recorded_choice, sweep_grid
 
     if label in cfg.lr_overrides or cfg.lr > 0 or not cfg.lr_sweep:
         return False
-    if cfg.lr_from and _recorded_choice(out, cfg.lr_from, label) is not None:
+    grid = sweep_grid(cfg, label) if label in cfg.lr_grids else None
+    if cfg.lr_from and _recorded_choice(out, cfg.lr_from, label, grid) is not None:
         return False
-    return _recorded_choice(out, cfg.preset, label) is None
+    return _recorded_choice(out, cfg.preset, label, grid) is None
 
 
 def _execute(tasks: list[tuple], jobs: int) -> list[str]:
@@ -131,11 +132,11 @@ def run_presets(names: Sequence[str], scale: str, overrides: dict, out: Path, *,
     from .store import read_json
 
     def stale(path, c, lab) -> bool:
-        """A stored result made with another config or other optimizer options (run_one
-        recomputes it; planning must count it)."""
+        """A stored result made with another config, other optimizer options or another
+        learning rate (run_one recomputes it; planning must count it)."""
         try:
-            return not _matches(read_json(path), c, lab)
-        except (OSError, ValueError):
+            return not _matches(read_json(path), c, lab, resolve_lr(c, lab, out)[0])
+        except (OSError, ValueError, RuntimeError, KeyError):
             return True
 
     groups: dict[str, list] = {}   # run_key -> [(preset, label, seed), ...]; the first one trains

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import typing
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +53,7 @@ class RunConfig:
     lr: float = 0.0                     # learning rate for every optimizer; 0 = per-optimizer default or sweep
     lr_overrides: dict = field(default_factory=dict)  # {label: lr} fixed per optimizer label (wins over all)
     lr_sweep: bool = False              # choose each optimizer's lr from optim.LR_GRIDS by validation loss
+    lr_grids: dict = field(default_factory=dict)  # {label: [lr, ...]} this label's sweep grid (else VARIANT_GRIDS / LR_GRIDS)
     lr_from: str = ""                   # reuse the lr choices recorded by this preset's sweep under the same --out
     sweep_epochs: int = 0               # epochs of each sweep run (0 = same as epochs)
     epochs: int = 20                    # passes over the training set
@@ -199,13 +201,23 @@ def validate(cfg: RunConfig) -> RunConfig:
     check_int("tail_probe", cfg.tail_probe, min_value=8)
     if not cfg.optimizers:
         raise ValueError("`optimizers` must name at least one optimizer; got optimizers=()")
+    if not isinstance(cfg.lr_grids, dict):
+        raise ValueError(f"`lr_grids` must map optimizer labels to lists of learning rates; got "
+                         f"lr_grids={cfg.lr_grids!r}")
+    for lab, grid in cfg.lr_grids.items():
+        ok = (isinstance(grid, (list, tuple)) and len(grid) > 0
+              and all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0
+                      and math.isfinite(v) for v in grid))
+        if not ok:
+            raise ValueError(f"`lr_grids[{lab!r}]` must be a non-empty list of positive finite "
+                             f"learning rates; got {grid!r}")
     return cfg
 
 
 #: Fields added after result files existed: left out of :func:`to_dict` while they hold their
 #: default, so the recorded config, ``runner.run_key`` and the stored-result check of every
 #: earlier run stay unchanged.
-OMIT_IF_DEFAULT = ("fewshot", "glue", "hf_model")
+OMIT_IF_DEFAULT = ("fewshot", "glue", "hf_model", "lr_grids")
 
 
 def to_dict(cfg: RunConfig) -> dict[str, Any]:

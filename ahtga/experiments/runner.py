@@ -91,38 +91,49 @@ def _sweep_file(out: Path, preset: str, label: str) -> Path:
     return Path(out) / preset / label / "lr_sweep.json"
 
 
-def _recorded_choice(out: Path, preset: str, label: str) -> float | None:
-    """The lr chosen by a finished sweep of ``preset`` for ``label`` (or for the label's
-    registry name, so ablation variants of AHTGA reuse AHTGA's choice -- except variants with their
-    own grid in ``presets.VARIANT_GRIDS``)."""
+def sweep_grid(cfg: RunConfig, label: str) -> list[float]:
+    """The sorted lr grid swept for ``label``: ``cfg.lr_grids[label]``, else the label's own grid
+    in ``presets.VARIANT_GRIDS``, else ``optim.LR_GRIDS`` of its registry name."""
+    from ..optim import LR_GRIDS
     from .presets import VARIANT_GRIDS
 
-    labels = [label] if label in VARIANT_GRIDS else [label, resolve_optimizer(label)[0]]
+    name, _ = resolve_optimizer(label)
+    grid = cfg.lr_grids.get(label) or VARIANT_GRIDS.get(label) or LR_GRIDS[name]
+    return sorted(float(v) for v in grid)
+
+
+def _recorded_choice(out: Path, preset: str, label: str,
+                     grid: list[float] | None = None) -> float | None:
+    """The lr chosen by a finished sweep of ``preset`` for ``label`` (or for the label's
+    registry name, so ablation variants of AHTGA reuse AHTGA's choice -- except variants with their
+    own grid in ``presets.VARIANT_GRIDS``). With ``grid``, only a sweep of the label itself over
+    that grid counts (a sweep over another grid is not this config's choice)."""
+    from .presets import VARIANT_GRIDS
+
+    labels = ([label] if label in VARIANT_GRIDS or grid is not None
+              else [label, resolve_optimizer(label)[0]])
     for lab in labels:
         p = _sweep_file(out, preset, lab)
         if p.is_file():
             rec = store.read_json(p)
-            if rec.get("chosen") is not None:
+            if rec.get("chosen") is not None and (grid is None or rec.get("grid") == grid):
                 return float(rec["chosen"])
     return None
 
 
 def lr_sweep(cfg: RunConfig, label: str, out: Path) -> dict:
-    """Train one run (seed 0, ``sweep_epochs``, no monitors) per lr of ``LR_GRIDS[name]`` and
+    """Train one run (seed 0, ``sweep_epochs``, no monitors) per lr of ``sweep_grid`` and
     choose the lr with the highest final validation accuracy, ties broken by the lower
     validation loss; diverged runs are never chosen.  Each finished grid point is recorded in
     ``OUT/<preset>/<label>/lr_sweep.json`` at once (atomic), so a killed sweep resumes."""
-    from ..optim import LR_GRIDS
-    from .presets import VARIANT_GRIDS
-
-    name, _ = resolve_optimizer(label)
-    grid = sorted(float(v) for v in VARIANT_GRIDS.get(label, LR_GRIDS[name]))
+    grid = sweep_grid(cfg, label)
     path = _sweep_file(out, cfg.preset, label)
     rec = store.read_json(path) if path.is_file() else {"grid": grid, "points": {}, "chosen": None}
     if rec.get("chosen") is not None and rec.get("grid") == grid:
         return rec
-    if rec.get("grid") != grid:
-        rec = {"grid": grid, "points": {}, "chosen": None}
+    if rec.get("grid") != grid:  # a changed grid: keep the points it shares with the old one
+        rec = {"grid": grid, "points": {k: v for k, v in rec.get("points", {}).items()
+                                        if float(k) in grid}, "chosen": None}
     sweep_cfg = _replace(cfg, epochs=cfg.sweep_epochs or cfg.epochs, tail_every=0, dynamics=False,
                          perturbations=(), ood="", checkpoint_every=0)
     data = prepare(sweep_cfg, 0)
@@ -159,7 +170,8 @@ def resolve_lr(cfg: RunConfig, label: str, out: Path | None) -> tuple[float, dic
     if cfg.lr > 0:
         return float(cfg.lr), {"source": "config lr"}
     if out is not None and cfg.lr_from:
-        v = _recorded_choice(out, cfg.lr_from, label)
+        v = _recorded_choice(out, cfg.lr_from, label,
+                             sweep_grid(cfg, label) if label in cfg.lr_grids else None)
         if v is not None:
             return v, {"source": f"sweep of preset {cfg.lr_from}"}
     if out is not None and cfg.lr_sweep:
@@ -492,7 +504,7 @@ def _report_validation(opt, state: dict, val_loss: float | None) -> None:
 
 # ----------------------------------------------------------------------------- one result
 _KEY_IGNORES = ("preset", "optimizers", "lr", "lr_overrides", "lr_from", "lr_sweep", "sweep_epochs",
-                "progress")
+                "progress", "lr_grids")
 
 
 def run_key(cfg: RunConfig, label: str, seed: int, lr: float) -> str:
@@ -529,18 +541,29 @@ def _optimizer_kwargs(cfg: RunConfig, label: str) -> dict:
     return {**cfg.optimizer_kwargs, **(cfg.ahtga_kwargs if name == "ahtga" else {}), **kw}
 
 
-def _matches(stored: dict, cfg: RunConfig, label: str) -> bool:
-    """Whether a stored result was made with this config and these optimizer options (so a
-    result left by an edited preset is recomputed, not silently reused)."""
+def _matches(stored: dict, cfg: RunConfig, label: str, lr: float | None = None) -> bool:
+    """Whether a stored result was made with this config, these optimizer options and (when
+    given) this learning rate, so a result left by an edited preset or an older sweep choice is
+    recomputed, not silently reused. Of ``lr_grids`` only this label's entry counts."""
     import json
 
     def norm(x):
         return json.loads(json.dumps(x, sort_keys=True, default=str))
 
+    def own_grid(c):
+        c = dict(c)
+        grids = c.pop("lr_grids", None) or {}
+        if label in grids:
+            c["lr_grids"] = {label: grids[label]}
+        return c
+
     try:
-        return (norm(stored["config"]) == norm(to_dict(cfg))
+        same = (norm(own_grid(stored["config"])) == norm(own_grid(to_dict(cfg)))
                 and norm(stored["optimizer_spec"]["kwargs"]) == norm(_optimizer_kwargs(cfg, label)))
-    except (KeyError, TypeError):
+        if same and lr is not None:
+            same = float(stored["optimizer_spec"]["lr"]) == float(lr)
+        return same
+    except (KeyError, TypeError, ValueError):
         return False
 
 
@@ -548,14 +571,14 @@ def run_one(cfg: RunConfig, label: str, seed: int, out: str | Path, *, force: bo
     """Run (or skip, when its result exists) one (preset, optimizer, seed); returns the result path."""
     out = Path(out)
     path = store.result_path(out, cfg.preset, label, seed)
+    lr, lr_info = resolve_lr(cfg, label, out)
     if path.is_file() and not force:
-        if _matches(store.read_json(path), cfg, label):
+        if _matches(store.read_json(path), cfg, label, lr):
             return path
-        warnings.warn(f"{path}: stored config or optimizer options differ from this run's; "
-                      "recomputing it", RuntimeWarning, stacklevel=2)
+        warnings.warn(f"{path}: stored config, optimizer options or learning rate differ from "
+                      "this run's; recomputing it", RuntimeWarning, stacklevel=2)
     t0 = time.time()
     torch.set_num_threads(cfg.num_threads)
-    lr, lr_info = resolve_lr(cfg, label, out)
     data = prepare(cfg, seed)
     ckpt = store.checkpoint_path(path)
     res = train_run(cfg, label, seed, lr, data, ckpt=ckpt)

@@ -133,6 +133,44 @@ def test_lr_sweep_picks_by_validation_and_records(tmp_path, monkeypatch):
     assert runner.resolve_lr(c2, "sgd", tmp_path)[0] == 0.1
 
 
+def test_lr_grids_extend_a_sweep_and_recompute_results_of_another_lr(tmp_path, monkeypatch):
+    """A per-label grid reuses the grid points already swept, trains only the new ones, and a
+    stored result whose lr is no longer the choice is recomputed; other labels' results (whose
+    config differs only in another label's grid) are kept."""
+    import ahtga.optim as O
+    from ahtga.experiments.cli import needs_sweep
+    from ahtga.experiments.config import to_dict
+
+    monkeypatch.setitem(O.LR_GRIDS, "sgd", (1e-7, 1e-6))
+    base = {**QUICK, "optimizers": ("sgd", "adam"), "dynamics": False, "lr_sweep": True,
+            "tail_every": 0, "perturbations": (), "ood": "", "epochs": 2,
+            "lr_overrides": {"adam": 1e-3}}
+    cfg = resolve("main", "tiny", base)
+    assert "lr_grids" not in to_dict(cfg)          # default: recorded configs are unchanged
+    r0 = read_json(runner.run_one(cfg, "sgd", 0, tmp_path))
+    adam = runner.run_one(cfg, "adam", 0, tmp_path)
+    adam_mtime = adam.stat().st_mtime_ns
+    assert r0["optimizer_spec"]["lr"] in (1e-7, 1e-6)
+    wide = resolve("main", "tiny", {**base, "lr_grids": {"sgd": [1e-7, 1e-6, 0.1]}})
+    assert needs_sweep(wide, "sgd", tmp_path) and not needs_sweep(cfg, "sgd", tmp_path)
+    trained = []
+    real = runner.train_run
+
+    def counting(c, label, seed, lr, *a, **k):
+        trained.append((label, lr, c.epochs))
+        return real(c, label, seed, lr, *a, **k)
+
+    monkeypatch.setattr(runner, "train_run", counting)
+    r1 = read_json(runner.run_one(wide, "sgd", 0, tmp_path))
+    sweep = read_json(tmp_path / "main" / "sgd" / "lr_sweep.json")
+    assert sweep["grid"] == [1e-7, 1e-6, 0.1] and set(sweep["points"]) == {"1e-07", "1e-06", "0.1"}
+    assert trained[0][1] == 0.1 and len(trained) == 2   # one new sweep point, then the run
+    assert r1["optimizer_spec"]["lr"] == 0.1 == sweep["chosen"]
+    assert runner.run_one(wide, "adam", 0, tmp_path) == adam and adam.stat().st_mtime_ns == adam_mtime
+    with pytest.raises(ValueError, match=r"lr_grids\['sgd'\]"):
+        resolve("main", "tiny", {**base, "lr_grids": {"sgd": [0.1, -1.0]}})
+
+
 def test_cli_run_list_and_errors(tmp_path, capsys):
     args = ["run", "main", "--seeds", "0", "--out", str(tmp_path), "--jobs", "1",
             "--set", "optimizers=sgd", "--set", "epochs=1", "--set", "max_train_examples=128",
