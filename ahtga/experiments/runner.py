@@ -544,21 +544,18 @@ def _optimizer_kwargs(cfg: RunConfig, label: str) -> dict:
 def _matches(stored: dict, cfg: RunConfig, label: str, lr: float | None = None) -> bool:
     """Whether a stored result was made with this config, these optimizer options and (when
     given) this learning rate, so a result left by an edited preset or an older sweep choice is
-    recomputed, not silently reused. Of ``lr_grids`` only this label's entry counts."""
+    recomputed, not silently reused. ``lr_grids`` only acts through the learning rate it chooses,
+    so it is compared as that learning rate."""
     import json
 
     def norm(x):
         return json.loads(json.dumps(x, sort_keys=True, default=str))
 
-    def own_grid(c):
-        c = dict(c)
-        grids = c.pop("lr_grids", None) or {}
-        if label in grids:
-            c["lr_grids"] = {label: grids[label]}
-        return c
+    def no_grids(c):
+        return {k: v for k, v in c.items() if k != "lr_grids"}
 
     try:
-        same = (norm(own_grid(stored["config"])) == norm(own_grid(to_dict(cfg)))
+        same = (norm(no_grids(stored["config"])) == norm(no_grids(to_dict(cfg)))
                 and norm(stored["optimizer_spec"]["kwargs"]) == norm(_optimizer_kwargs(cfg, label)))
         if same and lr is not None:
             same = float(stored["optimizer_spec"]["lr"]) == float(lr)

@@ -167,6 +167,12 @@ def test_lr_grids_extend_a_sweep_and_recompute_results_of_another_lr(tmp_path, m
     assert trained[0][1] == 0.1 and len(trained) == 2   # one new sweep point, then the run
     assert r1["optimizer_spec"]["lr"] == 0.1 == sweep["chosen"]
     assert runner.run_one(wide, "adam", 0, tmp_path) == adam and adam.stat().st_mtime_ns == adam_mtime
+    # a grid that keeps the choice keeps the result
+    same = resolve("main", "tiny", {**base, "lr_grids": {"sgd": [1e-6, 0.1]}})
+    mtime = result_path(tmp_path, "main", "sgd", 0).stat().st_mtime_ns
+    n = len(trained)
+    assert runner.run_one(same, "sgd", 0, tmp_path).stat().st_mtime_ns == mtime
+    assert len(trained) == n
     with pytest.raises(ValueError, match=r"lr_grids\['sgd'\]"):
         resolve("main", "tiny", {**base, "lr_grids": {"sgd": [0.1, -1.0]}})
 
