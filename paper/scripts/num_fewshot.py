@@ -1,12 +1,34 @@
 """Numbers quoted in the few-shot paragraph: where AHTGA stands at 1 and 5 shots in each
-few-shot preset (rank, best optimizer, 95% intervals over seeds) and its cost per epoch
-relative to SGD."""
+few-shot preset (rank, best optimizer, 95% intervals over seeds), its cost per epoch
+relative to SGD, and, where the runs chose their learning rates by a sweep, the choices and
+which of them lie at an edge of their grid."""
 import pathlib
 import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import common as C  # noqa: E402
 from tab_fewshot import COLS, describe, fewshot_presets, records  # noqa: E402
+
+
+def lr_sentence(recs) -> str:
+    """The swept learning rates of a preset's runs: each optimizer's choice and grid, and the
+    optimizers whose choice is an edge of their grid (where the grid may need widening)."""
+    parts, edge = [], []
+    for lab in sorted({r["optimizer"] for r in recs}, key=C.order_key):
+        ch = [C.get(r, "optimizer_spec.lr_choice") or {} for r in recs if r["optimizer"] == lab]
+        ch = [c for c in ch if c.get("grid")]
+        if not ch:
+            continue
+        lr = C.get(next(r for r in recs if r["optimizer"] == lab), "optimizer_spec.lr")
+        grid = ch[0]["grid"]
+        parts.append(f"{C.display(lab)} {lr:g} (of {len(grid)} values, {min(grid):g}--{max(grid):g})")
+        if any(c.get("at_grid_edge") for c in ch):
+            edge.append(C.display(lab))
+    if not parts:
+        return ""
+    tail = (" At an edge of its grid: " + ", ".join(edge) + "." if edge
+            else " No choice lies at an edge of its grid.")
+    return "Learning rates chosen by the sweep: " + "; ".join(parts) + "." + tail
 
 
 def main(argv=None):
@@ -31,6 +53,9 @@ def main(argv=None):
             why = "; ".join(how.get(m, str(m)) for m in sorted(modes, key=str))
             sentences.append(f"One AHTGA epoch costs {t['ahtga'] / t['sgd']:.1f} times an SGD epoch "
                              f"here ({why}).")
+        lrs = lr_sentence(groups[p])
+        if lrs:
+            sentences.append(lrs)
     M.add("FewshotSetup", "; ".join(setups) if setups else C.NO_RESULTS)
     M.add("FewshotSentences", " ".join(sentences) if sentences else "")
     C.write_text(a.out, M.text())

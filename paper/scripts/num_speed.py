@@ -6,7 +6,10 @@ machines CI does not have); each macro says "not available" when its file is abs
 ``ahtga_*`` methods, falling back to ``engine_*``); ``\GpuCifarAvailable``, ``\GpuCifarDevice``,
 ``\GpuCifarSentence``; ``\CpuBenchAvailable``, ``\CpuEngineWorstDirection`` (worst
 direction-preserving ratio to SGD over the CPU cases), ``\CpuTailSpeedup``, ``\CpuTailGridSpeedup``, ``\CpuStableSpeedup``,
-``\CpuStableSpeedupThreads``, ``\CpuStableSpeedupTorch``.
+``\CpuStableSpeedupThreads``, ``\CpuStableSpeedupTorch``; ``\CpuOverheadAvailable`` (yes/no),
+``\CpuOverheadDirection``, ``\CpuOverheadSign`` (AHTGA step over SGD step in the host-side proxy
+of ``bench/bench_overhead.py``), ``\CpuOverheadOps``, ``\CpuOverheadSgdOps`` (kernel-like ATen
+operators per step of the direction-preserving AHTGA step and of SGD).
 """
 import pathlib
 import sys
@@ -64,6 +67,13 @@ def main(argv=None):
     M.add("CpuStableSpeedupThreads", f"{st['min_ratio_numpy_threads']:.1f}"
           if "min_ratio_numpy_threads" in st else C.NA)
     M.add("CpuStableSpeedupTorch", f"{st['min_ratio_torch']:.1f}" if "min_ratio_torch" in st else C.NA)
+    ov = (res.get("bench_overhead") or {}).get("methods") or {}
+    have = all(k in ov for k in ("sgd", "ahtga_direction", "ahtga_sign"))
+    M.add("CpuOverheadAvailable", "yes" if have else "no")
+    M.add("CpuOverheadDirection", f"{ov['ahtga_direction']['ratio_to_sgd']:.2f}" if have else C.NA)
+    M.add("CpuOverheadSign", f"{ov['ahtga_sign']['ratio_to_sgd']:.2f}" if have else C.NA)
+    M.add("CpuOverheadOps", str(ov["ahtga_direction"]["kernel_like_ops"]) if have else C.NA)
+    M.add("CpuOverheadSgdOps", str(ov["sgd"]["kernel_like_ops"]) if have else C.NA)
     C.write_text(a.out, M.text())
     C.report(a.out, f"GPU step {'yes' if gs else 'no'}, GPU runs {len(runs)}, CPU bench {'yes' if res else 'no'}")
 

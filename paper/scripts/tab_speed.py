@@ -2,7 +2,8 @@
 optimizer (``timings.step_s_median``) in the ``main`` preset, mean over seeds, and its ratio to
 SGD's (runs were separate processes on a shared machine: indicative only).  (b) From
 ``paper/measured`` when present: the CPU benchmarks of ``bench/run_all.py`` (per-step cost of
-AHTGA's per-example engine relative to an SGD step in the same process; double-bootstrap and
+AHTGA's per-example engine relative to an SGD step in the same process; the host-side overhead
+proxy of ``bench/bench_overhead.py`` with its operator counts; double-bootstrap and
 stable-sampler speed-ups over straightforward references).
 """
 import pathlib
@@ -42,6 +43,16 @@ def bench_rows(res: dict) -> list[tuple[str, str]]:
             rows.append(("\\quad the same, \\texttt{k\\_search=\"grid\"} (coarse-to-fine)",
                          f"{tl['ratio_grid']:.1f}$\\times$ (KS $p$ vs reference: "
                          f"{tl.get('grid_ks_pvalue_alpha', float('nan')):.2f})"))
+    ov = (res.get("bench_overhead") or {}).get("methods")
+    if ov and "sgd" in ov:
+        names = [k for k in ("engine_direction", "engine_sign", "ahtga_direction", "ahtga_sign")
+                 if k in ov]
+        rows.append(("host-side proxy (ResNet-18-GN, width 4, $8\\times 8$, batch 32, one thread): "
+                     "engine direction / sign, AHTGA direction / sign per step",
+                     " / ".join(f"{ov[k]['ratio_to_sgd']:.2f}$\\times$" for k in names) + " SGD"))
+        rows.append(("\\quad ATen operators per step (kernel-like), same order; SGD",
+                     " / ".join(f"{ov[k]['ops']} ({ov[k]['kernel_like_ops']})" for k in names)
+                     + f"; {ov['sgd']['ops']} ({ov['sgd']['kernel_like_ops']})"))
     st = res.get("bench_stable")
     if st and "min_ratio_numpy" in st:
         rows.append(("$10^6$ stable draws: speed-up over \\texttt{scipy.stats.levy\\_stable} (numpy / torch, worst case)",
