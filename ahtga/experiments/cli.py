@@ -128,14 +128,14 @@ def run_presets(names: Sequence[str], scale: str, overrides: dict, out: Path, *,
                   for n, c in cfgs.items() if (not c.lr_from) == (phase == "own")
                   for lab in c.optimizers if needs_sweep(c, lab, out)]
         failures += _execute(sweeps, jobs)
-    from .runner import _matches, resolve_lr, run_key
+    from .runner import _matches, known_lr, resolve_lr, run_key
     from .store import read_json
 
     def stale(path, c, lab) -> bool:
         """A stored result made with another config, other optimizer options or another
         learning rate (run_one recomputes it; planning must count it)."""
         try:
-            return not _matches(read_json(path), c, lab, resolve_lr(c, lab, out)[0])
+            return not _matches(read_json(path), c, lab, known_lr(c, lab, out))
         except (OSError, ValueError, RuntimeError, KeyError):
             return True
 

@@ -163,6 +163,26 @@ def lr_sweep(cfg: RunConfig, label: str, out: Path) -> dict:
     return rec
 
 
+def known_lr(cfg: RunConfig, label: str, out: Path | None) -> float | None:
+    """The lr :func:`resolve_lr` would give, when that needs no training (an override, a fixed
+    lr, a finished sweep over the current grid); NaN when this preset's sweep record for the
+    label is over another grid or unfinished (the choice may change: a stored result is stale);
+    None when there is no sweep record at all (nothing to compare with)."""
+    if label in cfg.lr_overrides or cfg.lr > 0 or out is None:
+        return resolve_lr(cfg, label, out)[0]
+    grid = sweep_grid(cfg, label) if label in cfg.lr_grids else None
+    if cfg.lr_from:
+        v = _recorded_choice(out, cfg.lr_from, label, grid)
+        if v is not None:
+            return v
+    if cfg.lr_sweep:
+        v = _recorded_choice(out, cfg.preset, label, sweep_grid(cfg, label))
+        if v is None and _sweep_file(out, cfg.preset, label).is_file():
+            return math.nan
+        return v
+    return resolve_lr(cfg, label, out)[0]
+
+
 def resolve_lr(cfg: RunConfig, label: str, out: Path | None) -> tuple[float, dict]:
     """(lr, how it was chosen) -- see the module docstring for the order."""
     if label in cfg.lr_overrides:
@@ -557,7 +577,7 @@ def _matches(stored: dict, cfg: RunConfig, label: str, lr: float | None = None) 
     try:
         same = (norm(no_grids(stored["config"])) == norm(no_grids(to_dict(cfg)))
                 and norm(stored["optimizer_spec"]["kwargs"]) == norm(_optimizer_kwargs(cfg, label)))
-        if same and lr is not None:
+        if same and lr is not None:  # (NaN: a pending choice, never equal)
             same = float(stored["optimizer_spec"]["lr"]) == float(lr)
         return same
     except (KeyError, TypeError, ValueError):
@@ -568,14 +588,16 @@ def run_one(cfg: RunConfig, label: str, seed: int, out: str | Path, *, force: bo
     """Run (or skip, when its result exists) one (preset, optimizer, seed); returns the result path."""
     out = Path(out)
     path = store.result_path(out, cfg.preset, label, seed)
-    lr, lr_info = resolve_lr(cfg, label, out)
     if path.is_file() and not force:
-        if _matches(store.read_json(path), cfg, label, lr):
+        # the lr is compared when it is known without training (a missing sweep record does
+        # not start a sweep just to decide that a stored result can be kept)
+        if _matches(store.read_json(path), cfg, label, known_lr(cfg, label, out)):
             return path
         warnings.warn(f"{path}: stored config, optimizer options or learning rate differ from "
                       "this run's; recomputing it", RuntimeWarning, stacklevel=2)
     t0 = time.time()
     torch.set_num_threads(cfg.num_threads)
+    lr, lr_info = resolve_lr(cfg, label, out)
     data = prepare(cfg, seed)
     ckpt = store.checkpoint_path(path)
     res = train_run(cfg, label, seed, lr, data, ckpt=ckpt)

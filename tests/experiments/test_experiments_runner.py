@@ -171,6 +171,12 @@ def test_lr_grids_extend_a_sweep_and_recompute_results_of_another_lr(tmp_path, m
     same = resolve("main", "tiny", {**base, "lr_grids": {"sgd": [1e-6, 0.1]}})
     mtime = result_path(tmp_path, "main", "sgd", 0).stat().st_mtime_ns
     n = len(trained)
+    assert needs_sweep(same, "sgd", tmp_path)  # the CLI sweeps first (here: no point to train)
+    assert runner.lr_sweep(same, "sgd", tmp_path)["chosen"] == 0.1
+    assert runner.run_one(same, "sgd", 0, tmp_path).stat().st_mtime_ns == mtime
+    assert len(trained) == n
+    # without any sweep record the stored result is kept (no sweep just to decide that)
+    (tmp_path / "main" / "sgd" / "lr_sweep.json").unlink()
     assert runner.run_one(same, "sgd", 0, tmp_path).stat().st_mtime_ns == mtime
     assert len(trained) == n
     with pytest.raises(ValueError, match=r"lr_grids\['sgd'\]"):
