@@ -199,8 +199,12 @@ class TailTracker:
                 f"the tail estimate needs at least min_samples={self.min_samples} per-example "
                 f"norms; got a batch of B={B} with window={self.window} (B * window = "
                 f"{B * self.window}): raise the batch size or the window")
-        pos = norms.detach()[norms.detach() > 0]
-        pool = torch.cat([*self._buffer, pos]) if self.window > 1 else pos
+        # Move the norms first when the estimate will run on the CPU: one small device-to-host
+        # copy instead of masking kernels on the device (B * window bounds the pool size).
+        dev = estimate_device_for(norms.device, B * self.window, self.estimate_device)
+        x = norms.detach().to(dev)
+        pos = x[x > 0]
+        pool = torch.cat([*(b.to(dev) for b in self._buffer), pos]) if self.window > 1 else pos
         n = int(pool.numel())
         if self.window > 1:
             self._buffer.append(pos.clone())

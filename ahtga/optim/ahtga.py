@@ -283,10 +283,9 @@ class AHTGA(torch.optim.Optimizer):
                 ps = [p for p in group["params"] if p.grad is not None]
                 groups.append((group, ps, [p.grad for p in ps]))
             all_grads = [g for _, _, gs in groups for g in gs]
-            # one device-to-host transfer for the gradient check and the norm quantiles
-            q = torch.quantile(norms.to(torch.float64),
-                               torch.tensor([0.05, 0.5, 0.95, 1.0], dtype=torch.float64,
-                                            device=norms.device))
+            # the norm quantiles on the CPU (B values), one transfer for the gradient check
+            q = torch.quantile(norms.detach().to("cpu", torch.float64),
+                               torch.tensor([0.05, 0.5, 0.95, 1.0], dtype=torch.float64))
             if all_grads:
                 # one stack of the per-tensor norms (not one copy each): a few kernels in all
                 gnorms = torch._foreach_norm(all_grads)
