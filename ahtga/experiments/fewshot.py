@@ -393,10 +393,10 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc) -> dict:
     from tqdm.auto import tqdm
 
     from ..data import EpisodeSampler
-    from . import store
     from .distributed import is_distributed
     from .runner import (_STAT_KEYS, _lr_factor, _report_validation, close_epoch, make_optimizer,
-                         record_step, resolve_optimizer, timed_step)
+                         record_step, resolve_optimizer, restore_checkpoint, save_checkpoint,
+                         timed_step)
 
     if is_distributed():
         raise NotImplementedError("task=fewshot runs in one process; start it without torchrun")
@@ -439,15 +439,10 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc) -> dict:
     state = {"epoch": 0, "step": 0, "diverged": False, "train_s": 0.0, "eval_s": 0.0,
              "skipped": 0, "clamped": 0, "alpha_start": None, "alpha_final": None}
     resumed_from = None
-    if ckpt is not None:
-        ck = store.load_checkpoint(ckpt)
-        if ck is not None:
-            model.load_state_dict(ck["model"])
-            opt.load_state_dict(ck["optimizer"])
-            gen.set_state(ck["generator"])
-            torch.set_rng_state(ck["torch_rng"])
-            curves, state = ck["curves"], ck["state"]
-            resumed_from = state["epoch"]
+    restored = restore_checkpoint(ckpt, model, opt, gen)
+    if restored is not None:
+        curves, state = restored
+        resumed_from = state["epoch"]
     bar = tqdm(total=total, initial=state["step"], desc=desc or f"{cfg.preset}/{label}/seed{seed}",
                disable=not cfg.progress, leave=False, mininterval=1.0, dynamic_ncols=True)
     win_loss, win_time, win_n = 0.0, 0.0, 0
@@ -501,12 +496,7 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc) -> dict:
         state["eval_s"] += time.perf_counter() - t_ev
         e["epoch_time"].append(time.perf_counter() - t_ep)
         bar.set_postfix(val_acc=f"{va:.3f}" if va is not None else "-", refresh=False)
-        if (ckpt is not None and cfg.checkpoint_every and state["epoch"] % cfg.checkpoint_every == 0
-                and state["epoch"] < cfg.epochs and not state["diverged"]):
-            store.save_checkpoint_atomic(ckpt, {
-                "model": model.state_dict(), "optimizer": opt.state_dict(),
-                "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
-                "curves": curves, "state": state})
+        save_checkpoint(ckpt, cfg, state, model, opt, gen, curves)
     bar.close()
     t_fin = time.perf_counter()
     final = final_metrics(cfg, model, data, curves, state)

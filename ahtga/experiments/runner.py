@@ -324,6 +324,35 @@ def timed_step(opt, losses, mean_loss: float, state: dict, device, t0: float):
     return stats, dt
 
 
+def restore_checkpoint(ckpt: Path | None, model, opt, gen) -> tuple[dict, dict] | None:
+    """Load the checkpoint at ``ckpt`` (if there is one) into the model, the optimizer, the data
+    generator and torch's RNG; returns its ``(curves, state)``, or None."""
+    ck = store.load_checkpoint(ckpt) if ckpt is not None else None
+    if ck is None:
+        return None
+    model.load_state_dict(ck["model"])
+    opt.load_state_dict(ck["optimizer"])
+    if ck.get("optimizer_extra") is not None and hasattr(opt, "load_extra_state"):
+        opt.load_extra_state(ck["optimizer_extra"])
+    gen.set_state(ck["generator"])
+    torch.set_rng_state(ck["torch_rng"])
+    return ck["curves"], ck["state"]
+
+
+def save_checkpoint(ckpt: Path | None, cfg: RunConfig, state: dict, model, opt, gen,
+                    curves: dict) -> None:
+    """Write the run's checkpoint atomically after every ``checkpoint_every``-th epoch (not after
+    the last one, nor after a divergence; on the main rank only)."""
+    if (ckpt is None or not cfg.checkpoint_every or state["epoch"] % cfg.checkpoint_every
+            or state["epoch"] >= cfg.epochs or state["diverged"] or not dist_.is_main()):
+        return
+    store.save_checkpoint_atomic(ckpt, {
+        "model": model.state_dict(), "optimizer": opt.state_dict(),
+        "optimizer_extra": opt.extra_state_dict() if hasattr(opt, "extra_state_dict") else None,
+        "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
+        "curves": curves, "state": state})
+
+
 def close_epoch(curves: dict, state: dict, t_ep: float, train_loss_sum: float, n: int) -> dict:
     """End an epoch of a training loop: add its training time (since ``t_ep``) and count to
     ``state``, append epoch, step and mean training loss to ``curves["epoch"]``; returns that
@@ -407,18 +436,11 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc) -> dict:
     state = {"epoch": 0, "step": 0, "diverged": False, "train_s": 0.0, "eval_s": 0.0,
              "skipped": 0, "clamped": 0}
     resumed_from = None
-    if ckpt is not None:
-        ck = store.load_checkpoint(ckpt)
-        if ck is not None:
-            model.load_state_dict(ck["model"])
-            opt.load_state_dict(ck["optimizer"])
-            if ck.get("optimizer_extra") is not None and hasattr(opt, "load_extra_state"):
-                opt.load_extra_state(ck["optimizer_extra"])
-            gen.set_state(ck["generator"])
-            torch.set_rng_state(ck["torch_rng"])
-            curves, state = ck["curves"], ck["state"]
-            probes.load_history(curves)
-            resumed_from = state["epoch"]
+    restored = restore_checkpoint(ckpt, model, opt, gen)
+    if restored is not None:
+        curves, state = restored
+        probes.load_history(curves)
+        resumed_from = state["epoch"]
     if state["epoch"] == 0 and state["step"] == 0:
         probes.at_start(curves)
 
@@ -481,13 +503,7 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc) -> dict:
         state["eval_s"] += time.perf_counter() - t_ev
         e["epoch_time"].append(time.perf_counter() - t_ep)
         bar.set_postfix(val_acc=f"{va:.3f}" if va is not None else "-", refresh=False)
-        if (ckpt is not None and cfg.checkpoint_every and state["epoch"] % cfg.checkpoint_every == 0
-                and state["epoch"] < cfg.epochs and not state["diverged"] and dist_.is_main()):
-            store.save_checkpoint_atomic(ckpt, {
-                "model": model.state_dict(), "optimizer": opt.state_dict(),
-                "optimizer_extra": opt.extra_state_dict() if hasattr(opt, "extra_state_dict") else None,
-                "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
-                "curves": curves, "state": state})
+        save_checkpoint(ckpt, cfg, state, model, opt, gen, curves)
     bar.close()
     probes.at_end(state["step"], curves)
     t_fin = time.perf_counter()

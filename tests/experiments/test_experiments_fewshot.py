@@ -53,6 +53,37 @@ def test_end_to_end_tiny_fewshot_writes_complete_results(tmp_path):
     assert result_path(tmp_path, "fewshot_tiny", "sgd", 0).stat().st_mtime_ns == mtime
 
 
+@pytest.mark.parametrize("label", ["sgd", "ahtga"])
+def test_killed_fewshot_run_resumes_from_checkpoint(tmp_path, monkeypatch, label):
+    """A few-shot run killed in epoch 3 resumes from the epoch-2 checkpoint (the loops share
+    runner.restore_checkpoint / save_checkpoint) and ends exactly as an uninterrupted run."""
+    from ahtga.experiments.store import checkpoint_path
+
+    cfg = resolve("fewshot_tiny", "tiny", {**QUICK, "epochs": 3})
+    ref = read_json(runner.run_one(cfg, label, 1, tmp_path / "ref"))
+    real = fewshot.evaluate_episodes
+    calls = {"n": 0}
+
+    def dying(*a, **k):  # one validation per epoch: the 3rd call is in epoch 3
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt("killed")
+        return real(*a, **k)
+
+    monkeypatch.setattr(fewshot, "evaluate_episodes", dying)
+    out = tmp_path / "killed"
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_one(cfg, label, 1, out)
+    p = result_path(out, "fewshot_tiny", label, 1)
+    assert not p.exists() and checkpoint_path(p).is_file()
+    monkeypatch.setattr(fewshot, "evaluate_episodes", real)
+    res = read_json(runner.run_one(cfg, label, 1, out))
+    assert res["timings"]["resumed_from_epoch"] == 2
+    assert res["curves"]["step"]["train_loss"] == ref["curves"]["step"]["train_loss"]
+    assert res["final"]["test_acc_episodes"] == ref["final"]["test_acc_episodes"]
+    assert not checkpoint_path(p).exists()
+
+
 def _synthetic(n_classes=10, per_class=30, seed=0):
     """Easy episodes: each class a fixed random 8x8 pattern (upsampled to 16x16) plus small noise."""
     g = torch.Generator().manual_seed(seed)
