@@ -18,7 +18,10 @@ Methods (each a full training step: forward, per-example work, gradient, paramet
   with the estimate on the GPU (``estimate_device="same"``, the behaviour before that option).
 
 ``engine_direction_grouped`` / ``_nocache`` / ``_nostream`` are ``engine_direction`` with
-``conv_strategy="grouped"`` / ``cache_elems=0`` / ``stream=False``.
+``conv_strategy="grouped"`` / ``cache_elems=0`` / ``stream=False``. ``*_graph`` (CUDA only, run
+by default there: ``sgd_graph``, ``engine_direction_graph``, ``engine_sign_graph``) is the
+method's whole step captured in one CUDA graph and replayed: it shows what the host-side
+overhead of each step costs (ratios are still to the eager ``sgd``).
 
 Timing: CUDA events around each step, median of ``--steps`` after ``--warmup`` steps; on CPU
 ``time.perf_counter``. Peak memory: ``torch.cuda.max_memory_allocated`` over the timed
@@ -45,6 +48,10 @@ import torch
 import torch.nn.functional as F
 
 TARGETS = {"direction_time": 1.3, "sign_time": 2.5, "direction_memory": 1.5}
+DEFAULT_METHODS = ("sgd", "engine_direction", "engine_sign", "ahtga_direction",
+                   "ahtga_direction_devest", "ahtga_sign", "reference")
+#: whole steps captured in one CUDA graph: what the host-side overhead costs (experimental)
+GRAPH_METHODS = ("sgd_graph", "engine_direction_graph", "engine_sign_graph")
 
 
 def build_model(width: int, num_classes: int = 10):
@@ -56,9 +63,33 @@ def coefficients(norms, gamma=0.2, eps=1e-8):
     return (norms / (eps + norms.median())) ** gamma
 
 
+def cuda_graphed(step, warmup: int = 3):
+    """``step`` captured whole in one CUDA graph (PyTorch's "whole-network capture"): ``warmup``
+    eager steps on a side stream (the engine verifies and plans on its first two calls), then
+    one captured step; returns the graph's ``replay``. Inputs, parameters, gradients and the
+    optimizer's state are the static tensors the capture saw."""
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for _ in range(warmup):
+            step()
+    torch.cuda.current_stream().wait_stream(side)
+    torch.cuda.synchronize()
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        step()
+    return graph.replay
+
+
 def make_method(name, model, x, y, ref_chunk, *, conv_strategy=None, foreach=None):
     """A zero-argument training step for method ``name``. ``conv_strategy`` overrides the
-    engine's (default: its "auto"); ``foreach`` is passed to ``torch.optim.SGD``."""
+    engine's (default: its "auto"); ``foreach`` is passed to ``torch.optim.SGD``. A name ending
+    in ``_graph`` is that method captured in a CUDA graph (CUDA only; see ``cuda_graphed``)."""
+    if name.endswith("_graph"):
+        if x.device.type != "cuda":
+            raise RuntimeError(f"{name}: CUDA graphs need a CUDA device; got {x.device}")
+        return cuda_graphed(make_method(name[:-len("_graph")], model, x, y, ref_chunk,
+                                        conv_strategy=conv_strategy, foreach=foreach))
     b = x.shape[0]
     if name.startswith("ahtga"):
         from ahtga.engine import PerExampleEngine
@@ -191,9 +222,9 @@ def main(argv=None) -> dict:
     ap.add_argument("--size", type=int, default=32)
     ap.add_argument("--ref-chunk", type=int, default=None,
                     help="torch.func chunk size for the reference (default: whole batch)")
-    ap.add_argument("--methods", nargs="*", default=["sgd", "engine_direction", "engine_sign",
-                                                     "ahtga_direction", "ahtga_direction_devest",
-                                                     "ahtga_sign", "reference"])
+    ap.add_argument("--methods", nargs="*", default=None,
+                    help="default: " + " ".join(DEFAULT_METHODS) + " (and, on CUDA, "
+                    + " ".join(GRAPH_METHODS) + ")")
     ap.add_argument("--profile", default=None, metavar="METHOD",
                     help="also print a torch.profiler table of 3 steps of METHOD")
     args = ap.parse_args(argv)
@@ -202,6 +233,9 @@ def main(argv=None) -> dict:
         device = torch.device("cpu")
     else:
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if args.methods is None:
+        args.methods = list(DEFAULT_METHODS) + (list(GRAPH_METHODS) if device.type == "cuda"
+                                                else [])
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
         dev_name = torch.cuda.get_device_name(device)

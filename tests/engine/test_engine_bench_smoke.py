@@ -19,8 +19,7 @@ def test_engine_gpu_step_smoke(tmp_path):
     from bench import gpu_step
 
     out = tmp_path / "gpu_step.json"
-    res = gpu_step.main(["--smoke", "--steps", "2", "--out", str(out),
-                         "--methods", "sgd", "engine_direction", "engine_sign", "reference"])
+    res = gpu_step.main(["--smoke", "--steps", "2", "--out", str(out)])  # the default methods
     saved = json.loads(out.read_text())
     assert saved["device"].startswith("CPU")
     for name in ("sgd", "engine_direction", "engine_sign", "reference"):
@@ -28,6 +27,10 @@ def test_engine_gpu_step_smoke(tmp_path):
         assert "error" not in r, r
         assert r["median_s"] > 0 and math.isfinite(r["time_ratio"])
     assert res["results"]["sgd"]["time_ratio"] == 1.0
+    # the CUDA-graph rows are for CUDA only: left out of the CPU defaults, a clear error if asked
+    assert not any(m.endswith("_graph") for m in saved["config"]["methods"])
+    bad = gpu_step.main(["--smoke", "--steps", "1", "--methods", "sgd", "sgd_graph"])
+    assert "CUDA graphs need a CUDA device" in bad["results"]["sgd_graph"]["error"]
 
 
 def test_engine_bfloat16_norms_in_float32():
