@@ -1,0 +1,69 @@
+"""Label noise at the ``small`` scale on MNIST: the ``noise_*`` presets measured on a 2-core CPU
+and copied to ``paper/measured/small/<preset>/<optimizer>/seed<k>.json`` (provenance in
+``paper/measured/README.md``), beside the clean-label ``main`` chunk of the same setting.
+
+One tabular per noise preset, one row per optimizer: the learning rate (reused from the clean
+chunk's sweep, ``lr_from=main``), test accuracy on the clean test labels, the same for the
+clean-label run of ``measured/small/main`` (when present), training accuracy on the noisy
+training labels (how much of the noise was fitted) and test loss; mean and two-sided 95%
+Student-t interval over seeds, best mean per column in bold.  A placeholder table when no
+noise preset was measured.
+"""
+import pathlib
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import common as C  # noqa: E402
+from tab_robustness import NOISE_HEAD  # noqa: E402
+from tab_small_main import lr_text  # noqa: E402
+
+COLS = [("test_acc", "test acc.", 4, True, 1.0), ("train_acc", "train acc. (noisy)", 4, None, 1.0),
+        ("test_loss", "test loss", 4, False, 1.0)]
+
+
+def noise_records(measured) -> dict[str, list[dict]]:
+    """``{preset: records}`` of the label-noise presets under ``MEASURED/small``."""
+    recs = C.load_records(pathlib.Path(measured) / "small")
+    groups = C.by_preset(recs)
+    return {p: groups[p] for p in sorted(groups) if C.study_of(p) == "robustness"}
+
+
+def tabular(preset, rs, clean) -> str:
+    table = C.aggregate(rs, preset, [m for m, *_ in COLS])
+    ctab = C.aggregate(clean, "main", ["test_acc"]) if clean else {}
+    best = {m: C.ranking(table, m, higher=hb)[0] for m, _h, _d, hb, _s in COLS
+            if hb is not None and len(C.ranking(table, m, higher=hb)) > 1}
+    head = ["optimizer", "lr", COLS[0][1], "clean labels", *[h for _m, h, *_ in COLS[1:]], "seeds"]
+    L = ["% generated table: mean $\\pm$ 95% t-interval half-width over seeds",
+         "\\begin{tabular}{l" + "c" * (len(head) - 1) + "}", "\\hline",
+         f"\\multicolumn{{{len(head)}}}{{l}}{{\\emph{{{NOISE_HEAD.get(preset, C.tex_escape(preset))} "
+         f"label noise: {C.tex_escape(C.stamp(rs, preset))}}}}} \\\\",
+         " & ".join(head) + " \\\\", "\\hline"]
+    for lab, cells in table.items():
+        row = [C.display(lab), lr_text(rs, lab)]
+        for i, (m, _h, d, _hb, sc) in enumerate(COLS):
+            row.append(C.bold_if(C.fmt_ci(cells.get(m), d, scale=sc), best.get(m) == lab))
+            if i == 0:
+                row.append(C.fmt_ci((ctab.get(lab) or {}).get("test_acc"), d))
+        row.append(C.runs_cell(cells))
+        L.append(" & ".join(row) + " \\\\")
+    L += ["\\hline", "\\end{tabular}"]
+    return "\n".join(L) + "\n"
+
+
+def main(argv=None):
+    a = C.parse_args(__doc__, argv)
+    groups = noise_records(a.measured)
+    if not groups:
+        C.write_tables(a.out, [C.placeholder_table("label noise at small scale: measurement not "
+                                                   "available")])
+        C.report(a.out, "small-scale label-noise runs not available")
+        return
+    clean = [r for r in C.load_records(pathlib.Path(a.measured) / "small")
+             if r.get("preset") == "main"]
+    C.write_tables(a.out, [tabular(p, rs, clean) for p, rs in groups.items()])
+    C.report(a.out, "; ".join(C.stamp(rs, p) for p, rs in groups.items()))
+
+
+if __name__ == "__main__":
+    main()
