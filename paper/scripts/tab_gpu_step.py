@@ -13,7 +13,11 @@ NAMES = {"sgd": "SGD (momentum)", "reference": "torch.func per-example gradients
          "engine_direction": "engine: norms + direction-preserving gradient",
          "engine_sign": "engine: sign form (streamed)",
          "ahtga_direction": "AHTGA optimizer, direction form",
-         "ahtga_sign": "AHTGA optimizer, sign form"}
+         "ahtga_sign": "AHTGA optimizer, sign form",
+         "ahtga_direction_devest": "AHTGA optimizer, direction form, tail estimate on the GPU",
+         "sgd_graph": "SGD, whole step in one CUDA graph",
+         "engine_direction_graph": "engine direction-preserving step in one CUDA graph",
+         "engine_sign_graph": "engine sign-form step in one CUDA graph"}
 
 
 def main(argv=None):
