@@ -89,7 +89,7 @@ def main(out_dir: pathlib.Path | None = None, *, methods=METHODS, rounds: int = 
         kern = sum(v for k, v in counts[m].items() if k not in _META)
         out["methods"][m] = {"median_s": t, "ratio_to_sgd": t / base, "ops": ops,
                              "kernel_like_ops": kern,
-                             "top_ops": dict(counts[m].most_common(12))}
+                             "top_ops": dict(counts[m].most_common())}
         print(f"{m:20s} {t * 1e3:8.2f} {t / base:6.2f} {ops:6d} {kern:11d}")
     if out_dir is not None:
         out_dir = pathlib.Path(out_dir)

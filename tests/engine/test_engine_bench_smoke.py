@@ -50,3 +50,22 @@ def test_engine_bfloat16_norms_in_float32():
     ref = per_example_norms(per_example_grads(ref_model, lambda o, t: ce(o, t).sum(),
                                               x.double(), y))
     torch.testing.assert_close(norms.double(), ref, rtol=5e-2, atol=0)
+
+
+def test_bench_overhead_counts_ops_and_times_in_one_process(tmp_path):
+    """bench/bench_overhead.py: every method timed against SGD in the same process, and its
+    operator counts are those of one step (the engine dispatches more than SGD, and the count
+    sees the per-layer GroupNorm rule: one extra native_group_norm_backward per GroupNorm)."""
+    root = str(pathlib.Path(__file__).resolve().parents[2])
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from bench import bench_overhead
+
+    res = bench_overhead.main(tmp_path, methods=("sgd", "engine_direction"), rounds=1, block=2,
+                              warmup=3)
+    assert (tmp_path / "bench_overhead.json").is_file()
+    m = res["methods"]
+    assert m["sgd"]["ratio_to_sgd"] == 1.0 and math.isfinite(m["engine_direction"]["ratio_to_sgd"])
+    assert m["engine_direction"]["ops"] > m["sgd"]["ops"] >= m["sgd"]["kernel_like_ops"] > 0
+    gn = 2 * m["sgd"]["top_ops"]["native_group_norm_backward"]
+    assert m["engine_direction"]["top_ops"]["native_group_norm_backward"] == gn
