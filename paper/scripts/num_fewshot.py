@@ -20,9 +20,11 @@ def lr_sentence(recs) -> str:
         if not ch:
             continue
         lr = C.get(next(r for r in recs if r["optimizer"] == lab), "optimizer_spec.lr")
-        grid = ch[0]["grid"]
+        # runs kept across a widened grid record the old sweep: the widest grid is the latest
+        latest = max(ch, key=lambda c: len(c["grid"]))
+        grid = latest["grid"]
         parts.append(f"{C.display(lab)} {lr:g} (of {len(grid)} values, {min(grid):g}--{max(grid):g})")
-        if any(c.get("at_grid_edge") for c in ch):
+        if latest.get("at_grid_edge"):
             edge.append(C.display(lab))
     if not parts:
         return ""
@@ -51,8 +53,10 @@ def main(argv=None):
             how = {"rows": "per-query gradients from row groups",
                    "reference": "per-query gradients from batched autograd"}
             why = "; ".join(how.get(m, str(m)) for m in sorted(modes, key=str))
+            shared = any(str(r.get("scale")) != "tiny" for r in groups[p])
             sentences.append(f"One AHTGA epoch costs {t['ahtga'] / t['sgd']:.1f} times an SGD epoch "
-                             f"here ({why}).")
+                             f"here ({why}" + ("; runs shared a 2-core CPU with other runs, so this "
+                                              "ratio is indicative only" if shared else "") + ").")
         lrs = lr_sentence(groups[p])
         if lrs:
             sentences.append(lrs)
