@@ -6,8 +6,12 @@ Macros (all defined whatever exists): ``\SmallNoiseAvailable`` (yes/no), ``\Smal
 optimizer, 95% intervals and whether they overlap), ``\SmallNoiseDrop`` (per optimizer, the mean
 test accuracy lost against the clean-label ``main`` runs, in points), ``\SmallNoisePlateau`` (per
 optimizer, how many runs ended with a training loss within 0.01 of ln C, the loss of the uniform
-prediction over C classes: runs that never left the starting plateau), ``\SmallNoiseSteps``.
+prediction over C classes: runs that never left the starting plateau), ``\SmallNoiseSteps``,
+``\SmallNoiseControls`` (the control runs under ``paper/measured/small_controls/<tag>/<preset>/``:
+per optimizer and learning rate, mean and 95% interval of the test accuracy and the plateau
+count; empty when there are none).
 """
+import math
 import pathlib
 import sys
 
@@ -17,24 +21,65 @@ from tab_robustness import NOISE_HEAD  # noqa: E402
 from tab_small_noise import noise_records  # noqa: E402
 
 NAMES = ("SmallNoiseAvailable", "SmallNoiseStamp", "SmallNoiseSentence", "SmallNoiseDrop",
-         "SmallNoisePlateau", "SmallNoiseSteps")
+         "SmallNoisePlateau", "SmallNoiseSteps", "SmallNoiseControls")
 PLATEAU_TOL = 0.01
 
 
-def plateau_text(rs) -> str:
-    """``"SGD 2 of 3, ..."``: runs whose final training loss is within PLATEAU_TOL of ln C."""
-    import math
+def controls_text(measured, groups) -> str:
+    """One clause per (control folder, preset, optimizer): its lr, test accuracy and plateau
+    count, from ``MEASURED/small_controls/<tag>/<preset>/<optimizer>/seed<k>.json``; then how
+    the best control compares with AHTGA's runs of the same preset."""
+    root = pathlib.Path(measured) / "small_controls"
+    out, cells_all = [], []
+    for tag in sorted(p for p in root.glob("*") if p.is_dir()):
+        for p, rs in C.by_preset(C.load_records(tag)).items():
+            if p not in groups:
+                continue
+            tab = C.aggregate(rs, p, ["test_acc"])
+            for lab, cells in tab.items():
+                mine = [r for r in rs if r["optimizer"] == lab]
+                lrs = "/".join(sorted({f"{C.get(r, 'optimizer_spec.lr'):g}" for r in mine}))
+                name = f"{C.display(lab)} at lr {lrs}"
+                out.append(f"{name}: {C.fmt_ci(cells['test_acc'], 3)}, on the plateau in "
+                           f"{stuck(mine)} of {len(mine)} runs")
+                cells_all.append((p, name, cells["test_acc"],
+                                  [C.get(r, "final.test_acc") for r in mine]))
+    if not out:
+        return ""
+    text = "Control runs: " + "; ".join(out) + "."
+    for p in sorted({c[0] for c in cells_all}):
+        mine = [c for c in cells_all if c[0] == p and c[2].get("mean") is not None]
+        ah = C.aggregate(groups[p], p, ["test_acc"]).get("ahtga", {}).get("test_acc", {})
+        if not mine or ah.get("mean") is None:
+            continue
+        _, name, best, runs = max(mine, key=lambda c: c[2]["mean"])
+        o = C.overlaps(best, ah)
+        rel = "above" if best["mean"] > ah["mean"] else "below"
+        tail = ("" if o is None else "; the 95\\% intervals overlap" if o
+                else "; the 95\\% intervals do not overlap")
+        ah_runs = [C.get(r, "final.test_acc") for r in groups[p] if r["optimizer"] == "ahtga"]
+        if rel == "above" and min(runs) > max(ah_runs):
+            tail += f", but each of its {len(runs)} runs is above each of AHTGA's {len(ah_runs)}"
+        text += (f" The best control, {name} ({C.fmt_ci(best, 3)}), is {rel} AHTGA "
+                 f"({C.fmt_ci(ah, 3)}){tail}.")
+    return text
 
-    out = []
-    for lab in sorted({r["optimizer"] for r in rs}, key=C.order_key):
-        mine = [r for r in rs if r["optimizer"] == lab]
-        stuck = 0
-        for r in mine:
-            c, tl = C.get(r, "data.num_classes"), C.get(r, "final.train_loss")
-            if c and tl is not None and abs(tl - math.log(c)) < PLATEAU_TOL:
-                stuck += 1
-        out.append(f"{C.display(lab)} {stuck} of {len(mine)}")
-    return ", ".join(out)
+
+def stuck(rs) -> int:
+    """How many of the runs ended with a training loss within PLATEAU_TOL of ln C."""
+    n = 0
+    for r in rs:
+        c, tl = C.get(r, "data.num_classes"), C.get(r, "final.train_loss")
+        if c and tl is not None and abs(tl - math.log(c)) < PLATEAU_TOL:
+            n += 1
+    return n
+
+
+def plateau_text(rs) -> str:
+    """``"SGD 2 of 3, ..."``: per optimizer, the runs left on the starting plateau."""
+    labs = sorted({r["optimizer"] for r in rs}, key=C.order_key)
+    mine = {lab: [r for r in rs if r["optimizer"] == lab] for lab in labs}
+    return ", ".join(f"{C.display(lab)} {stuck(mine[lab])} of {len(mine[lab])}" for lab in labs)
 
 
 def main(argv=None):
@@ -70,6 +115,7 @@ def main(argv=None):
     M.add("SmallNoiseSentence", " ".join(sents))
     M.add("SmallNoiseDrop", "; ".join(drops) if drops else C.NA)
     M.add("SmallNoisePlateau", "; ".join(plateaus))
+    M.add("SmallNoiseControls", controls_text(a.measured, groups))
     steps = sorted({C.get(r, "final.steps") for rs in groups.values() for r in rs} - {None})
     M.add("SmallNoiseSteps", "/".join(map(str, steps)) if steps else C.NA)
     C.write_text(a.out, M.text())
