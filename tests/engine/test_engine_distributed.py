@@ -46,6 +46,7 @@ def _worker(rank, world, init_file, out_dir):
         torch.save({"norms": glob, "offset": off, "dist": is_distributed(),
                     "grads": [p.grad for p in model.parameters()]},
                    os.path.join(out_dir, f"rank{rank}.pt"))
+        dist.barrier()  # both ranks are past every collective before either tears gloo down
     finally:
         dist.destroy_process_group()
 

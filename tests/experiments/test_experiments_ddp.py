@@ -44,6 +44,7 @@ def _worker(rank: int, world: int, port: int, out: str) -> None:
         runner.run_one(cfg, lab, 0, out)
     # each rank trained on its half of every global batch of 64
     assert 32 in sizes and 64 not in sizes, sorted(set(sizes))
+    torch.distributed.barrier()  # both ranks are done before either tears gloo down
     torch.distributed.destroy_process_group()
 
 

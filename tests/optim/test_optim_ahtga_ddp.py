@@ -41,6 +41,7 @@ def _worker(rank, world, init_file, out_dir, kinds):
             stats = _train(model, opt, rank)
             torch.save({"params": [p.detach() for p in model.parameters()], "stats": stats},
                        os.path.join(out_dir, f"{kind}-rank{rank}.pt"))
+        dist.barrier()  # both ranks are past every collective before either tears gloo down
     finally:
         dist.destroy_process_group()
 
