@@ -26,33 +26,37 @@ PLATEAU_TOL = 0.01
 
 
 def controls_text(measured, groups) -> str:
-    """One clause per (control folder, preset, optimizer): its lr, test accuracy and plateau
-    count, from ``MEASURED/small_controls/<tag>/<preset>/<optimizer>/seed<k>.json``; then how
-    the best control compares with AHTGA's runs of the same preset."""
+    """One clause per (control folder, preset, optimizer): its lr (and its epochs when they
+    differ from the preset's runs), test accuracy and plateau count, from
+    ``MEASURED/small_controls/<tag>/<preset>/<optimizer>/seed<k>.json``; then how the best control
+    of the same length compares with AHTGA's runs of the preset."""
     root = pathlib.Path(measured) / "small_controls"
-    out, cells_all = [], []
+    out, cands = [], []
     for tag in sorted(p for p in root.glob("*") if p.is_dir()):
         for p, rs in C.by_preset(C.load_records(tag)).items():
             if p not in groups:
                 continue
-            tab = C.aggregate(rs, p, ["test_acc"])
-            for lab, cells in tab.items():
+            main_eps = {C.get(r, "config.epochs") for r in groups[p]}
+            for lab, cells in C.aggregate(rs, p, ["test_acc"]).items():
                 mine = [r for r in rs if r["optimizer"] == lab]
                 lrs = "/".join(sorted({f"{C.get(r, 'optimizer_spec.lr'):g}" for r in mine}))
-                name = f"{C.display(lab)} at lr {lrs}"
+                eps = {C.get(r, "config.epochs") for r in mine}
+                same = eps == main_eps
+                name = f"{C.display(lab)} at lr {lrs}" + (
+                    "" if same else ", " + "/".join(map(str, sorted(eps))) + " epochs")
                 out.append(f"{name}: {C.fmt_ci(cells['test_acc'], 3)}, on the plateau in "
                            f"{stuck(mine)} of {len(mine)} runs")
-                cells_all.append((p, name, cells["test_acc"],
+                if same and cells["test_acc"].get("mean") is not None:
+                    cands.append((p, name, cells["test_acc"],
                                   [C.get(r, "final.test_acc") for r in mine]))
     if not out:
         return ""
     text = "Control runs: " + "; ".join(out) + "."
-    for p in sorted({c[0] for c in cells_all}):
-        mine = [c for c in cells_all if c[0] == p and c[2].get("mean") is not None]
+    for p in sorted({c[0] for c in cands}):
         ah = C.aggregate(groups[p], p, ["test_acc"]).get("ahtga", {}).get("test_acc", {})
-        if not mine or ah.get("mean") is None:
+        if ah.get("mean") is None:
             continue
-        _, name, best, runs = max(mine, key=lambda c: c[2]["mean"])
+        _, name, best, runs = max((c for c in cands if c[0] == p), key=lambda c: c[2]["mean"])
         o = C.overlaps(best, ah)
         rel = "above" if best["mean"] > ah["mean"] else "below"
         tail = ("" if o is None else "; the 95\\% intervals overlap" if o
@@ -60,8 +64,8 @@ def controls_text(measured, groups) -> str:
         ah_runs = [C.get(r, "final.test_acc") for r in groups[p] if r["optimizer"] == "ahtga"]
         if rel == "above" and min(runs) > max(ah_runs):
             tail += f", but each of its {len(runs)} runs is above each of AHTGA's {len(ah_runs)}"
-        text += (f" The best control, {name} ({C.fmt_ci(best, 3)}), is {rel} AHTGA "
-                 f"({C.fmt_ci(ah, 3)}){tail}.")
+        text += (f" The best control of the same length, {name} ({C.fmt_ci(best, 3)}), is {rel} "
+                 f"AHTGA ({C.fmt_ci(ah, 3)}){tail}.")
     return text
 
 
