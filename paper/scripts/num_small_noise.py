@@ -46,26 +46,36 @@ def controls_text(measured, groups) -> str:
                     "" if same else ", " + "/".join(map(str, sorted(eps))) + " epochs")
                 out.append(f"{name}: {C.fmt_ci(cells['test_acc'], 3)}, on the plateau in "
                            f"{stuck(mine)} of {len(mine)} runs")
-                if same and cells["test_acc"].get("mean") is not None:
-                    cands.append((p, name, cells["test_acc"],
+                if cells["test_acc"].get("mean") is not None:
+                    key = None if same else tuple(sorted(eps))
+                    cands.append((p, key, lab, name, cells["test_acc"],
                                   [C.get(r, "final.test_acc") for r in mine]))
     if not out:
         return ""
     text = "Control runs: " + "; ".join(out) + "."
-    for p in sorted({c[0] for c in cands}):
-        ah = C.aggregate(groups[p], p, ["test_acc"]).get("ahtga", {}).get("test_acc", {})
-        if ah.get("mean") is None:
+    for p, key in sorted({(c[0], c[1]) for c in cands}, key=lambda t: (t[0], t[1] or ())):
+        if key is None:   # the chunk's own length: compare with the chunk's AHTGA runs
+            ah = C.aggregate(groups[p], p, ["test_acc"]).get("ahtga", {}).get("test_acc", {})
+            ah_runs = [C.get(r, "final.test_acc") for r in groups[p] if r["optimizer"] == "ahtga"]
+            others = [c for c in cands if c[0] == p and c[1] is None]
+            what = "The best control of the same length"
+        else:             # another length: compare with AHTGA's control runs of that length
+            mine = [c for c in cands if c[0] == p and c[1] == key and c[2] == "ahtga"]
+            if not mine:
+                continue
+            ah, ah_runs = mine[0][4], mine[0][5]
+            others = [c for c in cands if c[0] == p and c[1] == key and c[2] != "ahtga"]
+            what = f"At {'/'.join(map(str, key))} epochs the best other optimizer"
+        if ah.get("mean") is None or not others:
             continue
-        _, name, best, runs = max((c for c in cands if c[0] == p), key=lambda c: c[2]["mean"])
+        _, _, _, name, best, runs = max(others, key=lambda c: c[4]["mean"])
         o = C.overlaps(best, ah)
         rel = "above" if best["mean"] > ah["mean"] else "below"
         tail = ("" if o is None else "; the 95\\% intervals overlap" if o
                 else "; the 95\\% intervals do not overlap")
-        ah_runs = [C.get(r, "final.test_acc") for r in groups[p] if r["optimizer"] == "ahtga"]
         if rel == "above" and min(runs) > max(ah_runs):
             tail += f", but each of its {len(runs)} runs is above each of AHTGA's {len(ah_runs)}"
-        text += (f" The best control of the same length, {name} ({C.fmt_ci(best, 3)}), is {rel} "
-                 f"AHTGA ({C.fmt_ci(ah, 3)}){tail}.")
+        text += f" {what}, {name} ({C.fmt_ci(best, 3)}), is {rel} AHTGA ({C.fmt_ci(ah, 3)}){tail}."
     return text
 
 
