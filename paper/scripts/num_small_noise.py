@@ -44,7 +44,8 @@ def controls_text(measured, groups) -> str:
                 same = eps == main_eps
                 name = f"{C.display(lab)} at lr {lrs}" + (
                     "" if same else ", " + "/".join(map(str, sorted(eps))) + " epochs")
-                out.append(f"{name}: {C.fmt_ci(cells['test_acc'], 3)}, on the plateau in "
+                where = f"{NOISE_HEAD.get(p, C.tex_escape(p))} noise, " if len(groups) > 1 else ""
+                out.append(f"{where}{name}: {C.fmt_ci(cells['test_acc'], 3)}, on the plateau in "
                            f"{stuck(mine)} of {len(mine)} runs")
                 if cells["test_acc"].get("mean") is not None:
                     key = None if same else tuple(sorted(eps))
@@ -75,7 +76,9 @@ def controls_text(measured, groups) -> str:
                 else "; the 95\\% intervals do not overlap")
         if rel == "above" and min(runs) > max(ah_runs):
             tail += f", but each of its {len(runs)} runs is above each of AHTGA's {len(ah_runs)}"
-        text += f" {what}, {name} ({C.fmt_ci(best, 3)}), is {rel} AHTGA ({C.fmt_ci(ah, 3)}){tail}."
+        where = f"With {NOISE_HEAD.get(p, C.tex_escape(p))} noise: " if len(groups) > 1 else ""
+        text += (f" {where}{what[0].lower() if where else what[0]}{what[1:]}, {name} "
+                 f"({C.fmt_ci(best, 3)}), is {rel} AHTGA ({C.fmt_ci(ah, 3)}){tail}.")
     return text
 
 
