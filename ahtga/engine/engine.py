@@ -79,6 +79,12 @@ _BN = nn.modules.batchnorm._BatchNorm
 _JOINT_MAX = 1 << 16  # parameters this small (biases, norm weights) share one [B, N] block
 
 
+def _joins_block(c) -> bool:
+    """Whether a parameter's single contribution ``c`` goes into the shared [B, N] block of
+    small materialised gradients (see ``_norms``)."""
+    return type(c) is H.Materialised and c.param.numel() <= _JOINT_MAX
+
+
 class _Record:
     __slots__ = ("module", "args", "kwargs", "leaves", "edges", "versions", "batch_stats",
                  "gouts", "stream", "fired", "stats")
@@ -293,9 +299,8 @@ class PerExampleEngine:
         for c in self._rules(r, self._batch):
             contribs.setdefault(id(c.param), []).append(c)
             if len(contribs[id(c.param)]) == 1:
-                if not (type(c) is H.Materialised and c.param.numel() <= _JOINT_MAX):
+                if not _joins_block(c):  # (those are gathered into one block by _norms)
                     sqs[id(c.param)] = c.sq_norms()  # may cache and drop the factors
-                # (small materialised ones are gathered into one block by _norms)
             else:
                 sqs.pop(id(c.param), None)
 
@@ -461,7 +466,7 @@ class PerExampleEngine:
                 c = cs[0]
                 if id(p) in done:
                     sqs.append(done[id(p)])
-                elif type(c) is H.Materialised and p.numel() <= _JOINT_MAX:
+                elif _joins_block(c):
                     small.setdefault((c.G.dtype, c.G.device), []).append(c)
                 else:
                     sqs.append(c.sq_norms())

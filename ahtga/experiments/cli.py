@@ -77,11 +77,11 @@ def _task(kind: str, preset: str, scale: str, overrides: dict, label: str, seed:
 
 def needs_sweep(cfg, label: str, out: Path) -> bool:
     """Whether ``resolve_lr`` would run a sweep now (no override, no reusable choice, none done)."""
-    from .runner import _recorded_choice, sweep_grid
+    from .runner import _own_grid, _recorded_choice
 
     if label in cfg.lr_overrides or cfg.lr > 0 or not cfg.lr_sweep:
         return False
-    grid = sweep_grid(cfg, label) if label in cfg.lr_grids else None
+    grid = _own_grid(cfg, label)
     if cfg.lr_from and _recorded_choice(out, cfg.lr_from, label, grid) is not None:
         return False
     return _recorded_choice(out, cfg.preset, label, grid) is None
@@ -128,14 +128,12 @@ def run_presets(names: Sequence[str], scale: str, overrides: dict, out: Path, *,
                   for n, c in cfgs.items() if (not c.lr_from) == (phase == "own")
                   for lab in c.optimizers if needs_sweep(c, lab, out)]
         failures += _execute(sweeps, jobs)
-    from .runner import _matches, known_lr, resolve_lr, run_key
-    from .store import read_json
+    from .runner import resolve_lr, run_key, stored_is_current
 
     def stale(path, c, lab) -> bool:
-        """A stored result made with another config, other optimizer options or another
-        learning rate (run_one recomputes it; planning must count it)."""
+        """A stored result run_one would recompute (planning must count it)."""
         try:
-            return not _matches(read_json(path), c, lab, known_lr(c, lab, out))
+            return not stored_is_current(path, c, lab, out)
         except (OSError, ValueError, RuntimeError, KeyError):
             return True
 

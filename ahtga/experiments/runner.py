@@ -102,6 +102,12 @@ def sweep_grid(cfg: RunConfig, label: str) -> list[float]:
     return sorted(float(v) for v in grid)
 
 
+def _own_grid(cfg: RunConfig, label: str) -> list[float] | None:
+    """The label's sweep grid when the config gives it one (``lr_grids``), else None: a choice
+    recorded by another preset counts only if it was made over that grid."""
+    return sweep_grid(cfg, label) if label in cfg.lr_grids else None
+
+
 def _recorded_choice(out: Path, preset: str, label: str,
                      grid: list[float] | None = None) -> float | None:
     """The lr chosen by a finished sweep of ``preset`` for ``label`` (or for the label's
@@ -170,9 +176,8 @@ def known_lr(cfg: RunConfig, label: str, out: Path | None) -> float | None:
     None when there is no sweep record at all (nothing to compare with)."""
     if label in cfg.lr_overrides or cfg.lr > 0 or out is None:
         return resolve_lr(cfg, label, out)[0]
-    grid = sweep_grid(cfg, label) if label in cfg.lr_grids else None
     if cfg.lr_from:
-        v = _recorded_choice(out, cfg.lr_from, label, grid)
+        v = _recorded_choice(out, cfg.lr_from, label, _own_grid(cfg, label))
         if v is not None:
             return v
     if cfg.lr_sweep:
@@ -190,8 +195,7 @@ def resolve_lr(cfg: RunConfig, label: str, out: Path | None) -> tuple[float, dic
     if cfg.lr > 0:
         return float(cfg.lr), {"source": "config lr"}
     if out is not None and cfg.lr_from:
-        v = _recorded_choice(out, cfg.lr_from, label,
-                             sweep_grid(cfg, label) if label in cfg.lr_grids else None)
+        v = _recorded_choice(out, cfg.lr_from, label, _own_grid(cfg, label))
         if v is not None:
             return v, {"source": f"sweep of preset {cfg.lr_from}"}
     if out is not None and cfg.lr_sweep:
@@ -600,14 +604,19 @@ def _matches(stored: dict, cfg: RunConfig, label: str, lr: float | None = None) 
         return False
 
 
+def stored_is_current(path: Path, cfg: RunConfig, label: str, out: Path) -> bool:
+    """Whether the stored result at ``path`` can be kept for this run: same config and optimizer
+    options, and the same lr when that is known without training (a missing sweep record does
+    not start a sweep just to decide)."""
+    return _matches(store.read_json(path), cfg, label, known_lr(cfg, label, out))
+
+
 def run_one(cfg: RunConfig, label: str, seed: int, out: str | Path, *, force: bool = False) -> Path:
     """Run (or skip, when its result exists) one (preset, optimizer, seed); returns the result path."""
     out = Path(out)
     path = store.result_path(out, cfg.preset, label, seed)
     if path.is_file() and not force:
-        # the lr is compared when it is known without training (a missing sweep record does
-        # not start a sweep just to decide that a stored result can be kept)
-        if _matches(store.read_json(path), cfg, label, known_lr(cfg, label, out)):
+        if stored_is_current(path, cfg, label, out):
             return path
         warnings.warn(f"{path}: stored config, optimizer options or learning rate differ from "
                       "this run's; recomputing it", RuntimeWarning, stacklevel=2)
