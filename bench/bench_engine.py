@@ -18,9 +18,7 @@ alike; the median time per step over rounds is reported, and its ratio to ``sgd`
 """
 from __future__ import annotations
 
-import json
 import math
-import pathlib
 import statistics
 import sys
 import time
@@ -31,6 +29,7 @@ from torch import nn
 
 from ahtga.engine import PerExampleEngine, per_example_grads, per_example_norms
 from ahtga.tail import hill
+from bench import save_json
 
 TARGET_DIRECTION = 1.8  # issue 3: direction-preserving <= 1.8x SGD on CPU
 
@@ -132,11 +131,7 @@ def main(out_dir=None, *, rounds: int = 7, batches=(64, 256)) -> dict:
     res["direction_target"] = TARGET_DIRECTION
     print(f"direction-preserving worst ratio {worst:.2f}x (target <= {TARGET_DIRECTION}x)")
     if out_dir is not None:
-        out = pathlib.Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        tmp = out / "bench_engine.json.tmp"
-        tmp.write_text(json.dumps(res, indent=2))
-        tmp.replace(out / "bench_engine.json")
+        save_json(out_dir, "bench_engine.json", res)
     return res
 
 

@@ -18,7 +18,6 @@ host-device synchronisation are not in it.
 from __future__ import annotations
 
 import collections
-import json
 import pathlib
 import statistics
 import time
@@ -27,6 +26,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from bench.gpu_step import build_model, make_method
+from bench import save_json
 
 METHODS = ("sgd", "engine_direction", "engine_sign", "ahtga_direction", "ahtga_sign")
 _META = {"view", "_unsafe_view", "permute", "transpose", "t", "expand", "slice", "select",
@@ -92,11 +92,7 @@ def main(out_dir: pathlib.Path | None = None, *, methods=METHODS, rounds: int = 
                              "top_ops": dict(counts[m].most_common())}
         print(f"{m:20s} {t * 1e3:8.2f} {t / base:6.2f} {ops:6d} {kern:11d}")
     if out_dir is not None:
-        out_dir = pathlib.Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        tmp = out_dir / "bench_overhead.json.tmp"
-        tmp.write_text(json.dumps(out, indent=2))
-        tmp.replace(out_dir / "bench_overhead.json")
+        save_json(out_dir, "bench_overhead.json", out)
     return out
 
 

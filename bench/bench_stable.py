@@ -19,6 +19,7 @@ import torch
 from scipy.stats import levy_stable
 
 from sim.stable import stable_rvs, stable_rvs_torch
+from bench import save_json
 
 N = 1_000_000
 CASES = [(1.5, 0.0), (1.2, 0.5), (1.0, 0.5)]
@@ -83,9 +84,7 @@ def main(out_dir, *, n: int = N, repeats: int = 9) -> dict:
            "min_ratio_numpy_threads": min(r["ratio_numpy_threads"] for r in rows),
            "meets_target_one_thread": bool(min(r["ratio_numpy"] for r in rows) >= 3.0),
            "meets_target": bool(min(r["ratio_numpy_threads"] for r in rows) >= 3.0)}
-    tmp = out_dir / "bench_stable.json.tmp"
-    tmp.write_text(json.dumps(res, indent=2))
-    tmp.replace(out_dir / "bench_stable.json")
+    save_json(out_dir, "bench_stable.json", res)
     return res
 
 

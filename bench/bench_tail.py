@@ -13,7 +13,6 @@ Ratios are measured in one process; absolute times depend on the (shared) machin
 """
 from __future__ import annotations
 
-import json
 import math
 import pathlib
 import time
@@ -23,6 +22,7 @@ import scipy.stats
 import torch
 
 from ahtga.tail import double_bootstrap
+from bench import save_json
 
 
 def naive_curve(desc: np.ndarray, m: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
@@ -145,9 +145,7 @@ def main(out_dir, *, n: int = 100_000, n_boot: int = 500, seeds: int = 10, grid_
     te = res["te_sizes"]
     print(f"  tail-estimation sizes (n1={n1_te}): reference {t_slow_te:.3f} s; full {t_fast_te:.3f} s "
           f"({te['ratio']:.1f}x), grid {t_grid_te:.3f} s ({te['ratio_grid']:.1f}x)")
-    tmp = out_dir / "bench_tail.json.tmp"
-    tmp.write_text(json.dumps(res, indent=2))
-    tmp.replace(out_dir / "bench_tail.json")
+    save_json(out_dir, "bench_tail.json", res)
     return res
 
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import pathlib
 import platform
 import sys
 
 import torch
+from bench import save_json
 
 
 def main(argv=None) -> int:
@@ -31,9 +31,7 @@ def main(argv=None) -> int:
         print(f"== {name}", flush=True)
         mod = importlib.import_module(f"bench.{name}")
         summary["results"][name] = mod.main(args.out)
-    tmp = args.out / "summary.json.tmp"
-    tmp.write_text(json.dumps(summary, indent=2, default=str))
-    tmp.replace(args.out / "summary.json")
+    save_json(args.out, "summary.json", summary, default=str)
     print(f"wrote {args.out / 'summary.json'}")
     return 0
 
