@@ -14,17 +14,13 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import common as C  # noqa: E402
+from num_small import _one  # noqa: E402
 from tab_small_ood import ood_records  # noqa: E402
 
 NAMES = ("SmallOodAvailable", "SmallOodStamp", "SmallOodOptimizers", "SmallOodNumOptimizers",
          "SmallOodSeeds", "SmallOodNumSeeds", "SmallOodSet", "SmallOodInN", "SmallOodOutN",
          "SmallOodAurocSentence", "SmallOodAccSentence", "SmallOodRange", "SmallOodVerdict",
          "SmallOodPerRun")
-
-
-def _one(values) -> str:
-    vals = sorted({str(v) for v in values if v is not None})
-    return "/".join(vals) if vals else C.NA
 
 
 def verdict(table, metric="ood.auroc") -> str:
@@ -61,9 +57,9 @@ def main(argv=None):
     M.add("SmallOodNumOptimizers", str(len(labs)))
     M.add("SmallOodSeeds", C.seeds_text(recs))
     M.add("SmallOodNumSeeds", str(len({r["seed"] for r in recs})))
-    M.add("SmallOodSet", C.tex_escape(_one(C.get(r, "final.ood.set") for r in recs)))
-    M.add("SmallOodInN", _one(C.get(r, "final.ood.n_in") for r in recs))
-    M.add("SmallOodOutN", _one(C.get(r, "final.ood.n_out") for r in recs))
+    M.add("SmallOodSet", C.tex_escape(_one((C.get(r, "final.ood.set") for r in recs), C.NA)))
+    M.add("SmallOodInN", _one((C.get(r, "final.ood.n_in") for r in recs), C.NA))
+    M.add("SmallOodOutN", _one((C.get(r, "final.ood.n_out") for r in recs), C.NA))
     M.add("SmallOodAurocSentence", C.comparison_sentence(table, "ood.auroc", "OOD AUROC", nd=4))
     M.add("SmallOodAccSentence", C.comparison_sentence(table, "test_acc", "MNIST test accuracy",
                                                        nd=4))

@@ -36,7 +36,12 @@ def lr_text(rs, label) -> str:
     return "/".join(f"{v:g}" for v in lrs) if lrs else "--"
 
 
-def tabular(rs, preset, cols, *, with_lr: bool) -> str:
+def tabular(rs, preset, cols, *, with_lr: bool, title: str | None = None,
+            after: dict | None = None) -> str:
+    """One tabular, a row per optimizer. ``title``: a first row spanning the table;
+    ``after``: ``{metric: (header, text_of(label))}``, an extra column right after that metric's
+    (not bold, not aggregated here)."""
+    after = after or {}
     table = C.aggregate(rs, preset, [m for m, *_ in cols])
     best = {}
     for m, _h, _d, hb, _s in cols:
@@ -44,10 +49,15 @@ def tabular(rs, preset, cols, *, with_lr: bool) -> str:
             r = C.ranking(table, m, higher=hb)
             if len(r) > 1:
                 best[m] = r[0]
-    head = ["optimizer"] + (["lr"] if with_lr else []) + [h for _m, h, *_ in cols] + ["seeds"]
+    head = ["optimizer"] + (["lr"] if with_lr else [])
+    for m, h, *_ in cols:
+        head += [h] + ([after[m][0]] if m in after else [])
+    head.append("seeds")
     L = ["% generated table: mean $\\pm$ 95% t-interval half-width over seeds",
-         "\\begin{tabular}{l" + ("c" if with_lr else "") + "c" * len(cols) + "c}", "\\hline",
-         " & ".join(head) + " \\\\", "\\hline"]
+         "\\begin{tabular}{l" + "c" * (len(head) - 1) + "}", "\\hline"]
+    if title is not None:
+        L.append(f"\\multicolumn{{{len(head)}}}{{l}}{{\\emph{{{title}}}}} \\\\")
+    L += [" & ".join(head) + " \\\\", "\\hline"]
     for lab, cells in table.items():
         row = [C.display(lab)] + ([lr_text(rs, lab)] if with_lr else [])
         for m, _h, d, _hb, sc in cols:
@@ -55,6 +65,8 @@ def tabular(rs, preset, cols, *, with_lr: bool) -> str:
             if m in MEAN_ONLY and cell:   # timings on a shared CPU: an interval would be noise
                 cell = {**cell, "half_width": None}
             row.append(C.bold_if(C.fmt_ci(cell, d, scale=sc), best.get(m) == lab))
+            if m in after:
+                row.append(after[m][1](lab))
         row.append(C.runs_cell(cells))
         L.append(" & ".join(row) + " \\\\")
     L += ["\\hline", "\\end{tabular}"]

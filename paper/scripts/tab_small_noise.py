@@ -15,7 +15,7 @@ import sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import common as C  # noqa: E402
 from tab_robustness import NOISE_HEAD  # noqa: E402
-from tab_small_main import lr_text  # noqa: E402
+from tab_small_main import tabular  # noqa: E402
 
 COLS = [("test_acc", "test acc.", 4, True, 1.0), ("train_acc", "train acc. (noisy)", 4, None, 1.0),
         ("test_loss", "test loss", 4, False, 1.0)]
@@ -28,27 +28,13 @@ def noise_records(measured) -> dict[str, list[dict]]:
     return {p: groups[p] for p in sorted(groups) if C.study_of(p) == "robustness"}
 
 
-def tabular(preset, rs, clean) -> str:
-    table = C.aggregate(rs, preset, [m for m, *_ in COLS])
+def noise_tabular(preset, rs, clean) -> str:
     ctab = C.aggregate(clean, "main", ["test_acc"]) if clean else {}
-    best = {m: C.ranking(table, m, higher=hb)[0] for m, _h, _d, hb, _s in COLS
-            if hb is not None and len(C.ranking(table, m, higher=hb)) > 1}
-    head = ["optimizer", "lr", COLS[0][1], "clean labels", *[h for _m, h, *_ in COLS[1:]], "seeds"]
-    L = ["% generated table: mean $\\pm$ 95% t-interval half-width over seeds",
-         "\\begin{tabular}{l" + "c" * (len(head) - 1) + "}", "\\hline",
-         f"\\multicolumn{{{len(head)}}}{{l}}{{\\emph{{{NOISE_HEAD.get(preset, C.tex_escape(preset))} "
-         f"label noise: {C.tex_escape(C.stamp(rs, preset))}}}}} \\\\",
-         " & ".join(head) + " \\\\", "\\hline"]
-    for lab, cells in table.items():
-        row = [C.display(lab), lr_text(rs, lab)]
-        for i, (m, _h, d, _hb, sc) in enumerate(COLS):
-            row.append(C.bold_if(C.fmt_ci(cells.get(m), d, scale=sc), best.get(m) == lab))
-            if i == 0:
-                row.append(C.fmt_ci((ctab.get(lab) or {}).get("test_acc"), d))
-        row.append(C.runs_cell(cells))
-        L.append(" & ".join(row) + " \\\\")
-    L += ["\\hline", "\\end{tabular}"]
-    return "\n".join(L) + "\n"
+    title = (f"{NOISE_HEAD.get(preset, C.tex_escape(preset))} label noise: "
+             f"{C.tex_escape(C.stamp(rs, preset))}")
+    clean_col = ("clean labels",
+                 lambda lab: C.fmt_ci((ctab.get(lab) or {}).get("test_acc"), COLS[0][2]))
+    return tabular(rs, preset, COLS, with_lr=True, title=title, after={"test_acc": clean_col})
 
 
 def main(argv=None):
@@ -61,7 +47,7 @@ def main(argv=None):
         return
     clean = [r for r in C.load_records(pathlib.Path(a.measured) / "small")
              if r.get("preset") == "main"]
-    C.write_tables(a.out, [tabular(p, rs, clean) for p, rs in groups.items()])
+    C.write_tables(a.out, [noise_tabular(p, rs, clean) for p, rs in groups.items()])
     C.report(a.out, "; ".join(C.stamp(rs, p) for p, rs in groups.items()))
 
 
