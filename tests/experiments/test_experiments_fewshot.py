@@ -10,6 +10,7 @@ from ahtga.experiments import fewshot, runner
 from ahtga.experiments.config import to_dict
 from ahtga.experiments.presets import resolve
 from ahtga.experiments.store import read_json, result_path
+from experiments_kit import kill_and_resume
 
 FS = {"ways": 5, "shots": 1, "queries": 7, "test_shots": [1, 3], "episodes_per_epoch": 3,
       "val_episodes": 3, "test_episodes": 8, "image_size": 16, "train_classes": 5}
@@ -57,31 +58,13 @@ def test_end_to_end_tiny_fewshot_writes_complete_results(tmp_path):
 def test_killed_fewshot_run_resumes_from_checkpoint(tmp_path, monkeypatch, label):
     """A few-shot run killed in epoch 3 resumes from the epoch-2 checkpoint (the loops share
     runner.restore_checkpoint / save_checkpoint) and ends exactly as an uninterrupted run."""
-    from ahtga.experiments.store import checkpoint_path
-
     cfg = resolve("fewshot_tiny", "tiny", {**QUICK, "epochs": 3})
-    ref = read_json(runner.run_one(cfg, label, 1, tmp_path / "ref"))
-    real = fewshot.evaluate_episodes
-    calls = {"n": 0}
-
-    def dying(*a, **k):  # one validation per epoch: the 3rd call is in epoch 3
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt("killed")
-        return real(*a, **k)
-
-    monkeypatch.setattr(fewshot, "evaluate_episodes", dying)
-    out = tmp_path / "killed"
-    with pytest.raises(KeyboardInterrupt):
-        runner.run_one(cfg, label, 1, out)
-    p = result_path(out, "fewshot_tiny", label, 1)
-    assert not p.exists() and checkpoint_path(p).is_file()
-    monkeypatch.setattr(fewshot, "evaluate_episodes", real)
-    res = read_json(runner.run_one(cfg, label, 1, out))
+    # one validation per epoch: the 3rd is in epoch 3, after 2 checkpoints
+    ref, res = kill_and_resume(monkeypatch, tmp_path, cfg, label, 1, fewshot,
+                               "evaluate_episodes", 3)
     assert res["timings"]["resumed_from_epoch"] == 2
     assert res["curves"]["step"]["train_loss"] == ref["curves"]["step"]["train_loss"]
     assert res["final"]["test_acc_episodes"] == ref["final"]["test_acc_episodes"]
-    assert not checkpoint_path(p).exists()
 
 
 def _synthetic(n_classes=10, per_class=30, seed=0):

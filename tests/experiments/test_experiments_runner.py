@@ -9,6 +9,7 @@ from ahtga.experiments import runner
 from ahtga.experiments.cli import main as cli_main
 from ahtga.experiments.presets import resolve
 from ahtga.experiments.store import checkpoint_path, read_json, result_path
+from experiments_kit import kill_and_resume
 
 QUICK = {"optimizers": ("sgd", "ahtga"), "epochs": 2, "max_train_examples": 256, "tail_every": 2,
          "tail_probe": 64, "dynamics": True, "hessian_iters": 5, "hutchinson_samples": 3,
@@ -90,29 +91,12 @@ def test_stale_result_from_an_edited_config_is_recomputed(e2e, monkeypatch):
 def test_killed_run_resumes_from_checkpoint(tmp_path, monkeypatch, label):
     cfg = resolve("main", "tiny", {**QUICK, "epochs": 3, "dynamics": False, "perturbations": (),
                                    "ood": ""})
-    ref = read_json(runner.run_one(cfg, label, 1, tmp_path / "ref"))
-    real = runner.evaluate
-    calls = {"n": 0}
-
-    def dying(*a, **k):  # val + test per epoch: the 5th call is in epoch 3, after 2 checkpoints
-        calls["n"] += 1
-        if calls["n"] == 5:
-            raise KeyboardInterrupt("killed")
-        return real(*a, **k)
-
-    monkeypatch.setattr(runner, "evaluate", dying)
-    out = tmp_path / "killed"
-    with pytest.raises(KeyboardInterrupt):
-        runner.run_one(cfg, label, 1, out)
-    p = result_path(out, "main", label, 1)
-    assert not p.exists() and checkpoint_path(p).is_file()
-    monkeypatch.setattr(runner, "evaluate", real)
-    res = read_json(runner.run_one(cfg, label, 1, out))
+    # val + test per epoch: the 5th evaluation is in epoch 3, after 2 checkpoints
+    ref, res = kill_and_resume(monkeypatch, tmp_path, cfg, label, 1, runner, "evaluate", 5)
     assert res["timings"]["resumed_from_epoch"] == 2
     assert res["curves"]["epoch"]["test_loss"] == pytest.approx(ref["curves"]["epoch"]["test_loss"], rel=1e-6)
     assert res["curves"]["step"]["train_loss"] == pytest.approx(ref["curves"]["step"]["train_loss"], rel=1e-6)
     assert res["final"]["test_acc"] == ref["final"]["test_acc"]
-    assert not checkpoint_path(p).exists()
 
 
 def test_lr_sweep_picks_by_validation_and_records(tmp_path, monkeypatch):
