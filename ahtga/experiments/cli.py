@@ -77,14 +77,14 @@ def _task(kind: str, preset: str, scale: str, overrides: dict, label: str, seed:
 
 def needs_sweep(cfg, label: str, out: Path) -> bool:
     """Whether ``resolve_lr`` would run a sweep now (no override, no reusable choice, none done)."""
-    from .runner import _own_grid, _recorded_choice
+    from .runner import _own_grid, _recorded_choice, sweep_setting
 
     if label in cfg.lr_overrides or cfg.lr > 0 or not cfg.lr_sweep:
         return False
-    grid = _own_grid(cfg, label)
-    if cfg.lr_from and _recorded_choice(out, cfg.lr_from, label, grid) is not None:
+    grid, setting = _own_grid(cfg, label), sweep_setting(cfg)
+    if cfg.lr_from and _recorded_choice(out, cfg.lr_from, label, grid, setting) is not None:
         return False
-    return _recorded_choice(out, cfg.preset, label, grid) is None
+    return _recorded_choice(out, cfg.preset, label, grid, setting) is None
 
 
 def _execute(tasks: list[tuple], jobs: int) -> list[str]:

@@ -114,6 +114,9 @@ class Preset:
 _SEEDS = {"tiny": (0, 1, 2), "small": (0, 1, 2), "full": (0, 1, 2, 3, 4)}
 _SEEDS_TS = {"tiny": (0, 1, 2), "small": (0, 1, 2)}
 _REUSE = {"lr_from": "main"}
+# the MNIST setting of `main` at small scale: every preset that reuses its learning rates
+# (lr_from="main") trains the same model on the same data (checked by the preset tests)
+_SMALL_MNIST = {"dataset": "mnist", "model": "small_cnn", "model_kwargs": {}}
 
 
 def _p(name, study, description, common=None, tiny=None, small=None, full=None, seeds=None,
@@ -150,7 +153,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
     _p("main", "main", "all optimizers; accuracy, calibration, curves, corruptions, OOD",
        common={"optimizers": MAIN, "lr_sweep": True, "perturbations": ("gaussian", "blur", "contrast")},
        tiny={"sweep_epochs": 0},   # sweep runs as long as the runs they choose for
-       small={"dataset": "mnist", "model": "small_cnn", "model_kwargs": {}, "ood": "fashion_mnist"},
+       small={**_SMALL_MNIST, "ood": "fashion_mnist"},
        full={}),
     _p("main_fashion", "main", "all optimizers on Fashion-MNIST (small CNN)",
        common={"optimizers": MAIN, "lr_sweep": True, "perturbations": ("gaussian", "blur", "contrast")},
@@ -165,13 +168,13 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
     *[_p(f"noise_{kind[:3] if kind == 'symmetric' else 'asym'}{int(r * 100)}", "robustness",
          f"{kind} label noise, {int(r * 100)}% of training labels",
          common={"optimizers": ROBUST, "label_noise": r, "label_noise_kind": kind, **_REUSE},
-         tiny={}, small={"dataset": "mnist", "model": "small_cnn", "model_kwargs": {}},
+         tiny={}, small=_SMALL_MNIST,
          full={"dataset": "cifar10"}, seeds=_SEEDS)
       for kind in ("symmetric", "asymmetric") for r in (0.2, 0.4)],
     _p("dynamics", "dynamics", "tail index of gradient norms over training (all optimizers), "
        "effective rank per epoch, Hessian top eigenvalue and trace at the end",
        common={"optimizers": MAIN, "dynamics": True, **_REUSE},
-       tiny={"tail_every": 5}, small={"dataset": "mnist", "model": "small_cnn", "model_kwargs": {}},
+       tiny={"tail_every": 5}, small=_SMALL_MNIST,
        full={"dataset": "cifar10", "hessian_batch": 512}),
     _p("ptb_lstm", "main", "Penn Treebank word-level LM, 2-layer LSTM; perplexity "
        "(an example = a sequence of seq_len tokens, stateless BPTT)",
@@ -190,34 +193,34 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
               "sweep_epochs": 1, "tail_every": 200, "eval_batch_size": 256, "max_train_examples": 8000}),
     _p("ablate_target", "ablation", "fixed vs adaptive alpha* (linear ramp, validation-driven)",
        common={"optimizers": ("ahtga_fixed", "ahtga_linear", "ahtga_validation"), **_REUSE},
-       tiny={}, small={"dataset": "mnist"}),
+       tiny={}, small=_SMALL_MNIST),
     _p("ablate_transform", "ablation", "direction-preserving vs sign forms vs exact exponent "
        "(and gamma = 0, plain momentum SGD through the same code path)",
        common={"optimizers": ("ahtga", "ahtga_source", "ahtga_gmax1", "ahtga_rescaled", "ahtga_sign",
                               "ahtga_sign_raw", "ahtga_exact", "ahtga_gamma0"),
                **_REUSE, "lr_sweep": True},
-       tiny={}, small={"dataset": "mnist"}),
+       tiny={}, small=_SMALL_MNIST),
     _p("ablate_c1", "ablation", "sensitivity to c1 of the quadratic exponent rule",
        common={"optimizers": ("ahtga_c1_0.1", "ahtga", "ahtga_c1_0.5", "ahtga_c1_1.0"), **_REUSE},
-       tiny={}, small={"dataset": "mnist"}),
+       tiny={}, small=_SMALL_MNIST),
     _p("ablate_c2", "ablation", "sensitivity to c2 of the quadratic exponent rule",
        common={"optimizers": ("ahtga_c2_0.1", "ahtga", "ahtga_c2_0.5", "ahtga_c2_1.0"), **_REUSE},
-       tiny={}, small={"dataset": "mnist"}),
+       tiny={}, small=_SMALL_MNIST),
     _p("ablate_beta2", "ablation", "sensitivity to beta2 (EMA of the tail index)",
        common={"optimizers": ("ahtga_b2_0.5", "ahtga", "ahtga_b2_0.99"), **_REUSE},
-       tiny={}, small={"dataset": "mnist"}),
+       tiny={}, small=_SMALL_MNIST),
     _p("ablate_estimator", "ablation", "tail-index estimator inside AHTGA",
        common={"optimizers": ("ahtga",) + tuple(f"ahtga_est_{e}" for e in ESTIMATOR_VARIANTS),
                **_REUSE},
-       tiny={}, small={"dataset": "mnist"}),
+       tiny={}, small=_SMALL_MNIST),
     _p("lowdata_10", "lowdata", "10% of the training split (stratified, per seed)",
        common={"optimizers": ROBUST, "train_fraction": 0.1, **_REUSE},
-       tiny={"epochs": 60, "batch_size": 32, "tail_every": 10}, small={"dataset": "mnist"},
+       tiny={"epochs": 60, "batch_size": 32, "tail_every": 10}, small=_SMALL_MNIST,
        full={"dataset": "cifar10"}),
     _p("lowdata_1", "lowdata", "1% of the training split (stratified, per seed)",
        common={"optimizers": ROBUST, "train_fraction": 0.01, **_REUSE},
        tiny={"epochs": 200, "batch_size": 32, "tail_every": 0, "ahtga_kwargs": {"window": 4}},
-       small={"dataset": "mnist"},
+       small=_SMALL_MNIST,
        full={"dataset": "cifar10"}),
     _p("fewshot_tiny", "fewshot", "few-shot digits: Prototypical Networks (Conv-4, GroupNorm), "
        "5-way, trained 1-shot, tested 1/5-shot on held-out classes 5-9",

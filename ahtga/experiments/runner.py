@@ -108,12 +108,31 @@ def _own_grid(cfg: RunConfig, label: str) -> list[float] | None:
     return sweep_grid(cfg, label) if label in cfg.lr_grids else None
 
 
-def _recorded_choice(out: Path, preset: str, label: str,
-                     grid: list[float] | None = None) -> float | None:
+#: The config fields a learning-rate choice is tied to: a sweep record stores them
+#: (``"setting"``), and a choice made for another task, data set or model is not reused.  The
+#: batch size is left out on purpose: the low-data presets reuse ``main``'s choices at a smaller
+#: batch (their whole training set is a few batches), as their descriptions say.
+SWEEP_SETTING = ("task", "dataset", "model", "model_kwargs")
+
+
+def sweep_setting(cfg: RunConfig) -> dict:
+    """The :data:`SWEEP_SETTING` fields of ``cfg``, as they read back from JSON."""
+    import json
+    return json.loads(json.dumps({f: getattr(cfg, f) for f in SWEEP_SETTING}))
+
+
+def _same_setting(rec: dict, setting: dict | None) -> bool:
+    """A record without ``"setting"`` (written before it was stored) is taken to match."""
+    return setting is None or rec.get("setting") in (None, setting)
+
+
+def _recorded_choice(out: Path, preset: str, label: str, grid: list[float] | None = None,
+                     setting: dict | None = None) -> float | None:
     """The lr chosen by a finished sweep of ``preset`` for ``label`` (or for the label's
     registry name, so ablation variants of AHTGA reuse AHTGA's choice -- except variants with their
     own grid in ``presets.VARIANT_GRIDS``). With ``grid``, only a sweep of the label itself over
-    that grid counts (a sweep over another grid is not this config's choice)."""
+    that grid counts (a sweep over another grid is not this config's choice).  With ``setting``
+    (:func:`sweep_setting`), a sweep recorded for another setting does not count."""
     from .presets import VARIANT_GRIDS
 
     labels = ([label] if label in VARIANT_GRIDS or grid is not None
@@ -122,7 +141,8 @@ def _recorded_choice(out: Path, preset: str, label: str,
         p = _sweep_file(out, preset, lab)
         if p.is_file():
             rec = store.read_json(p)
-            if rec.get("chosen") is not None and (grid is None or rec.get("grid") == grid):
+            if (rec.get("chosen") is not None and (grid is None or rec.get("grid") == grid)
+                    and _same_setting(rec, setting)):
                 return float(rec["chosen"])
     return None
 
@@ -133,13 +153,17 @@ def lr_sweep(cfg: RunConfig, label: str, out: Path) -> dict:
     validation loss; diverged runs are never chosen.  Each finished grid point is recorded in
     ``OUT/<preset>/<label>/lr_sweep.json`` at once (atomic), so a killed sweep resumes."""
     grid = sweep_grid(cfg, label)
+    setting = sweep_setting(cfg)
     path = _sweep_file(out, cfg.preset, label)
     rec = store.read_json(path) if path.is_file() else {"grid": grid, "points": {}, "chosen": None}
+    if not _same_setting(rec, setting):  # another model, data set or batch size: start again
+        rec = {"grid": grid, "points": {}, "chosen": None}
+    rec["setting"] = setting
     if rec.get("chosen") is not None and rec.get("grid") == grid:
         return rec
     if rec.get("grid") != grid:  # a changed grid: keep the points it shares with the old one
-        rec = {"grid": grid, "points": {k: v for k, v in rec.get("points", {}).items()
-                                        if float(k) in grid}, "chosen": None}
+        rec = {"grid": grid, "setting": setting, "chosen": None,
+               "points": {k: v for k, v in rec.get("points", {}).items() if float(k) in grid}}
     sweep_cfg = _replace(cfg, epochs=cfg.sweep_epochs or cfg.epochs, tail_every=0, dynamics=False,
                          perturbations=(), ood="", checkpoint_every=0)
     data = prepare(sweep_cfg, 0)
@@ -177,11 +201,11 @@ def known_lr(cfg: RunConfig, label: str, out: Path | None) -> float | None:
     if label in cfg.lr_overrides or cfg.lr > 0 or out is None:
         return resolve_lr(cfg, label, out)[0]
     if cfg.lr_from:
-        v = _recorded_choice(out, cfg.lr_from, label, _own_grid(cfg, label))
+        v = _recorded_choice(out, cfg.lr_from, label, _own_grid(cfg, label), sweep_setting(cfg))
         if v is not None:
             return v
     if cfg.lr_sweep:
-        v = _recorded_choice(out, cfg.preset, label, sweep_grid(cfg, label))
+        v = _recorded_choice(out, cfg.preset, label, sweep_grid(cfg, label), sweep_setting(cfg))
         if v is None and _sweep_file(out, cfg.preset, label).is_file():
             return math.nan
         return v
@@ -195,7 +219,7 @@ def resolve_lr(cfg: RunConfig, label: str, out: Path | None) -> tuple[float, dic
     if cfg.lr > 0:
         return float(cfg.lr), {"source": "config lr"}
     if out is not None and cfg.lr_from:
-        v = _recorded_choice(out, cfg.lr_from, label, _own_grid(cfg, label))
+        v = _recorded_choice(out, cfg.lr_from, label, _own_grid(cfg, label), sweep_setting(cfg))
         if v is not None:
             return v, {"source": f"sweep of preset {cfg.lr_from}"}
     if out is not None and cfg.lr_sweep:

@@ -75,6 +75,13 @@ def test_every_preset_resolves_and_names_real_optimizers():
         resolve("nope")
     with pytest.raises(ValueError, match="no 'tiny' version"):
         resolve("cifar10", "tiny")
+    # a preset that reuses another's learning rates trains the same model on the same data
+    from ahtga.experiments.runner import sweep_setting
+    for name, p in PRESETS.items():
+        for scale in p.scales:
+            cfg = resolve(name, scale)
+            if cfg.lr_from and scale in PRESETS[cfg.lr_from].scales:
+                assert sweep_setting(cfg) == sweep_setting(resolve(cfg.lr_from, scale)), (name, scale)
     # presets override only what differs: main at tiny keeps the dataclass default batch size
     assert resolve("main", "tiny").eval_batch_size == RunConfig().eval_batch_size
     assert resolve("noise_asym40", "tiny").label_noise_kind == "asymmetric"

@@ -112,9 +112,18 @@ def test_lr_sweep_picks_by_validation_and_records(tmp_path, monkeypatch):
         choice["points"]["10000000.0"]["val_acc"] <= choice["points"]["0.1"]["val_acc"])
     rec = read_json(tmp_path / "main" / "sgd" / "lr_sweep.json")
     assert rec["chosen"] == 0.1
-    # a later preset reuses the recorded choice through lr_from
+    assert rec["setting"] == runner.sweep_setting(cfg)
+    # a later preset reuses the recorded choice through lr_from ...
     c2 = resolve("noise_sym20", "tiny", {"optimizers": ("sgd",)})
     assert runner.resolve_lr(c2, "sgd", tmp_path)[0] == 0.1
+    # ... but not for another model, data set or batch size: that setting gets its own sweep
+    other = dataclasses.replace(c2, model_kwargs={"hidden": [16]}, lr_sweep=False)
+    assert runner.resolve_lr(other, "sgd", tmp_path)[1]["source"].startswith("registry default")
+    assert runner.known_lr(dataclasses.replace(other, lr_sweep=True), "sgd", tmp_path) is None
+    # a record written before settings were stored is reused (nothing to compare it with)
+    rec.pop("setting")
+    (tmp_path / "main" / "sgd" / "lr_sweep.json").write_text(json.dumps(rec))
+    assert runner.resolve_lr(other, "sgd", tmp_path)[0] == 0.1
 
 
 def test_lr_grids_extend_a_sweep_and_recompute_results_of_another_lr(tmp_path, monkeypatch):
