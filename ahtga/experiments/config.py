@@ -62,6 +62,7 @@ class RunConfig:
     warmup_steps: int = 0               # linear warm-up steps before the schedule
     # --- logging and evaluation ---
     eval_batch_size: int = 1024         # examples per forward pass at evaluation
+    eval_every: int = 1                 # epochs between validation/test evaluations (and after the last); classification and lm
     log_every: int = 10                 # steps between logged training-loss / step-time points
     tail_every: int = 20                # steps between tail-monitor measurements (0 = off)
     tail_probe: int = 256               # probe-batch size of the tail monitor (fixed training examples)
@@ -192,13 +193,17 @@ def validate(cfg: RunConfig) -> RunConfig:
     check_in_range("train_fraction", cfg.train_fraction, 0.0, 1.0, lo_open=True)
     check_in_range("label_noise", cfg.label_noise, 0.0, 1.0, hi_open=True)
     check_in_range("lr", cfg.lr, 0.0, float("inf"))
-    for name in ("epochs", "batch_size", "eval_batch_size", "log_every", "calibration_bins",
+    for name in ("epochs", "batch_size", "eval_batch_size", "eval_every", "log_every", "calibration_bins",
                  "eff_rank_batch", "hessian_batch", "hessian_iters", "hutchinson_samples",
                  "num_threads", "seq_len"):
         check_int(name, getattr(cfg, name), min_value=1)
     for name in ("tail_every", "checkpoint_every", "sweep_epochs", "warmup_steps", "max_train_examples"):
         check_int(name, getattr(cfg, name), min_value=0)
     check_int("tail_probe", cfg.tail_probe, min_value=8)
+    if cfg.task == "fewshot" and cfg.eval_every != 1:
+        raise ValueError("`eval_every` applies to task='classification', 'lm' and 'glue' (few-shot "
+                         f"runs validate on episodes every epoch); got eval_every={cfg.eval_every!r} "
+                         "with task='fewshot'")
     if not cfg.optimizers:
         raise ValueError("`optimizers` must name at least one optimizer; got optimizers=()")
     if not isinstance(cfg.lr_grids, dict):
@@ -217,7 +222,7 @@ def validate(cfg: RunConfig) -> RunConfig:
 #: Fields added after result files existed: left out of :func:`to_dict` while they hold their
 #: default, so the recorded config, ``runner.run_key`` and the stored-result check of every
 #: earlier run stay unchanged.
-OMIT_IF_DEFAULT = ("fewshot", "glue", "hf_model", "lr_grids")
+OMIT_IF_DEFAULT = ("fewshot", "glue", "hf_model", "lr_grids", "eval_every")
 
 
 def to_dict(cfg: RunConfig) -> dict[str, Any]:

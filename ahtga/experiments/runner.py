@@ -7,7 +7,8 @@ One run:
 3. train ``epochs`` passes with seeded batch order; every step ``ahtga.optim.train_step`` (AHTGA
    receives per-example losses, the rest their mean); log the training loss, step time, lr and
    AHTGA's telemetry every ``log_every`` steps, the tail monitor every ``tail_every`` steps,
-   validation and test loss/accuracy (and the effective rank under ``dynamics``) each epoch;
+   validation and test loss/accuracy (and the effective rank under ``dynamics``) every
+   ``eval_every`` epochs and after the last (null curve entries in between);
 4. checkpoint every ``checkpoint_every`` epochs (atomic), so a killed run resumes from its last
    finished epoch with the same batch order;
 5. final metrics (``studies.final_metrics``) and the result file, written atomically; the
@@ -520,17 +521,22 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc) -> dict:
             bar.update(1)
         e = close_epoch(curves, state, t_ep, ep_loss, ep_n)
         t_ev = time.perf_counter()
-        vl, va = evaluate(model, data.val_x, data.val_y, cfg.eval_batch_size, device)
-        tl, ta = evaluate(model, data.test_x, data.test_y, cfg.eval_batch_size, device)
+        if (state["epoch"] % cfg.eval_every == 0 or state["epoch"] >= cfg.epochs
+                or state["diverged"]):
+            vl, va = evaluate(model, data.val_x, data.val_y, cfg.eval_batch_size, device)
+            tl, ta = evaluate(model, data.test_x, data.test_y, cfg.eval_batch_size, device)
+            rank = probes.effective_rank()
+            _report_validation(opt, state, vl)
+            bar.set_postfix(val_acc=f"{va:.3f}" if va is not None else "-", refresh=False)
+        else:  # not an evaluation epoch (eval_every): null entries keep the curves aligned
+            vl = va = tl = ta = rank = None
         e["val_loss"].append(vl)
         e["val_acc"].append(va)
         e["test_loss"].append(tl)
         e["test_acc"].append(ta)
-        e["eff_rank"].append(probes.effective_rank())
-        _report_validation(opt, state, vl)
+        e["eff_rank"].append(rank)
         state["eval_s"] += time.perf_counter() - t_ev
         e["epoch_time"].append(time.perf_counter() - t_ep)
-        bar.set_postfix(val_acc=f"{va:.3f}" if va is not None else "-", refresh=False)
         save_checkpoint(ckpt, cfg, state, model, opt, gen, curves)
     bar.close()
     probes.at_end(state["step"], curves)

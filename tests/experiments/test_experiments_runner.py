@@ -213,3 +213,24 @@ def test_language_model_run_reports_perplexity(tmp_path):
     assert f["test_ppl"] == pytest.approx(2.718281828459045 ** f["test_loss"], rel=1e-9)
     assert 1 < f["test_ppl"] < r["data"]["vocab_size"] * 2 and "ece" not in f
     assert r["data"]["seq_len"] == 16 and r["curves"]["epoch"]["test_loss"][0] == pytest.approx(f["test_loss"])
+
+
+def test_eval_every_evaluates_every_kth_epoch_and_the_last(tmp_path):
+    from ahtga.experiments.config import to_dict
+
+    over = {**QUICK, "optimizers": ("sgd",), "epochs": 3, "dynamics": False, "tail_every": 0,
+            "perturbations": (), "ood": "", "lr_overrides": {"sgd": 0.05}}
+    cfg = resolve("main", "tiny", {**over, "eval_every": 2})
+    r = read_json(runner.run_one(cfg, "sgd", 0, tmp_path))
+    e = r["curves"]["epoch"]
+    assert e["epoch"] == [1, 2, 3] and len(e["train_loss"]) == 3
+    assert e["test_acc"][0] is None and e["val_loss"][0] is None
+    assert None not in e["test_acc"][1:] and None not in e["val_acc"][1:]
+    assert r["final"]["test_acc"] == pytest.approx(e["test_acc"][-1])
+    # the default is left out of recorded configs (earlier result files stay current)
+    assert "eval_every" not in to_dict(resolve("main", "tiny", over))
+    assert to_dict(cfg)["eval_every"] == 2
+    with pytest.raises(ValueError, match="eval_every"):
+        resolve("main", "tiny", {"eval_every": 0})
+    with pytest.raises(ValueError, match="eval_every.*fewshot"):
+        resolve("fewshot_tiny", "tiny", {"eval_every": 2})
