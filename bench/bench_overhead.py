@@ -28,7 +28,8 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from bench.gpu_step import build_model, make_method
 from bench import save_json
 
-METHODS = ("sgd", "engine_direction", "engine_sign", "ahtga_direction", "ahtga_sign")
+METHODS = ("sgd", "engine_direction", "engine_sign", "ahtga_direction", "ahtga_direction_lag",
+           "ahtga_sign", "ahtga_sign_lag")
 _META = {"view", "_unsafe_view", "permute", "transpose", "t", "expand", "slice", "select",
          "detach", "unsqueeze", "squeeze", "as_strided", "unfold", "alias", "split",
          "split_with_sizes", "_reshape_alias", "new_empty", "empty", "unbind", "lift_fresh",

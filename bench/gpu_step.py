@@ -15,7 +15,9 @@ Methods (each a full training step: forward, per-example work, gradient, paramet
 * ``ahtga_direction`` / ``ahtga_sign``: the ``ahtga.optim.AHTGA`` optimizer's ``step(losses)``
   with its defaults (double-bootstrap Hill estimate every step, on the CPU:
   ``estimate_device="auto"``), if that module imports; ``ahtga_direction_devest`` is the same
-  with the estimate on the GPU (``estimate_device="same"``, the behaviour before that option).
+  with the estimate on the GPU (``estimate_device="same"``, the behaviour before that option);
+  ``ahtga_direction_lag`` / ``ahtga_sign_lag`` use ``estimate_lag=1`` (the estimate of a step's
+  norms runs on a background thread during the next step; one host synchronisation per step).
 
 ``engine_direction_grouped`` / ``_nocache`` / ``_nostream`` are ``engine_direction`` with
 ``conv_strategy="grouped"`` / ``cache_elems=0`` / ``stream=False``. ``*_graph`` (CUDA only, run
@@ -49,7 +51,8 @@ import torch.nn.functional as F
 
 TARGETS = {"direction_time": 1.3, "sign_time": 2.5, "direction_memory": 1.5}
 DEFAULT_METHODS = ("sgd", "engine_direction", "engine_sign", "ahtga_direction",
-                   "ahtga_direction_devest", "ahtga_sign", "reference")
+                   "ahtga_direction_lag", "ahtga_direction_devest", "ahtga_sign",
+                   "ahtga_sign_lag", "reference")
 #: whole steps captured in one CUDA graph: what the host-side overhead costs (experimental)
 GRAPH_METHODS = ("sgd_graph", "engine_direction_graph", "engine_sign_graph")
 
@@ -96,6 +99,7 @@ def make_method(name, model, x, y, ref_chunk, *, conv_strategy=None, foreach=Non
         from ahtga.optim.ahtga import AHTGA
         opt = AHTGA(model, lr=1e-3, transform=name.split("_")[1],
                     estimate_device="same" if name.endswith("devest") else "auto",
+                    estimate_lag=int(name.endswith("_lag")),
                     engine=PerExampleEngine(model, conv_strategy=conv_strategy)
                     if conv_strategy else None)
 

@@ -44,12 +44,16 @@ default ``"auto"`` therefore copies a pool of at most ``AUTO_CPU_MAX`` = 65536 n
 so the bootstrap resamples (not their law) depend on this choice.
 
 Estimator warnings.  ``TailWarning``s of the estimator (for example a double-bootstrap k*
-outside [1, n-1] at small n) are caught: the first is re-issued once per tracker, every one is
-recorded as ``warned = True`` (``StepStats.estimator_warning``).
+outside [1, n-1] at small n) are collected (``ahtga.tail.hill.collect_tail_warnings``, per
+thread): the first is re-issued once per tracker, every one is recorded as ``warned = True``
+(``StepStats.estimator_warning``).  A callable estimator's ``TailWarning``s are caught the same
+way on the main thread; on a background thread (``estimate_lag=1``) they pass through unless
+it warns with ``ahtga.tail.hill.tail_warn``.
 """
 from __future__ import annotations
 
 import math
+import threading
 import warnings
 from collections import deque
 from dataclasses import dataclass
@@ -161,25 +165,33 @@ class TailTracker:
 
     def _estimate(self, x: torch.Tensor, seed: int) -> tuple[float, int, bool]:
         from ..tail import TailWarning
+        from ..tail.hill import collect_tail_warnings
         try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", TailWarning)
+            # the estimators' TailWarnings are collected per thread (no process-wide warnings
+            # state is touched, so this may run on a background thread)
+            with collect_tail_warnings() as tail_w:
                 if isinstance(self.estimator, str):
                     from ..tail import estimate
                     res = estimate(x, estimator=self.estimator, seed=seed,
                                    **self.estimator_options)
+                elif threading.current_thread() is threading.main_thread():
+                    # a callable may warn with warnings.warn: catch its TailWarnings too
+                    with warnings.catch_warnings(record=True) as caught:
+                        warnings.simplefilter("always", TailWarning)
+                        res = self.estimator(x, seed=seed)
+                    for w in caught:
+                        if issubclass(w.category, TailWarning):
+                            tail_w.append(str(w.message))
+                        else:   # pass other warnings on unchanged
+                            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
                 else:
                     res = self.estimator(x, seed=seed)
         except ValueError as err:
             raise ValueError(f"tail estimator {self.estimator!r} failed on the pooled norms "
                              f"(n={x.numel()}): {err}") from err
-        tail_w = [w for w in caught if issubclass(w.category, TailWarning)]
-        for w in caught:   # pass other warnings on unchanged
-            if not issubclass(w.category, TailWarning):
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         if tail_w and not self._warned:
             self._warned = True
-            warnings.warn(f"tail estimator {self.estimator!r}: {tail_w[0].message} (further "
+            warnings.warn(f"tail estimator {self.estimator!r}: {tail_w[0]} (further "
                           "estimator warnings are only recorded in StepStats.estimator_warning)",
                           TailWarning, stacklevel=4)
         return float(res.alpha), (0 if res.k is None else int(res.k)), bool(tail_w)

@@ -31,8 +31,23 @@ per-example norms of all ranks, writes each rank's share (1/B_global) sum_{i loc
 sums the gradients over ranks itself; at construction it broadcasts the parameters and buffers of
 rank 0 so all replicas start equal.  Every rank must call ``step`` with its own batch.
 
+Lagged estimate (``estimate_lag=1``).  The tail estimate needs the norms on the host, and on a
+CPU ``hill_db`` costs about as much as a small model's step.  With ``estimate_lag=1`` step t uses
+the EMA alpha_{t-1} (estimates up to step t-1's norms) and the estimate of step t's norms runs on
+a background thread while the caller computes the next batch's forward and backward; the
+current batch's norms still give the median of the transform.  The step then synchronises with
+an accelerator once (one copy of the norms and the finiteness flags to the host, before the
+update) instead of three times, and a NaN/Inf loss no longer stops the step before its
+backward (the whole step is still skipped, and the pending estimate is kept for the next step).
+``StepStats.alpha_hat`` and ``k`` then describe the previous step's norms.  Step 0 uses
+alpha_0.  The estimate runs on the CPU whatever ``estimate_device`` says.  Between steps the
+background thread owns ``opt.tracker``: read alpha from the returned ``StepStats`` (or from
+``state_dict()``).  Results are deterministic and checkpoints resume bit-identically, as with
+lag 0.
+
 Checkpoints.  ``state_dict()`` holds the momentum buffers, the param groups and an ``"ahtga"``
-entry with the step counter, the EMA, the estimator's window and seed, and the schedule;
+entry with the step counter, the EMA, the estimator's window and seed, the schedule and, with ``estimate_lag=1``, the norms whose
+estimate is pending;
 ``load_state_dict`` restores all of it, so a resumed run continues bit-identically on CPU.
 """
 from __future__ import annotations
@@ -45,10 +60,10 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from .._validation import check_choice, check_in_range, check_positive
+from .._validation import check_choice, check_in_range, check_int, check_positive
 from ..control.exponents import ExponentRule, make_exponent
 from ..control.schedules import TargetSchedule, make_target
-from ..control.tail_tracker import TailTracker
+from ..control.tail_tracker import TailTracker, estimate_device_for
 from ..control.transforms import direction_coefficients, sign_coefficients
 from ..engine.distributed import allreduce_grads, gather_norms, is_distributed
 from ._stats import StepStats
@@ -125,6 +140,9 @@ class AHTGA(torch.optim.Optimizer):
     estimate_device : where the tail estimate runs: "auto" (default: on the CPU for pools of at
         most 65536 norms, which on a GPU is several times cheaper than dozens of tiny kernels),
         "cpu" or "same" (the device of the norms).
+    estimate_lag : 0 (default: each step uses the estimate of its own norms) or 1 (each step
+        uses the estimate up to the previous step's norms, computed on a background thread while
+        the next batch is prepared; see "Lagged estimate" in the module docstring).
     mode : the engine's mode, "fast" or "reference".
     batchnorm : the engine's BatchNorm policy, "error" or "batch-stat".
     nonfinite : "skip" (warn and skip the step) or "raise".
@@ -145,7 +163,7 @@ class AHTGA(torch.optim.Optimizer):
                  transform: str = "direction", eps: float = 1e-8, window: int = 1,
                  alpha_init: float = 2.0, alpha_clamp: tuple[float, float] = (0.1, 5.0),
                  min_samples: int = 32, seed: int = 0, estimate_every: int = 1,
-                 estimate_device: str = "auto", mode: str = "fast",
+                 estimate_device: str = "auto", estimate_lag: int = 0, mode: str = "fast",
                  batchnorm: str = "error", nonfinite: str = "skip", rescale: str = "none",
                  params: Iterable | None = None, engine: Any = None):
         if not isinstance(model, nn.Module):
@@ -164,6 +182,7 @@ class AHTGA(torch.optim.Optimizer):
         self.nonfinite = check_choice("nonfinite", nonfinite, {"skip", "raise"})
         self.rescale = check_choice("rescale", rescale, {"none", "mean"})
         check_choice("mode", mode, {"fast", "reference"})
+        self.estimate_lag = check_int("estimate_lag", estimate_lag, min_value=0, max_value=1)
         self.target: TargetSchedule = make_target(target)
         self.exponent: ExponentRule = make_exponent(DEFAULT_EXPONENT if exponent is None
                                                     else exponent)
@@ -193,20 +212,27 @@ class AHTGA(torch.optim.Optimizer):
                                      "that is not")
         self._num_params = sum(p.numel() for p in engine.params)
         self._step = 0
+        # estimate_lag=1: the norms of the last completed step whose estimate is pending, the
+        # tracker's state before that estimate, and the background job computing it
+        self._pending: torch.Tensor | None = None
+        self._pending_tracker: dict[str, Any] | None = None
+        self._job: Any = None
+        self._pool: Any = None
         if _dist_active():
             with torch.no_grad():
                 for t in list(model.parameters()) + list(model.buffers()):
                     dist.broadcast(t.data, src=0)
 
     # ---------------------------------------------------------------- helpers
-    def _skip(self, why: str, t: int, alpha_star: float) -> StepStats:
+    def _skip(self, why: str, t: int, alpha_star: float, alpha: float | None = None) -> StepStats:
         msg = f"AHTGA step {t} skipped: {why}; no parameter was changed"
         if self.nonfinite == "raise":
             raise FloatingPointError(msg)
         warnings.warn(msg, RuntimeWarning, stacklevel=3)
-        return StepStats(step=t, alpha_hat=_NAN, alpha=self.tracker.value, alpha_star=alpha_star,
-                         gamma=_NAN, k=0, n=0, q05=_NAN, q50=_NAN, q95=_NAN, max=_NAN,
-                         clamped=False, gamma_guarded=False, skipped=True, estimated=False)
+        return StepStats(step=t, alpha_hat=_NAN, alpha=self.tracker.value if alpha is None else alpha,
+                         alpha_star=alpha_star, gamma=_NAN, k=0, n=0, q05=_NAN, q50=_NAN, q95=_NAN,
+                         max=_NAN, clamped=False, gamma_guarded=False, skipped=True,
+                         estimated=False)
 
     @staticmethod
     def _all_ok(flag: bool, device: torch.device) -> bool:
@@ -224,37 +250,9 @@ class AHTGA(torch.optim.Optimizer):
                 p.grad = torch.zeros_like(p)
         allreduce_grads(params)
 
-    # ---------------------------------------------------------------- step
-    def step(self, losses: torch.Tensor) -> StepStats:  # type: ignore[override]
-        """One AHTGA step from per-example losses ``losses`` [B] (not reduced; with graph).
-
-        Runs the backward itself (do not call ``losses.backward()``); returns ``StepStats``.
-        """
-        if not isinstance(losses, torch.Tensor) or losses.ndim != 1 or losses.numel() == 0:
-            raise ValueError("`losses` must be a non-empty 1-d tensor of per-example losses [B] "
-                             f"(reduction='none'); got {type(losses).__name__} of shape "
-                             f"{tuple(getattr(losses, 'shape', ()))}")
-        if not losses.requires_grad:
-            raise ValueError("`losses` must require grad (compute them from the model's output "
-                             "outside torch.no_grad)")
-        t = self._step
-        alpha_star = self.target.value(t)
-        if not self._all_ok(bool(torch.isfinite(losses.detach()).all()), losses.device):
-            self.engine.release()   # drop what the engine recorded during this forward
-            return self._skip("NaN or Inf in the per-example losses (on some rank)", t, alpha_star)
-
-        local = self.engine.backward(losses).detach()
-        norms, offset = gather_norms(local, return_offset=True)
-        if not bool(torch.isfinite(norms).all()):
-            self.engine.release()
-            return self._skip("NaN or Inf in the per-example gradient norms", t, alpha_star)
-        snapshot = self.tracker.state_dict()
-        try:
-            upd = self.tracker.update(norms, checked=True)
-        except ValueError:
-            self.engine.release()
-            raise
-        gamma, guarded = self.exponent.compute(upd.alpha, alpha_star)
+    def _write(self, norms: torch.Tensor, gamma: float, offset: int, local: torch.Tensor) -> None:
+        """Coefficients of the global ``norms`` at ``gamma``; this rank's slice, divided by the
+        global batch size, written as the batch gradient (then summed over ranks)."""
         B = norms.numel()
         if self.transform == "direction":
             coeffs = direction_coefficients(norms, gamma, self.eps, validate=False)
@@ -264,8 +262,8 @@ class AHTGA(torch.optim.Optimizer):
         if self.rescale == "mean":
             s_mean = (coeffs if self.transform == "direction"
                       else direction_coefficients(norms, gamma, self.eps, validate=False)).mean()
-            if bool(s_mean > 0):
-                coeffs = coeffs / s_mean
+            # divide by the mean where it is positive (no host synchronisation)
+            coeffs = coeffs / torch.where(s_mean > 0, s_mean, torch.ones_like(s_mean))
         coeffs = (coeffs[offset:offset + local.numel()] / B).to(local.device)
         try:
             if self.transform == "direction":
@@ -277,34 +275,164 @@ class AHTGA(torch.optim.Optimizer):
         if _dist_active():
             self._reduce_grads()
 
+    def _grouped_grads(self) -> tuple[list, list[torch.Tensor]]:
+        groups = []
+        for group in self.param_groups:
+            ps = [p for p in group["params"] if p.grad is not None]
+            groups.append((group, ps, [p.grad for p in ps]))
+        return groups, [g for _, _, gs in groups for g in gs]
+
+    @staticmethod
+    def _finite_flags(tensors: list[torch.Tensor], device: torch.device) -> torch.Tensor:
+        """One float64 flag on ``device``: 1 iff every tensor is finite (a few kernels: one stack
+        of the per-tensor norms, not one copy each)."""
+        if not tensors:
+            return torch.ones(1, dtype=torch.float64, device=device)
+        gnorms = torch._foreach_norm(tensors)
+        if len({(n.dtype, n.device) for n in gnorms}) > 1:  # mixed dtypes or devices
+            gnorms = [n.to(device, torch.float64) for n in gnorms]
+        return torch.isfinite(torch.stack(gnorms)).all().to(device=device,
+                                                            dtype=torch.float64).reshape(1)
+
+    def _update(self, groups: list) -> None:
+        for group, ps, gs in groups:
+            bufs = [self.state[p].get("momentum_buffer") for p in ps]
+            ahtga_update(ps, gs, bufs, lr=float(group["lr"]), beta1=group["betas"][0],
+                         weight_decay=group["weight_decay"])
+            for p, b in zip(ps, bufs):
+                self.state[p]["momentum_buffer"] = b
+
+    @staticmethod
+    def _quantiles(norms_cpu: torch.Tensor) -> list[float]:
+        return torch.quantile(norms_cpu.to(torch.float64),
+                              torch.tensor([0.05, 0.5, 0.95, 1.0], dtype=torch.float64)).tolist()
+
+    # ---------------------------------------------------------------- step
+    def step(self, losses: torch.Tensor) -> StepStats:  # type: ignore[override]
+        """One AHTGA step from per-example losses ``losses`` [B] (not reduced; with graph).
+
+        Runs the backward itself (do not call ``losses.backward()``); returns ``StepStats``.
+        """
+        if not isinstance(losses, torch.Tensor) or losses.ndim != 1 or losses.numel() == 0:
+            raise ValueError("`losses` must be a non-empty 1-d tensor of per-example losses [B] "
+                             "(reduction='none'); got "
+                             f"{type(losses).__name__} of shape {tuple(getattr(losses, 'shape', ()))}")
+        if not losses.requires_grad:
+            raise ValueError("`losses` must require grad (compute them from the model's output "
+                             "outside torch.no_grad)")
+        t = self._step
+        alpha_star = self.target.value(t)
+        if self.estimate_lag:
+            return self._step_lagged(losses, t, alpha_star)
+        if not self._all_ok(bool(torch.isfinite(losses.detach()).all()), losses.device):
+            self.engine.release()   # drop what the engine recorded during this forward
+            return self._skip("NaN or Inf in the per-example losses (on some rank)", t, alpha_star)
+
+        local = self.engine.backward(losses).detach()
+        norms, offset = gather_norms(local, return_offset=True)
+        B = norms.numel()
+        # The estimate needs the norms on the host anyway (when it runs on the CPU): copy them
+        # once and check them there (one synchronisation for both).
+        on_cpu = estimate_device_for(norms.device, B * self.tracker.window,
+                                     self.tracker.estimate_device).type == "cpu"
+        norms_cpu = norms.to("cpu") if on_cpu else None
+        finite = torch.isfinite(norms_cpu if on_cpu else norms).all()
+        if not bool(finite):
+            self.engine.release()
+            return self._skip("NaN or Inf in the per-example gradient norms", t, alpha_star)
+        snapshot = self.tracker.state_dict()
+        try:
+            upd = self.tracker.update(norms_cpu if on_cpu else norms, checked=True)
+        except ValueError:
+            self.engine.release()
+            raise
+        gamma, guarded = self.exponent.compute(upd.alpha, alpha_star)
+        self._write(norms, gamma, offset, local)
+
         with torch.no_grad():
-            groups = []
-            for group in self.param_groups:
-                ps = [p for p in group["params"] if p.grad is not None]
-                groups.append((group, ps, [p.grad for p in ps]))
-            all_grads = [g for _, _, gs in groups for g in gs]
-            # the norm quantiles on the CPU (B values), one transfer for the gradient check
-            q = torch.quantile(norms.detach().to("cpu", torch.float64),
-                               torch.tensor([0.05, 0.5, 0.95, 1.0], dtype=torch.float64))
-            if all_grads:
-                # one stack of the per-tensor norms (not one copy each): a few kernels in all
-                gnorms = torch._foreach_norm(all_grads)
-                if len({(n.dtype, n.device) for n in gnorms}) > 1:  # mixed dtypes or devices
-                    gnorms = [n.to(q.device, torch.float64) for n in gnorms]
-                ok = torch.isfinite(torch.stack(gnorms)).all()
-                q = torch.cat([q, ok.to(device=q.device, dtype=torch.float64).reshape(1)])
-            q = q.tolist()
-            if all_grads and q[4] != 1.0:
+            groups, all_grads = self._grouped_grads()
+            if not on_cpu:
+                norms_cpu = norms.to("cpu")
+            q = self._quantiles(norms_cpu)
+            if all_grads and self._finite_flags(all_grads, all_grads[0].device).item() != 1.0:
                 self.tracker.load_state_dict(snapshot)
                 return self._skip("NaN or Inf in the written batch gradient", t, alpha_star)
-            for group, ps, gs in groups:
-                bufs = [self.state[p].get("momentum_buffer") for p in ps]
-                lr = group["lr"]
-                ahtga_update(ps, gs, bufs, lr=float(lr), beta1=group["betas"][0],
-                             weight_decay=group["weight_decay"])
-                for p, b in zip(ps, bufs):
-                    self.state[p]["momentum_buffer"] = b
+            self._update(groups)
         self._step += 1
+        return StepStats(step=t, alpha_hat=upd.alpha_hat, alpha=upd.alpha, alpha_star=alpha_star,
+                         gamma=gamma, k=upd.k, n=B, q05=q[0], q50=q[1], q95=q[2], max=q[3],
+                         clamped=upd.clamped, gamma_guarded=guarded, skipped=False,
+                         estimated=upd.estimated, estimator_warning=upd.warned)
+
+    # ---------------------------------------------------------------- lagged estimate
+    def _start_estimate(self) -> None:
+        """Start the estimate of the pending norms on the background thread."""
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ahtga-estimate")
+        self._job = self._pool.submit(self.tracker.update, self._pending, checked=True)
+
+    def _finish_estimate(self):
+        """The tracker update of the pending norms (None before the first completed step)."""
+        if self._pending is None:
+            return None
+        job, self._job = self._job, None
+        try:
+            return self.tracker.update(self._pending, checked=True) if job is None else job.result()
+        except BaseException:
+            self.tracker.load_state_dict(self._pending_tracker)  # as if it never ran
+            raise
+
+    def _drop_estimate(self) -> None:
+        """Wait for a running estimate and undo it (the pending norms stay pending)."""
+        job, self._job = self._job, None
+        if job is not None:
+            try:
+                job.result()
+            except Exception:  # noqa: BLE001 - undone below; the next step recomputes it
+                pass
+        if self._pending_tracker is not None:
+            self.tracker.load_state_dict(self._pending_tracker)
+
+    def _step_lagged(self, losses: torch.Tensor, t: int, alpha_star: float) -> StepStats:
+        dev = losses.device
+        loss_ok = torch.isfinite(losses.detach()).all().to(torch.float64).reshape(1)
+        local = self.engine.backward(losses).detach()
+        norms, offset = gather_norms(local, return_offset=True)
+        B = norms.numel()
+        if B * self.tracker.window < self.tracker.min_samples:
+            self.engine.release()
+            self.tracker.update(norms, checked=True)  # raises the tracker's ValueError
+        try:  # the estimate of the previous step's norms, made while this batch was prepared
+            upd = self._finish_estimate()
+        except BaseException:
+            self.engine.release()
+            raise
+        alpha = self.tracker.value if upd is None else upd.alpha
+        gamma, guarded = self.exponent.compute(alpha, alpha_star)
+        self._write(norms, gamma, offset, local)
+        with torch.no_grad():
+            groups, all_grads = self._grouped_grads()
+            flags = [loss_ok.to(norms.device), self._finite_flags(all_grads, norms.device)]
+            # the step's one synchronisation: the norms and the finiteness flags to the host
+            host = torch.cat([norms.to(torch.float64), *flags]).to("cpu")
+            norms_cpu = host[:B].to(norms.dtype)
+            ok = bool((host[B:] == 1.0).all()) and bool(torch.isfinite(norms_cpu).all())
+            if not self._all_ok(ok, dev):
+                self._drop_estimate()  # restores the tracker; the same estimate is redone next
+                if self._pending is not None:
+                    self._start_estimate()
+                return self._skip("NaN or Inf in the per-example losses, gradient norms or "
+                                  "written batch gradient", t, alpha_star, alpha)
+            q = self._quantiles(norms_cpu)
+            self._update(groups)
+        self._step += 1
+        self._pending, self._pending_tracker = norms_cpu, self.tracker.state_dict()
+        self._start_estimate()
+        if upd is None:
+            return StepStats(step=t, alpha_hat=_NAN, alpha=alpha, alpha_star=alpha_star,
+                             gamma=gamma, k=0, n=B, q05=q[0], q50=q[1], q95=q[2], max=q[3],
+                             clamped=False, gamma_guarded=guarded, skipped=False, estimated=False)
         return StepStats(step=t, alpha_hat=upd.alpha_hat, alpha=upd.alpha, alpha_star=alpha_star,
                          gamma=gamma, k=upd.k, n=B, q05=q[0], q50=q[1], q95=q[2], max=q[3],
                          clamped=upd.clamped, gamma_guarded=guarded, skipped=False,
@@ -313,8 +441,12 @@ class AHTGA(torch.optim.Optimizer):
     # ---------------------------------------------------------------- checkpoints
     def state_dict(self) -> dict[str, Any]:
         sd = super().state_dict()
-        sd["ahtga"] = {"step": self._step, "tracker": self.tracker.state_dict(),
+        pending = self._pending is not None   # the tracker as it was before the pending estimate
+        sd["ahtga"] = {"step": self._step,
+                       "tracker": self._pending_tracker if pending else self.tracker.state_dict(),
                        "target": self.target.state_dict()}
+        if pending:
+            sd["ahtga"]["pending_norms"] = self._pending.clone()
         return sd
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -322,7 +454,15 @@ class AHTGA(torch.optim.Optimizer):
         if "ahtga" not in sd:
             raise ValueError("`state_dict` lacks the 'ahtga' entry: not an AHTGA checkpoint")
         extra = sd.pop("ahtga")
+        self._drop_estimate()
         super().load_state_dict(sd)
         self._step = int(extra["step"])
         self.tracker.load_state_dict(extra["tracker"])
         self.target.load_state_dict(extra["target"])
+        pending = extra.get("pending_norms")
+        if pending is not None and not self.estimate_lag:
+            # a lagged run resumed without the lag: fold the pending norms in now
+            self.tracker.update(pending, checked=True)
+            pending = None
+        self._pending = None if pending is None else pending.detach().to("cpu").clone()
+        self._pending_tracker = None if pending is None else self.tracker.state_dict()

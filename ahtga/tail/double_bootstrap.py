@@ -86,14 +86,13 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import math
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 from .._validation import as_tensor, check_choice, check_in_range, check_int
-from .hill import TailWarning
+from .hill import TailWarning, tail_warn
 
 MIN_N = 16
 DEFAULT_EPS = 0.1
@@ -505,8 +504,8 @@ def double_bootstrap(x, *, n_boot: int = 500, n1: int | None = None, eps: float 
     logs_ext = torch.cat([logs, logs[-1:]])
     adaptive = k_search == "adaptive"
     if float(logs[-1]) == 0.0:           # all values equal: no tail, nothing to resample
-        warnings.warn("all values of `x` are equal: there is no tail; returning alpha=inf",
-                      TailWarning, stacklevel=2)
+        tail_warn("all values of `x` are equal: there is no tail; returning alpha=inf",
+                  stacklevel=2)
         return DoubleBootstrapResult(math.inf, 1, 2, 2, n1, n2, math.nan, correction, math.nan,
                                      {"mse1": np.zeros(0), "mse2": np.zeros(0), "k_star_raw": math.nan,
                                       "clamped": False, "k2_ge_k1": True, "n_boot": n_boot})
@@ -546,17 +545,16 @@ def double_bootstrap(x, *, n_boot: int = 500, n1: int | None = None, eps: float 
     clamped = not 1 <= k <= n - 1
     if clamped:
         k_new = min(max(k, 1), n - 1)
-        warnings.warn(f"double-bootstrap k* = {k_raw:.3g} lies outside [1, n-1] with n={n}; "
-                      f"clamped to k={k_new}", TailWarning, stacklevel=2)
+        tail_warn(f"double-bootstrap k* = {k_raw:.3g} lies outside [1, n-1] with n={n}; "
+                  f"clamped to k={k_new}", stacklevel=2)
         k = k_new
     H = float((logs[:k] - logs[k]).mean())
     if H > 0:
         alpha = 1.0 / H
     else:
         alpha = math.inf
-        warnings.warn(f"Hill estimate at k*={k} is infinite: the top k+1 values are equal "
-                      "(ties at the threshold); there is no tail to measure", TailWarning,
-                      stacklevel=2)
+        tail_warn(f"Hill estimate at k*={k} is infinite: the top k+1 values are equal "
+                  "(ties at the threshold); there is no tail to measure", stacklevel=2)
     diag = {"mse1": mse1, "mse2": mse2, "k_star_raw": k_raw, "clamped": clamped,
             "k2_ge_k1": k2 >= k1, "n_boot": n_boot}
     return DoubleBootstrapResult(alpha, k, k1, k2, n1, n2, rho, correction, factor, diag)

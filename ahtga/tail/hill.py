@@ -20,6 +20,8 @@ data first).
 """
 from __future__ import annotations
 
+import contextlib
+import threading
 import warnings
 
 import torch
@@ -29,6 +31,33 @@ from .._validation import as_tensor, check_int
 
 class TailWarning(UserWarning):
     """Raised when an estimate is degenerate (infinite, clamped, or from too few points)."""
+
+
+_collector = threading.local()
+
+
+def tail_warn(message: str, stacklevel: int = 2) -> None:
+    """Issue a :class:`TailWarning` -- or, inside :func:`collect_tail_warnings` on this thread,
+    record its message there instead.  The estimators warn through this function."""
+    sink = getattr(_collector, "messages", None)
+    if sink is not None:
+        sink.append(message)
+    else:
+        warnings.warn(message, TailWarning, stacklevel=stacklevel + 1)
+
+
+@contextlib.contextmanager
+def collect_tail_warnings():
+    """Record the estimators' TailWarnings of this thread in the yielded list instead of issuing
+    them.  Unlike ``warnings.catch_warnings``, this touches no process-wide state, so an
+    estimate may run on a background thread (AHTGA's ``estimate_lag=1``) while the caller's
+    thread uses the warnings machinery."""
+    outer = getattr(_collector, "messages", None)
+    _collector.messages = []
+    try:
+        yield _collector.messages
+    finally:
+        _collector.messages = outer
 
 
 def _sorted_logs_desc(x: torch.Tensor, dim: int, name: str, need: int) -> torch.Tensor:
@@ -48,9 +77,8 @@ def _finish(H: torch.Tensor) -> torch.Tensor:
     """alpha = 1/H, with H <= 0 (ties: rounding can make it -0) read as an infinite alpha."""
     alpha = torch.where(H > 0, 1.0 / H.clamp_min(torch.finfo(H.dtype).tiny), torch.full_like(H, float("inf")))
     if bool(torch.isinf(alpha).any()):
-        warnings.warn("Hill estimate is infinite: the top k+1 values are equal (ties at the "
-                      "threshold or constant data); there is no tail to measure", TailWarning,
-                      stacklevel=3)
+        tail_warn("Hill estimate is infinite: the top k+1 values are equal (ties at the "
+                  "threshold or constant data); there is no tail to measure", stacklevel=3)
     return alpha
 
 

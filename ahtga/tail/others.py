@@ -10,12 +10,11 @@ x -> c x (c > 0) and to permutations of the sample.
 from __future__ import annotations
 
 import math
-import warnings
 
 import torch
 
 from .._validation import as_tensor, check_in_range, check_int
-from .hill import TailWarning
+from .hill import TailWarning, tail_warn
 
 
 def _sample(x, dim: int) -> tuple[torch.Tensor, int]:
@@ -54,8 +53,8 @@ def xi_to_alpha(xi: torch.Tensor, name: str) -> torch.Tensor:
     light = xi <= 0
     alpha = torch.where(light, torch.full_like(xi, math.inf), 1.0 / torch.where(light, torch.ones_like(xi), xi))
     if bool(light.any()):
-        warnings.warn(f"{name} estimate xi <= 0 (light or bounded tail, or ties): reported as "
-                      "alpha=inf", TailWarning, stacklevel=3)
+        tail_warn(f"{name} estimate xi <= 0 (light or bounded tail, or ties): reported as "
+                  "alpha=inf", stacklevel=3)
     return alpha
 
 
@@ -205,6 +204,6 @@ def stable_mmo(x, m: int | None = None, *, center: str | None = "mean", dim: int
     light = diff <= 0
     alpha = torch.where(light, torch.full_like(diff, math.inf), 1.0 / torch.where(light, torch.ones_like(diff), diff))
     if bool(light.any()):
-        warnings.warn("stable estimator: block sums do not grow with m (constant data or no "
-                      "tail); reported as alpha=inf", TailWarning, stacklevel=2)
+        tail_warn("stable estimator: block sums do not grow with m (constant data or no "
+                  "tail); reported as alpha=inf", stacklevel=2)
     return alpha
