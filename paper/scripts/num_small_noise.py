@@ -25,11 +25,16 @@ NAMES = ("SmallNoiseAvailable", "SmallNoiseStamp", "SmallNoiseSentence", "SmallN
 PLATEAU_TOL = 0.01
 
 
-def controls_text(measured, groups) -> str:
+def noise_label(preset: str) -> str:
+    return f"{NOISE_HEAD.get(preset, C.tex_escape(preset))} noise"
+
+
+def controls_text(measured, groups, label=noise_label, plateau: bool = True) -> str:
     """One clause per (control folder, preset, optimizer): its lr (and its epochs when they
-    differ from the preset's runs), test accuracy and plateau count, from
+    differ from the preset's runs), test accuracy and (``plateau``) plateau count, from
     ``MEASURED/small_controls/<tag>/<preset>/<optimizer>/seed<k>.json``; then how the best control
-    of the same length compares with AHTGA's runs of the preset."""
+    of the same length compares with AHTGA's runs of the preset.  ``label(preset)`` names a
+    preset when there are several ("40\\% symmetric noise")."""
     root = pathlib.Path(measured) / "small_controls"
     out, cands = [], []
     for tag in sorted(p for p in root.glob("*") if p.is_dir()):
@@ -44,9 +49,10 @@ def controls_text(measured, groups) -> str:
                 same = eps == main_eps
                 name = f"{C.display(lab)} at lr {lrs}" + (
                     "" if same else ", " + "/".join(map(str, sorted(eps))) + " epochs")
-                where = f"{NOISE_HEAD.get(p, C.tex_escape(p))} noise, " if len(groups) > 1 else ""
-                out.append(f"{where}{name}: {C.fmt_ci(cells['test_acc'], 3)}, on the plateau in "
-                           f"{stuck(mine)} of {len(mine)} runs")
+                where = f"{label(p)}, " if len(groups) > 1 else ""
+                out.append(f"{where}{name}: {C.fmt_ci(cells['test_acc'], 3)}"
+                           + (f", on the plateau in {stuck(mine)} of {len(mine)} runs"
+                              if plateau else ""))
                 if cells["test_acc"].get("mean") is not None:
                     key = None if same else tuple(sorted(eps))
                     cands.append((p, key, lab, name, cells["test_acc"],
@@ -76,7 +82,7 @@ def controls_text(measured, groups) -> str:
                 else "; the 95\\% intervals do not overlap")
         if rel == "above" and min(runs) > max(ah_runs):
             tail += f", but each of its {len(runs)} runs is above each of AHTGA's {len(ah_runs)}"
-        where = f"With {NOISE_HEAD.get(p, C.tex_escape(p))} noise: " if len(groups) > 1 else ""
+        where = f"With {label(p)}: " if len(groups) > 1 else ""
         text += (f" {where}{what[0].lower() if where else what[0]}{what[1:]}, {name} "
                  f"({C.fmt_ci(best, 3)}), is {rel} AHTGA ({C.fmt_ci(ah, 3)}){tail}.")
     return text

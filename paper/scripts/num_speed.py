@@ -9,7 +9,9 @@ direction-preserving ratio to SGD over the CPU cases), ``\CpuTailSpeedup``, ``\C
 ``\CpuStableSpeedupThreads``, ``\CpuStableSpeedupTorch``; ``\CpuOverheadAvailable`` (yes/no),
 ``\CpuOverheadDirection``, ``\CpuOverheadSign`` (AHTGA step over SGD step in the host-side proxy
 of ``bench/bench_overhead.py``), ``\CpuOverheadOps``, ``\CpuOverheadSgdOps`` (kernel-like ATen
-operators per step of the direction-preserving AHTGA step and of SGD).
+operators per step of the direction-preserving AHTGA step and of SGD);
+``\CpuOverheadLagAvailable`` (yes/no), ``\CpuOverheadDirectionLag``, ``\CpuOverheadSignLag``
+(the same ratios with ``estimate_lag=1``).
 """
 import pathlib
 import sys
@@ -74,6 +76,10 @@ def main(argv=None):
     M.add("CpuOverheadSign", f"{ov['ahtga_sign']['ratio_to_sgd']:.2f}" if have else C.NA)
     M.add("CpuOverheadOps", str(ov["ahtga_direction"]["kernel_like_ops"]) if have else C.NA)
     M.add("CpuOverheadSgdOps", str(ov["sgd"]["kernel_like_ops"]) if have else C.NA)
+    lag = have and all(k in ov for k in ("ahtga_direction_lag", "ahtga_sign_lag"))
+    M.add("CpuOverheadLagAvailable", "yes" if lag else "no")
+    M.add("CpuOverheadDirectionLag", f"{ov['ahtga_direction_lag']['ratio_to_sgd']:.2f}" if lag else C.NA)
+    M.add("CpuOverheadSignLag", f"{ov['ahtga_sign_lag']['ratio_to_sgd']:.2f}" if lag else C.NA)
     C.write_text(a.out, M.text())
     C.report(a.out, f"GPU step {'yes' if gs else 'no'}, GPU runs {len(runs)}, CPU bench {'yes' if res else 'no'}")
 

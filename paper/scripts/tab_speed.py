@@ -53,6 +53,11 @@ def bench_rows(res: dict) -> list[tuple[str, str]]:
         rows.append(("\\quad ATen operators per step (kernel-like), same order; SGD",
                      " / ".join(f"{ov[k]['ops']} ({ov[k]['kernel_like_ops']})" for k in names)
                      + f"; {ov['sgd']['ops']} ({ov['sgd']['kernel_like_ops']})"))
+        lag = [k for k in ("ahtga_direction_lag", "ahtga_sign_lag") if k in ov]
+        if lag:
+            rows.append(("\\quad AHTGA with \\texttt{estimate\\_lag=1} (estimate on a background "
+                         "thread): direction / sign",
+                         " / ".join(f"{ov[k]['ratio_to_sgd']:.2f}$\\times$" for k in lag) + " SGD"))
     st = res.get("bench_stable")
     if st and "min_ratio_numpy" in st:
         rows.append(("$10^6$ stable draws: speed-up over \\texttt{scipy.stats.levy\\_stable} (numpy / torch, worst case)",
