@@ -86,6 +86,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import math
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -157,8 +158,12 @@ def _one_cpu_thread(device):
     The loop issues many small, cache-sized operations; with intra-op threads each one ends in
     a barrier, which on a loaded machine costs far more than it saves (measured: 8.9 s instead
     of 0.4 s at n = 1e5 on a shared 2-core machine).
+
+    Only on the main thread: ``torch.set_num_threads`` is process-wide, so on a background
+    thread (AHTGA's ``estimate_lag=1``) it would change the thread count of the caller's
+    forward and backward passes while they run.
     """
-    if torch.device(device).type != "cpu":
+    if torch.device(device).type != "cpu" or threading.current_thread() is not threading.main_thread():
         yield
         return
     before = torch.get_num_threads()

@@ -126,3 +126,35 @@ def test_too_small_batch_is_an_error_with_the_lag():
     x, y = batches(1, 8, seed=1)[0]
     with pytest.raises(ValueError, match="min_samples=16"):
         opt.step(per_example_loss(model, x, y))
+
+
+def test_background_estimate_leaves_the_callers_thread_count_alone(monkeypatch):
+    """The double bootstrap runs single-threaded by setting torch's (process-wide) thread count
+    on the main thread; on the background thread it must not touch it."""
+    import importlib
+    import threading
+
+    db = importlib.import_module("ahtga.tail.double_bootstrap")   # the module, not the function
+
+    calls = []
+    real = torch.set_num_threads
+
+    def spy(n):
+        calls.append(threading.current_thread() is threading.main_thread())
+        real(n)
+
+    monkeypatch.setattr(torch, "set_num_threads", spy)
+    x = torch.rand(256, dtype=torch.float64).pow(-1 / 1.5)
+    db.double_bootstrap(x, seed=0, n_boot=20)       # main thread: sets and restores
+    assert calls == [True, True]
+    calls.clear()
+    t = threading.Thread(target=db.double_bootstrap, args=(x,), kwargs={"seed": 0, "n_boot": 20})
+    t.start()
+    t.join()
+    assert calls == []
+    model = mlp(0)
+    opt = AHTGA(model, mode="fast", estimate_lag=1, estimator_options={"n_boot": 20}, **KW)
+    for x_, y_ in batches(3, 64, seed=3):
+        opt.step(per_example_loss(model, x_, y_))
+    opt.load_state_dict(opt.state_dict())   # waits for the last background estimate
+    assert calls == []
