@@ -14,7 +14,8 @@ class StepStats:
     ``k`` is 0 when no estimate was made or the estimator has no k.
 
     step : number of completed updates before this step (the schedule's t).
-    alpha_hat : the (clamped) tail-index estimate of this step's norms.
+    alpha_hat : the (clamped) tail-index estimate of this step's norms (with
+        ``estimate_lag=1``: of the previous step's norms; NaN at step 0).
     alpha : the EMA-smoothed tail index after this step.
     alpha_star : the target alpha*_t of the schedule.
     gamma : the exponent used by the transform.
