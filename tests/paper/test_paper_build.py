@@ -165,6 +165,13 @@ def write_measured(root: pathlib.Path) -> None:
                     rec["optimizer_spec"]["lr"] = 0.01
                     write_json_atomic(result_path(root / "small_controls" / ctrl, preset, label,
                                                   seed), rec)
+    for label in ("sgd", "ahtga"):          # a small-scale language model
+        for seed in (0, 1):
+            rec = _run_record("shakespeare_char", label, seed, acc=0.5, scale="small")
+            ppl = 5.0 if label == "ahtga" else 6.0
+            rec["final"].update({"test_ppl": ppl + 0.1 * seed, "val_ppl": ppl, "train_ppl": ppl - 1})
+            rec["data"].update({"n_train": 8000, "vocab_size": 65})
+            write_json_atomic(result_path(root / "small", "shakespeare_char", label, seed), rec)
     for label in ("sgd", "ahtga"):
         rec = _run_record("cifar10", label, 0, acc=0.5, scale="full")
         rec["hardware"] = {"device": "cuda", "device_name": "NVIDIA Test GPU"}
@@ -302,6 +309,14 @@ def test_paper_measured_files_are_used_when_present(tree):
     assert "\\newcommand{\\SmallLowMainN}{20000}" in n
     assert "With 10\\% of the data: AHTGA ranks 2 of 2" in n
     assert "SGD (momentum) at lr 0.01" in n and "a tenth of" in n
+    _call("tab_small_lm", tree["results"], tree["measured"], out / "tab_small_lm.tex")
+    t = (out / "tab_small_lm.tex").read_text()
+    assert "8000 training sequences of 64 tokens (vocabulary 65)" in t and "test ppl" in t
+    assert "\\mathbf{5.05 }" in t       # AHTGA's lower mean test perplexity is the best
+    _call("num_small_lm", tree["results"], tree["measured"], out / "num_small_lm.tex")
+    n = (out / "num_small_lm.tex").read_text()
+    assert "AHTGA has the best mean test perplexity" in n
+    assert "\\hat\\alpha=30.0$ at the start" in n
     # the GPU runs in measured/ are not mixed into the CI results' main table
     _call("tab_main", tree["results"], tree["measured"], out / "tab_main.tex")
     assert "cifar10" not in (out / "tab_main.tex").read_text()

@@ -1,0 +1,59 @@
+r"""Sentences of the small-scale language-model paragraph, from ``paper/measured/small`` (the
+presets with ``task="lm"``; see ``tab_small_lm.py``).
+
+Macros (all defined whatever exists): ``\SmallLmAvailable`` (yes/no), ``\SmallLmStamp``,
+``\SmallLmSetting`` (per preset: sequences, tokens, epochs, steps), ``\SmallLmSentence`` (per
+preset: where AHTGA stands by test perplexity, the best optimizer, 95% intervals and whether they
+overlap), ``\SmallLmTailSentence`` (per preset: the tail index of the per-example gradient norms
+of the probe batch at the start and end of AHTGA's runs, mean over seeds).
+"""
+import pathlib
+import statistics
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import common as C  # noqa: E402
+from tab_small_lm import lm_records, setting  # noqa: E402
+
+NAMES = ("SmallLmAvailable", "SmallLmStamp", "SmallLmSetting", "SmallLmSentence",
+         "SmallLmTailSentence")
+
+
+def _mean(vals):
+    vals = [v for v in vals if v is not None]
+    return statistics.mean(vals) if vals else None
+
+
+def main(argv=None):
+    a = C.parse_args(__doc__, argv)
+    M = C.Macros("paper/scripts/num_small_lm.py")
+    groups = lm_records(a.measured)
+    if not groups:
+        for n in NAMES:
+            M.add(n, "no" if n == "SmallLmAvailable" else C.NA if n == "SmallLmStamp" else "")
+        C.write_text(a.out, M.text())
+        C.report(a.out, "small-scale language-model runs not available")
+        return
+    sents, tails = [], []
+    for p, rs in groups.items():
+        tab = C.aggregate(rs, p, ["test_ppl"])
+        sents.append(f"{C.tex_escape(p)}: " + C.comparison_sentence(
+            tab, "test_ppl", "test perplexity", higher=False, nd=2))
+        ah = [r for r in rs if r["optimizer"] == "ahtga"]
+        a0 = _mean([C.get(r, "final.tail_alpha_start") for r in ah])
+        a1 = _mean([C.get(r, "final.tail_alpha_final") for r in ah])
+        if a0 is not None and a1 is not None:
+            tails.append(f"{C.tex_escape(p)}: the probe batch's per-example gradient norms read "
+                         f"$\\hat\\alpha={a0:.1f}$ at the start and {a1:.1f} at the end of "
+                         f"AHTGA's runs (mean over {len(ah)} seed{'' if len(ah) == 1 else 's'})")
+    M.add("SmallLmAvailable", "yes")
+    M.add("SmallLmStamp", C.tex_escape("; ".join(C.stamp(rs, p) for p, rs in groups.items())))
+    M.add("SmallLmSetting", C.tex_escape("; ".join(setting(rs) for rs in groups.values())))
+    M.add("SmallLmSentence", " ".join(sents))
+    M.add("SmallLmTailSentence", ("; ".join(tails) + ".") if tails else "")
+    C.write_text(a.out, M.text())
+    C.report(a.out, "; ".join(C.stamp(rs, p) for p, rs in groups.items()))
+
+
+if __name__ == "__main__":
+    main()

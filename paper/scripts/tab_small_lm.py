@@ -1,0 +1,54 @@
+"""Language models at the ``small`` scale (presets with ``task="lm"``: ``shakespeare_char``,
+``ptb_lstm``) measured on a 2-core CPU and copied to
+``paper/measured/small/<preset>/<optimizer>/seed<k>.json`` (provenance in
+``paper/measured/README.md``).
+
+One tabular per preset, one row per optimizer: the learning rate (each optimizer's own sweep),
+test, validation and training perplexity (exp of the mean per-token cross-entropy; lower is
+better), next-token test accuracy; mean and two-sided 95% Student-t interval over seeds, best
+mean per column in bold.  A placeholder table when no language-model preset was measured.
+"""
+import pathlib
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import common as C  # noqa: E402
+from tab_small_main import tabular  # noqa: E402
+
+COLS = [("test_ppl", "test ppl", 2, False, 1.0), ("val_ppl", "val.\\ ppl", 2, False, 1.0),
+        ("train_ppl", "train ppl", 2, None, 1.0), ("test_acc", "next-token acc.", 4, True, 1.0)]
+
+
+def lm_records(measured) -> dict[str, list[dict]]:
+    """``{preset: records}`` of the language-model presets under ``MEASURED/small``."""
+    groups = C.by_preset(C.load_records(pathlib.Path(measured) / "small"))
+    return {p: rs for p, rs in sorted(groups.items())
+            if C.get(rs[0], "config.task") == "lm"}
+
+
+def setting(rs) -> str:
+    """``"8000 sequences of 64 tokens (vocabulary 65), 2 epochs of batch 32 (500 steps)"``."""
+    r = rs[0]
+    eps = "/".join(str(e) for e in sorted({C.get(x, "config.epochs") for x in rs}))
+    steps = "/".join(str(s) for s in sorted({C.get(x, "final.steps") for x in rs} - {None}))
+    return (f"{C.get(r, 'data.n_train')} training sequences of {C.get(r, 'config.seq_len')} tokens "
+            f"(vocabulary {C.get(r, 'data.vocab_size')}), {eps} epoch{'' if eps == '1' else 's'} of batch "
+            f"{C.get(r, 'config.batch_size')} ({steps} steps)")
+
+
+def main(argv=None):
+    a = C.parse_args(__doc__, argv)
+    groups = lm_records(a.measured)
+    if not groups:
+        C.write_tables(a.out, [C.placeholder_table("language models at small scale: measurement "
+                                                   "not available")])
+        C.report(a.out, "small-scale language-model runs not available")
+        return
+    C.write_tables(a.out, [tabular(rs, p, COLS, with_lr=True,
+                                   title=C.tex_escape(f"{C.stamp(rs, p)}; {setting(rs)}"))
+                           for p, rs in groups.items()])
+    C.report(a.out, "; ".join(C.stamp(rs, p) for p, rs in groups.items()))
+
+
+if __name__ == "__main__":
+    main()
