@@ -196,6 +196,15 @@ class TailTracker:
                           TailWarning, stacklevel=4)
         return float(res.alpha), (0 if res.k is None else int(res.k)), bool(tail_w)
 
+    def check_batch(self, B: int) -> None:
+        """``ValueError`` when batches of ``B`` norms can never give an estimate
+        (B * window < min_samples)."""
+        if B * self.window < self.min_samples:
+            raise ValueError(
+                f"the tail estimate needs at least min_samples={self.min_samples} per-example "
+                f"norms; got a batch of B={B} with window={self.window} (B * window = "
+                f"{B * self.window}): raise the batch size or the window")
+
     def update(self, norms: torch.Tensor, *, checked: bool = False) -> TrackerUpdate:
         """Pool, estimate, clamp and smooth; ``norms`` is the [B] tensor of this step (global
         batch under DDP).  See the module docstring for too-small samples.  ``checked=True``
@@ -206,11 +215,7 @@ class TailTracker:
         if not checked and not bool(torch.isfinite(norms).all()):
             raise ValueError("`norms` contains NaN or Inf; the caller must skip this step")
         B = norms.numel()
-        if B * self.window < self.min_samples:
-            raise ValueError(
-                f"the tail estimate needs at least min_samples={self.min_samples} per-example "
-                f"norms; got a batch of B={B} with window={self.window} (B * window = "
-                f"{B * self.window}): raise the batch size or the window")
+        self.check_batch(B)
         # Move the norms first when the estimate will run on the CPU: one small device-to-host
         # copy instead of masking kernels on the device (B * window bounds the pool size).
         dev = estimate_device_for(norms.device, B * self.window, self.estimate_device)

@@ -315,8 +315,8 @@ class AHTGA(torch.optim.Optimizer):
         """
         if not isinstance(losses, torch.Tensor) or losses.ndim != 1 or losses.numel() == 0:
             raise ValueError("`losses` must be a non-empty 1-d tensor of per-example losses [B] "
-                             "(reduction='none'); got "
-                             f"{type(losses).__name__} of shape {tuple(getattr(losses, 'shape', ()))}")
+                             f"(reduction='none'); got {type(losses).__name__} of shape "
+                             f"{tuple(getattr(losses, 'shape', ()))}")
         if not losses.requires_grad:
             raise ValueError("`losses` must require grad (compute them from the model's output "
                              "outside torch.no_grad)")
@@ -400,9 +400,11 @@ class AHTGA(torch.optim.Optimizer):
         local = self.engine.backward(losses).detach()
         norms, offset = gather_norms(local, return_offset=True)
         B = norms.numel()
-        if B * self.tracker.window < self.tracker.min_samples:
+        try:
+            self.tracker.check_batch(B)
+        except ValueError:
             self.engine.release()
-            self.tracker.update(norms, checked=True)  # raises the tracker's ValueError
+            raise
         try:  # the estimate of the previous step's norms, made while this batch was prepared
             upd = self._finish_estimate()
         except BaseException:
