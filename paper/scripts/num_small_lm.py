@@ -5,7 +5,9 @@ Macros (all defined whatever exists): ``\SmallLmAvailable`` (yes/no), ``\SmallLm
 ``\SmallLmSetting`` (per preset: sequences, tokens, epochs, steps), ``\SmallLmSentence`` (per
 preset: where AHTGA stands by test perplexity, the best optimizer, 95% intervals and whether they
 overlap), ``\SmallLmTailSentence`` (per preset: the tail index of the per-example gradient norms
-of the probe batch at the start and end of AHTGA's runs, mean over seeds).
+of the probe batch at the start and end of AHTGA's runs, mean over seeds),
+``\SmallLmControls`` (the control runs under ``paper/measured/small_controls/<tag>/<preset>/``,
+e.g. AHTGA with gamma = 0: the same code path without the transform; empty when none).
 """
 import pathlib
 import statistics
@@ -13,10 +15,11 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import common as C  # noqa: E402
+from num_small_noise import controls_text  # noqa: E402
 from tab_small_lm import lm_records, setting  # noqa: E402
 
 NAMES = ("SmallLmAvailable", "SmallLmStamp", "SmallLmSetting", "SmallLmSentence",
-         "SmallLmTailSentence")
+         "SmallLmTailSentence", "SmallLmControls")
 
 
 def _mean(vals):
@@ -51,6 +54,10 @@ def main(argv=None):
     M.add("SmallLmSetting", C.tex_escape("; ".join(setting(rs) for rs in groups.values())))
     M.add("SmallLmSentence", " ".join(sents))
     M.add("SmallLmTailSentence", ("; ".join(tails) + ".") if tails else "")
+    ctrl = controls_text(a.measured, groups, plateau=False, label=C.tex_escape)
+    # controls_text compares test accuracies: say so, since the table ranks by perplexity
+    M.add("SmallLmControls", ctrl.replace("Control runs:", "Control runs (next-token test "
+                                          "accuracy):", 1) if ctrl else "")
     C.write_text(a.out, M.text())
     C.report(a.out, "; ".join(C.stamp(rs, p) for p, rs in groups.items()))
 

@@ -80,7 +80,7 @@ def controls_text(measured, groups, label=noise_label, plateau: bool = True) -> 
         rel = "above" if best["mean"] > ah["mean"] else "below"
         tail = ("" if o is None else "; the 95\\% intervals overlap" if o
                 else "; the 95\\% intervals do not overlap")
-        if rel == "above" and min(runs) > max(ah_runs):
+        if o and rel == "above" and min(runs) > max(ah_runs):  # overlapping, yet every run above
             tail += f", but each of its {len(runs)} runs is above each of AHTGA's {len(ah_runs)}"
         where = f"With {label(p)}: " if len(groups) > 1 else ""
         text += (f" {where}{what[0].lower() if where else what[0]}{what[1:]}, {name} "

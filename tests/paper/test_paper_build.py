@@ -172,6 +172,12 @@ def write_measured(root: pathlib.Path) -> None:
             rec["final"].update({"test_ppl": ppl + 0.1 * seed, "val_ppl": ppl, "train_ppl": ppl - 1})
             rec["data"].update({"n_train": 8000, "vocab_size": 65})
             write_json_atomic(result_path(root / "small", "shakespeare_char", label, seed), rec)
+            if label == "ahtga":            # a control: the same code path with gamma = 0
+                rec["optimizer"] = "ahtga_gamma0"
+                rec["optimizer_spec"]["lr"] = 1.0
+                rec["final"]["test_acc"] = 0.7
+                write_json_atomic(result_path(root / "small_controls" / "gamma0",
+                                              "shakespeare_char", "ahtga_gamma0", seed), rec)
     for label in ("sgd", "ahtga"):
         rec = _run_record("cifar10", label, 0, acc=0.5, scale="full")
         rec["hardware"] = {"device": "cuda", "device_name": "NVIDIA Test GPU"}
@@ -317,6 +323,7 @@ def test_paper_measured_files_are_used_when_present(tree):
     n = (out / "num_small_lm.tex").read_text()
     assert "AHTGA has the best mean test perplexity" in n
     assert "\\hat\\alpha=30.0$ at the start" in n
+    assert "Control runs (next-token test accuracy):" in n and "at lr 1:" in n
     # the GPU runs in measured/ are not mixed into the CI results' main table
     _call("tab_main", tree["results"], tree["measured"], out / "tab_main.tex")
     assert "cifar10" not in (out / "tab_main.tex").read_text()
