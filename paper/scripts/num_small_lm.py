@@ -56,6 +56,11 @@ def main(argv=None):
     M.add("SmallLmTailSentence", ("; ".join(tails) + ".") if tails else "")
     ctrl = controls_text(a.measured, groups, plateau=False, label=C.tex_escape)
     # controls_text compares test accuracies: say so, since the table ranks by perplexity
+    if ctrl and "\\gamma=0" in ctrl:
+        ctrl += (" AHTGA with $\\gamma=0$ is momentum SGD in the averaging convention: at ten times "
+                 "SGD's learning rate it takes SGD's steps once its momentum buffer has filled, but "
+                 "the buffer starts at the first gradient, so its first steps are up to ten times "
+                 "larger.")
     M.add("SmallLmControls", ctrl.replace("Control runs:", "Control runs (next-token test "
                                           "accuracy):", 1) if ctrl else "")
     C.write_text(a.out, M.text())
