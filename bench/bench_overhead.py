@@ -55,14 +55,16 @@ def _build(name: str, *, batch=32, width=4, size=8):
                        foreach=True)
 
 
-def main(out_dir: pathlib.Path | None = None, *, methods=METHODS, rounds: int = 6,
-         block: int = 10, warmup: int = 5) -> dict:
-    """All methods are built first; then each of ``rounds`` rounds runs ``block`` consecutive
-    steps of every method in turn, so drift of the machine's speed hits all of them alike."""
+#: the lagged estimate at the GPU benchmark's batch size, where the estimate costs more
+LAG_METHODS = ("sgd", "ahtga_direction", "ahtga_direction_lag")
+
+
+def _measure(methods, batch: int, rounds: int, block: int, warmup: int):
+    """Median seconds per step and ATen operator counts of each method, one thread."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        fns = {m: _build(m) for m in methods}
+        fns = {m: _build(m, batch=batch) for m in methods}
         counts = {}
         for m, fn in fns.items():
             for _ in range(warmup):
@@ -79,19 +81,37 @@ def main(out_dir: pathlib.Path | None = None, *, methods=METHODS, rounds: int = 
                     times[m].append(time.perf_counter() - t0)
     finally:
         torch.set_num_threads(threads)
+    return {m: statistics.median(v) for m, v in times.items()}, counts
+
+
+def main(out_dir: pathlib.Path | None = None, *, methods=METHODS, rounds: int = 6,
+         block: int = 10, warmup: int = 5, lag_batch: int | None = 128) -> dict:
+    """All methods are built first; then each of ``rounds`` rounds runs ``block`` consecutive
+    steps of every method in turn, so drift of the machine's speed hits all of them alike.
+    ``lag_batch``: also time ``LAG_METHODS`` at that batch size (None: skip).  The operator
+    counts are those of the calling thread: with ``estimate_lag=1`` the estimate's CPU
+    operators run on the background thread and are not counted."""
+    med, counts = _measure(methods, 32, rounds, block, warmup)
     out = {"setting": "ResNet-18-GN width 4, 8x8, batch 32, 1 thread, conv_strategy=unfold, "
                       f"SGD foreach; median of {rounds} rounds of {block} steps per method",
            "methods": {}}
-    base = statistics.median(times["sgd"])
+    base = med["sgd"]
     print(f"{'method':20s} {'ms/step':>8s} {'x SGD':>6s} {'ops':>6s} {'kernel-like':>11s}")
     for m in methods:
-        t = statistics.median(times[m])
+        t = med[m]
         ops = sum(counts[m].values())
         kern = sum(v for k, v in counts[m].items() if k not in _META)
         out["methods"][m] = {"median_s": t, "ratio_to_sgd": t / base, "ops": ops,
                              "kernel_like_ops": kern,
                              "top_ops": dict(counts[m].most_common())}
         print(f"{m:20s} {t * 1e3:8.2f} {t / base:6.2f} {ops:6d} {kern:11d}")
+    if lag_batch:
+        lm, _ = _measure(LAG_METHODS, lag_batch, rounds, block, warmup)
+        out["lag"] = {"batch": lag_batch,
+                      "methods": {m: {"median_s": lm[m], "ratio_to_sgd": lm[m] / lm["sgd"]}
+                                  for m in LAG_METHODS}}
+        print(f"batch {lag_batch}: " + ", ".join(f"{m} {lm[m] * 1e3:.2f} ms ({lm[m] / lm['sgd']:.2f}x)"
+                                                 for m in LAG_METHODS))
     if out_dir is not None:
         save_json(out_dir, "bench_overhead.json", out)
     return out

@@ -11,7 +11,9 @@ direction-preserving ratio to SGD over the CPU cases), ``\CpuTailSpeedup``, ``\C
 of ``bench/bench_overhead.py``), ``\CpuOverheadOps``, ``\CpuOverheadSgdOps`` (kernel-like ATen
 operators per step of the direction-preserving AHTGA step and of SGD);
 ``\CpuOverheadLagAvailable`` (yes/no), ``\CpuOverheadDirectionLag``, ``\CpuOverheadSignLag``
-(the same ratios with ``estimate_lag=1``).
+(the same ratios with ``estimate_lag=1``), ``\CpuOverheadLagBatch``,
+``\CpuOverheadLagBigWithout``, ``\CpuOverheadLagBigWith`` (the direction form without and with
+the lag at the larger batch of the proxy's ``lag`` block).
 """
 import pathlib
 import sys
@@ -80,6 +82,12 @@ def main(argv=None):
     M.add("CpuOverheadLagAvailable", "yes" if lag else "no")
     M.add("CpuOverheadDirectionLag", f"{ov['ahtga_direction_lag']['ratio_to_sgd']:.2f}" if lag else C.NA)
     M.add("CpuOverheadSignLag", f"{ov['ahtga_sign_lag']['ratio_to_sgd']:.2f}" if lag else C.NA)
+    lb = (res.get("bench_overhead") or {}).get("lag") or {}
+    lm = lb.get("methods") or {}
+    big = all(k in lm for k in ("ahtga_direction", "ahtga_direction_lag"))
+    M.add("CpuOverheadLagBatch", str(lb.get("batch")) if big else C.NA)
+    M.add("CpuOverheadLagBigWithout", f"{lm['ahtga_direction']['ratio_to_sgd']:.2f}" if big else C.NA)
+    M.add("CpuOverheadLagBigWith", f"{lm['ahtga_direction_lag']['ratio_to_sgd']:.2f}" if big else C.NA)
     C.write_text(a.out, M.text())
     C.report(a.out, f"GPU step {'yes' if gs else 'no'}, GPU runs {len(runs)}, CPU bench {'yes' if res else 'no'}")
 

@@ -58,6 +58,13 @@ def bench_rows(res: dict) -> list[tuple[str, str]]:
             rows.append(("\\quad AHTGA with \\texttt{estimate\\_lag=1} (estimate on a background "
                          "thread): direction / sign",
                          " / ".join(f"{ov[k]['ratio_to_sgd']:.2f}$\\times$" for k in lag) + " SGD"))
+        lb = (res.get("bench_overhead") or {}).get("lag") or {}
+        lm = lb.get("methods") or {}
+        if all(k in lm for k in ("ahtga_direction", "ahtga_direction_lag")):
+            rows.append((f"\\quad the same at batch {lb.get('batch')}: AHTGA direction, without / "
+                         "with the lag",
+                         f"{lm['ahtga_direction']['ratio_to_sgd']:.2f}$\\times$ / "
+                         f"{lm['ahtga_direction_lag']['ratio_to_sgd']:.2f}$\\times$ SGD"))
     st = res.get("bench_stable")
     if st and "min_ratio_numpy" in st:
         rows.append(("$10^6$ stable draws: speed-up over \\texttt{scipy.stats.levy\\_stable} (numpy / torch, worst case)",

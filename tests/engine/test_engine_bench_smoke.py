@@ -62,7 +62,10 @@ def test_bench_overhead_counts_ops_and_times_in_one_process(tmp_path):
     from bench import bench_overhead
 
     res = bench_overhead.main(tmp_path, methods=("sgd", "engine_direction"), rounds=1, block=2,
-                              warmup=3)
+                              warmup=3, lag_batch=48)
+    lag = res["lag"]
+    assert lag["batch"] == 48 and set(lag["methods"]) == set(bench_overhead.LAG_METHODS)
+    assert all(math.isfinite(v["ratio_to_sgd"]) and v["median_s"] > 0 for v in lag["methods"].values())
     assert (tmp_path / "bench_overhead.json").is_file()
     m = res["methods"]
     assert m["sgd"]["ratio_to_sgd"] == 1.0 and math.isfinite(m["engine_direction"]["ratio_to_sgd"])
