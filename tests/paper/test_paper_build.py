@@ -165,6 +165,11 @@ def write_measured(root: pathlib.Path) -> None:
                     rec["optimizer_spec"]["lr"] = 0.01
                     write_json_atomic(result_path(root / "small_controls" / ctrl, preset, label,
                                                   seed), rec)
+    for label in ("ahtga", "ahtga_gamma0", "ahtga_sign"):   # a small-scale ablation
+        for seed in (0, 1, 2):
+            rec = _run_record("ablate_transform", label, seed, scale="small",
+                              acc={"ahtga": 0.97, "ahtga_gamma0": 0.90}.get(label, 0.5))
+            write_json_atomic(result_path(root / "small", "ablate_transform", label, seed), rec)
     for label in ("sgd", "ahtga"):          # a small-scale language model
         for seed in (0, 1):
             rec = _run_record("shakespeare_char", label, seed, acc=0.5, scale="small")
@@ -324,6 +329,13 @@ def test_paper_measured_files_are_used_when_present(tree):
     assert "AHTGA has the best mean test perplexity" in n
     assert "\\hat\\alpha=30.0$ at the start" in n
     assert "Control runs (next-token test accuracy):" in n and "at lr 1:" in n
+    _call("tab_small_ablations", tree["results"], tree["measured"], out / "tab_small_ablations.tex")
+    t = (out / "tab_small_ablations.tex").read_text()
+    assert "ablate\\_transform" in t and "clamped" in t and "40\\%" in t   # 12 of 30 steps
+    _call("num_small_ablations", tree["results"], tree["measured"], out / "num_small_ablations.tex")
+    n = (out / "num_small_ablations.tex").read_text()
+    assert "plain AHTGA ranks 1 of 3, above the $\\gamma=0$ control" in n
+    assert "worst AHTGA (sign" in n and "intervals separate" in n
     # the GPU runs in measured/ are not mixed into the CI results' main table
     _call("tab_main", tree["results"], tree["measured"], out / "tab_main.tex")
     assert "cifar10" not in (out / "tab_main.tex").read_text()

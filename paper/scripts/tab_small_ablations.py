@@ -1,0 +1,56 @@
+"""Ablations of AHTGA at the ``small`` scale on MNIST (presets ``ablate_*`` measured on a 2-core
+CPU and copied to ``paper/measured/small/<preset>/<variant>/seed<k>.json``; provenance in
+``paper/measured/README.md``), in the setting of the ``main`` chunk there.
+
+One tabular per ablation preset, one row per variant: its learning rate, test accuracy, test
+loss, expected calibration error (15 bins) and the share of steps whose single tail estimate was
+clamped; mean and two-sided 95% Student-t interval over seeds, best mean per column in bold.
+A placeholder table when no ablation was measured.
+"""
+import pathlib
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import common as C  # noqa: E402
+from tab_ablations import describe, presets  # noqa: E402
+from tab_small_main import tabular  # noqa: E402
+
+COLS = [("test_acc", "test acc.", 4, True, 1.0), ("test_loss", "test loss", 4, False, 1.0),
+        ("ece", "ECE", 4, False, 1.0)]
+
+
+def ablation_records(measured) -> dict[str, list[dict]]:
+    """``{preset: records}`` of the ablation presets under ``MEASURED/small``, in the order of
+    ``tab_ablations``."""
+    groups = C.by_preset(C.load_records(pathlib.Path(measured) / "small"))
+    groups = {p: rs for p, rs in groups.items() if C.study_of(p) == "ablation"}
+    return {p: groups[p] for p in presets(groups)}
+
+
+def clamped_text(rs, label) -> str:
+    """Share of steps whose single estimate was clamped, over the label's runs."""
+    mine = [r for r in rs if r["optimizer"] == label]
+    steps = sum(C.get(r, "final.steps") or 0 for r in mine)
+    clamped = sum(C.get(r, "final.clamped_steps") or 0 for r in mine)
+    return f"{100 * clamped / steps:.0f}\\%" if steps else "--"
+
+
+def main(argv=None):
+    a = C.parse_args(__doc__, argv)
+    groups = ablation_records(a.measured)
+    if not groups:
+        C.write_tables(a.out, [C.placeholder_table("ablations at small scale: measurement not "
+                                                   "available")])
+        C.report(a.out, "small-scale ablation runs not available")
+        return
+    tabs = []
+    for p, rs in groups.items():
+        title = C.tex_escape(f"{p}: {describe(p)}; {C.stamp(rs, p)}")
+        tabs.append(tabular(rs, p, COLS, with_lr=True, title=title,
+                            after={"ece": ("clamped", lambda lab, rs=rs: clamped_text(rs, lab))}))
+    C.write_tables(a.out, tabs)
+    C.report(a.out, "; ".join(C.stamp(rs, p) for p, rs in groups.items()))
+
+
+if __name__ == "__main__":
+    main()
