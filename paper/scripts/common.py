@@ -283,6 +283,51 @@ def by_preset(recs: list[dict]) -> dict[str, list[dict]]:
     return out
 
 
+def small_records(measured) -> list[dict]:
+    """Runner-format result files under ``MEASURED/small/<preset>/<optimizer>/seed<k>.json``
+    (the real-data chunks measured on a CPU and stored with the paper)."""
+    return load_records(pathlib.Path(measured) / "small")
+
+
+def small_groups(measured, keep) -> dict[str, list[dict]]:
+    """``{preset: records}`` of ``small_records`` for the presets with ``keep(preset, records)``."""
+    return {p: rs for p, rs in by_preset(small_records(measured)).items() if keep(p, rs)}
+
+
+def joined(values, what: str = "?") -> str:
+    """The distinct non-null values joined by "/" (numbers in numeric order), or ``what``."""
+    vals = {v for v in values if v is not None}
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals):
+        return "/".join(str(v) for v in sorted(vals)) if vals else what
+    return "/".join(sorted({str(v) for v in vals})) if vals else what
+
+
+def stamps(groups: dict[str, list[dict]]) -> str:
+    """``stamp`` of each preset's records, joined by "; "."""
+    return "; ".join(stamp(rs, p) for p, rs in groups.items())
+
+
+def write_group_tables(out, groups: dict[str, list[dict]], make, *, missing: str,
+                       missing_report: str) -> None:
+    """One tabular per preset, ``make(preset, records)``, reported by their stamps; without
+    groups a placeholder table saying ``missing``."""
+    if not groups:
+        write_tables(out, [placeholder_table(missing)])
+        report(out, missing_report)
+        return
+    write_tables(out, [make(p, rs) for p, rs in groups.items()])
+    report(out, stamps(groups))
+
+
+def write_missing_macros(out, M, names, missing_report: str, *, na=()) -> None:
+    """Every macro of ``names`` defined when the measurement is absent: "no" for the one ending
+    in ``Available``, ``NA`` for those in ``na``, empty otherwise."""
+    for n in names:
+        M.add(n, "no" if n.endswith("Available") else NA if n in na else "")
+    write_text(out, M.text())
+    report(out, missing_report)
+
+
 def study_of(preset: str) -> str:
     """The study a preset belongs to (``ahtga.experiments.presets``), else guessed from its name."""
     try:

@@ -10,14 +10,9 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import common as C  # noqa: E402
 
 
-def small_records(measured) -> list[dict]:
-    """Runner-format result files under ``MEASURED/small/<preset>/<optimizer>/seed<k>.json``."""
-    return C.load_records(pathlib.Path(measured) / "small")
-
-
 def main(argv=None):
     a = C.parse_args(__doc__, argv)
-    rs = [r for r in small_records(a.measured) if r.get("preset") == "main"]
+    rs = [r for r in C.small_records(a.measured) if r.get("preset") == "main"]
     if not rs:
         C.placeholder_figure(a.out, "MNIST at small scale: measurement not available")
         C.report(a.out, "small-scale MNIST runs not available")

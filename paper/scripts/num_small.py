@@ -33,16 +33,6 @@ NAMES = ("SmallAvailable", "SmallStamp", "SmallDataset", "SmallModel", "SmallOpt
          "SmallEceSentence", "SmallVerdict", "SmallVariantSentence", "SmallStepRatio")
 
 
-def small_records(measured) -> list[dict]:
-    """Runner-format result files under ``MEASURED/small/<preset>/<optimizer>/seed<k>.json``."""
-    return C.load_records(pathlib.Path(measured) / "small")
-
-
-def _one(values, what="?"):
-    vals = sorted({str(v) for v in values if v is not None})
-    return "/".join(vals) if vals else what
-
-
 def verdict(table, metric="test_acc") -> str:
     """Does plain AHTGA beat every baseline (non-AHTGA optimizer) by mean test accuracy, and do the
     95% intervals separate it from the best baseline?"""
@@ -88,15 +78,12 @@ def variant_sentence(table, metric="test_acc") -> str:
 def main(argv=None):
     a = C.parse_args(__doc__, argv)
     M = C.Macros("paper/scripts/num_small.py")
-    recs = [r for r in small_records(a.measured) if r.get("preset") == "main"]
+    recs = [r for r in C.small_records(a.measured) if r.get("preset") == "main"]
     info_p = pathlib.Path(a.measured) / "small" / "run_info.json"
     info = json.loads(info_p.read_text()) if info_p.is_file() else {}
     if not recs:
-        for n in NAMES:
-            M.add(n, "no" if n == "SmallAvailable" else "" if n.endswith(("Sentence", "Verdict"))
-                  else C.NA)
-        C.write_text(a.out, M.text())
-        C.report(a.out, "small-scale MNIST runs not available")
+        C.write_missing_macros(a.out, M, NAMES, "small-scale MNIST runs not available",
+                               na=[n for n in NAMES if not n.endswith(("Sentence", "Verdict"))])
         return
     cfgs = [r.get("config", {}) for r in recs]
     data = [r.get("data") or {} for r in recs]
@@ -104,32 +91,32 @@ def main(argv=None):
     table = C.aggregate(recs, "main", ["test_acc", "test_loss", "ece"])
     M.add("SmallAvailable", "yes")
     M.add("SmallStamp", C.tex_escape(C.stamp(recs, "main")))
-    M.add("SmallDataset", C.tex_escape(_one(c.get("dataset") for c in cfgs)))
-    M.add("SmallModel", C.tex_escape(_one(c.get("model") for c in cfgs)))
+    M.add("SmallDataset", C.tex_escape(C.joined(c.get("dataset") for c in cfgs)))
+    M.add("SmallModel", C.tex_escape(C.joined(c.get("model") for c in cfgs)))
     M.add("SmallOptimizers", ", ".join(C.display(l) for l in labs))
     M.add("SmallNumOptimizers", str(len(labs)))
     M.add("SmallSeeds", C.seeds_text(recs))
     M.add("SmallNumSeeds", str(len({r["seed"] for r in recs})))
-    M.add("SmallEpochs", _one(c.get("epochs") for c in cfgs))
-    M.add("SmallBatch", _one(c.get("batch_size") for c in cfgs))
-    M.add("SmallTrainN", _one(d.get("n_train") for d in data))
-    M.add("SmallValN", _one(d.get("n_val") for d in data))
-    M.add("SmallTestN", _one(d.get("n_test") for d in data))
-    M.add("SmallStepsPerRun", _one(C.get(r, "final.steps") for r in recs))
+    M.add("SmallEpochs", C.joined(c.get("epochs") for c in cfgs))
+    M.add("SmallBatch", C.joined(c.get("batch_size") for c in cfgs))
+    M.add("SmallTrainN", C.joined(d.get("n_train") for d in data))
+    M.add("SmallValN", C.joined(d.get("n_val") for d in data))
+    M.add("SmallTestN", C.joined(d.get("n_test") for d in data))
+    M.add("SmallStepsPerRun", C.joined(C.get(r, "final.steps") for r in recs))
     se = sorted({int(c.get("sweep_epochs") or c.get("epochs")) for c in cfgs if c.get("epochs")})
     M.add("SmallSweepEpochs", "/".join(map(str, se)) + (" epoch" if se == [1] else " epochs") if se else C.NA)
     grids = {r["optimizer"]: C.get(r, "optimizer_spec.lr_choice.grid") for r in recs}
     sizes = sorted({len(g) for g in grids.values() if g})
     M.add("SmallGridSizes", "--".join(map(str, sizes)) if sizes else C.NA)
     rules = {C.get(r, "optimizer_spec.lr_choice.rule") for r in recs} - {None}
-    M.add("SmallSweepRule", C.tex_escape(_one(rules, C.NA)))
+    M.add("SmallSweepRule", C.tex_escape(C.joined(rules, C.NA)))
     edge = sorted({r["optimizer"] for r in recs if C.get(r, "optimizer_spec.lr_choice.at_grid_edge")},
                   key=C.order_key)
     M.add("SmallEdgeSentence", (
         "The sweep chose an edge value of the grid for " + ", ".join(C.display(l) for l in edge)
         + " (the grid may need widening there)." if edge else
         "No sweep chose an edge value of its grid."))
-    M.add("SmallOod", C.tex_escape(_one([c.get("ood") for c in cfgs], "none")))
+    M.add("SmallOod", C.tex_escape(C.joined([c.get("ood") for c in cfgs], "none")))
     wall = info.get("wall_s")
     M.add("SmallWallMinutes", f"{wall / 60:.0f}" if isinstance(wall, (int, float)) else C.NA)
     tot = [C.get(r, "timings.total_s") for r in recs]

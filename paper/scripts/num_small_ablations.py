@@ -43,16 +43,14 @@ def main(argv=None):
     M = C.Macros("paper/scripts/num_small_ablations.py")
     groups = ablation_records(a.measured)
     if not groups:
-        for n in NAMES:
-            M.add(n, "no" if n == "SmallAblAvailable" else C.NA if n == "SmallAblStamp" else "")
-        C.write_text(a.out, M.text())
-        C.report(a.out, "small-scale ablation runs not available")
+        C.write_missing_macros(a.out, M, NAMES, "small-scale ablation runs not available",
+                               na=("SmallAblStamp",))
         return
     M.add("SmallAblAvailable", "yes")
-    M.add("SmallAblStamp", C.tex_escape("; ".join(C.stamp(rs, p) for p, rs in groups.items())))
+    M.add("SmallAblStamp", C.tex_escape(C.stamps(groups)))
     M.add("SmallAblSentence", " ".join(s for s in (sentence(p, rs) for p, rs in groups.items()) if s))
     C.write_text(a.out, M.text())
-    C.report(a.out, "; ".join(C.stamp(rs, p) for p, rs in groups.items()))
+    C.report(a.out, C.stamps(groups))
 
 
 if __name__ == "__main__":

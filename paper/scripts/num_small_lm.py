@@ -32,10 +32,8 @@ def main(argv=None):
     M = C.Macros("paper/scripts/num_small_lm.py")
     groups = lm_records(a.measured)
     if not groups:
-        for n in NAMES:
-            M.add(n, "no" if n == "SmallLmAvailable" else C.NA if n == "SmallLmStamp" else "")
-        C.write_text(a.out, M.text())
-        C.report(a.out, "small-scale language-model runs not available")
+        C.write_missing_macros(a.out, M, NAMES, "small-scale language-model runs not available",
+                               na=("SmallLmStamp",))
         return
     sents, tails = [], []
     for p, rs in groups.items():
@@ -50,7 +48,7 @@ def main(argv=None):
                          f"$\\hat\\alpha={a0:.1f}$ at the start and {a1:.1f} at the end of "
                          f"AHTGA's runs (mean over {len(ah)} seed{'' if len(ah) == 1 else 's'})")
     M.add("SmallLmAvailable", "yes")
-    M.add("SmallLmStamp", C.tex_escape("; ".join(C.stamp(rs, p) for p, rs in groups.items())))
+    M.add("SmallLmStamp", C.tex_escape(C.stamps(groups)))
     M.add("SmallLmSetting", C.tex_escape("; ".join(setting(rs) for rs in groups.values())))
     M.add("SmallLmSentence", " ".join(sents))
     M.add("SmallLmTailSentence", ("; ".join(tails) + ".") if tails else "")
@@ -64,7 +62,7 @@ def main(argv=None):
     M.add("SmallLmControls", ctrl.replace("Control runs:", "Control runs (next-token test "
                                           "accuracy):", 1) if ctrl else "")
     C.write_text(a.out, M.text())
-    C.report(a.out, "; ".join(C.stamp(rs, p) for p, rs in groups.items()))
+    C.report(a.out, C.stamps(groups))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@ import sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import common as C  # noqa: E402
 from num_small_noise import controls_text  # noqa: E402
-from tab_small_lowdata import fraction, full_records, lowdata_label, lowdata_records  # noqa: E402
+from tab_small_lowdata import fraction, lowdata_label, lowdata_records, steps_text  # noqa: E402
+from tab_small_noise import main_records  # noqa: E402
 
 NAMES = ("SmallLowAvailable", "SmallLowStamp", "SmallLowSentence", "SmallLowDrop",
          "SmallLowMainN", "SmallLowSetting", "SmallLowControls")
@@ -26,15 +27,11 @@ def main(argv=None):
     M = C.Macros("paper/scripts/num_small_lowdata.py")
     groups = lowdata_records(a.measured)
     if not groups:
-        for n in NAMES:
-            M.add(n, "no" if n == "SmallLowAvailable"
-                  else C.NA if n in ("SmallLowStamp", "SmallLowMainN") else "")
-        C.write_text(a.out, M.text())
-        C.report(a.out, "small-scale low-data runs not available")
+        C.write_missing_macros(a.out, M, NAMES, "small-scale low-data runs not available",
+                               na=("SmallLowStamp", "SmallLowMainN"))
         return
-    full = full_records(a.measured)
+    full = main_records(a.measured)
     ftab = C.aggregate(full, "main", ["test_acc"]) if full else {}
-    n_full = sorted({C.get(r, "data.n_train") for r in full} - {None})
     sents, drops, settings = [], [], []
     for p, rs in groups.items():
         tab = C.aggregate(rs, p, ["test_acc"])
@@ -48,15 +45,13 @@ def main(argv=None):
                 parts.append(f"{C.display(lab)} {100 * (c - m):.1f}")
         if parts:
             drops.append(f"{head}: " + ", ".join(parts))
-        eps = "/".join(str(e) for e in sorted({C.get(r, "config.epochs") for r in rs}))
-        steps = "/".join(str(s) for s in sorted({C.get(r, "final.steps") for r in rs} - {None}))
-        settings.append(f"{lowdata_label(rs)}, {eps} epochs of batch "
-                        f"{C.get(rs[0], 'config.batch_size')} ({steps} steps)")
+        settings.append(f"{lowdata_label(rs)}, {C.joined(C.get(r, 'config.epochs') for r in rs)} "
+                        f"epochs of batch {C.get(rs[0], 'config.batch_size')} ({steps_text(rs)} steps)")
     M.add("SmallLowAvailable", "yes")
-    M.add("SmallLowStamp", C.tex_escape("; ".join(C.stamp(rs, p) for p, rs in groups.items())))
+    M.add("SmallLowStamp", C.tex_escape(C.stamps(groups)))
     M.add("SmallLowSentence", " ".join(sents))
     M.add("SmallLowDrop", "; ".join(drops) if drops else C.NA)
-    M.add("SmallLowMainN", "/".join(map(str, n_full)) if n_full else C.NA)
+    M.add("SmallLowMainN", C.joined((C.get(r, "data.n_train") for r in full), C.NA))
     M.add("SmallLowSetting", "; ".join(settings))
     ctrl = controls_text(a.measured, groups, plateau=False,
                          label=lambda p: f"{100 * fraction(groups[p]):g}\\% of the data")
@@ -66,7 +61,7 @@ def main(argv=None):
                  "paragraph.)")
     M.add("SmallLowControls", ctrl)
     C.write_text(a.out, M.text())
-    C.report(a.out, "; ".join(C.stamp(rs, p) for p, rs in groups.items()))
+    C.report(a.out, C.stamps(groups))
 
 
 if __name__ == "__main__":

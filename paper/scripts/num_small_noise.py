@@ -18,7 +18,7 @@ import sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import common as C  # noqa: E402
 from tab_robustness import NOISE_HEAD  # noqa: E402
-from tab_small_noise import noise_records  # noqa: E402
+from tab_small_noise import main_records, noise_records  # noqa: E402
 
 NAMES = ("SmallNoiseAvailable", "SmallNoiseStamp", "SmallNoiseSentence", "SmallNoiseDrop",
          "SmallNoisePlateau", "SmallNoiseSteps", "SmallNoiseControls")
@@ -110,14 +110,10 @@ def main(argv=None):
     M = C.Macros("paper/scripts/num_small_noise.py")
     groups = noise_records(a.measured)
     if not groups:
-        for n in NAMES:
-            M.add(n, "no" if n == "SmallNoiseAvailable" else C.NA
-                  if n in ("SmallNoiseStamp", "SmallNoiseSteps") else "")
-        C.write_text(a.out, M.text())
-        C.report(a.out, "small-scale label-noise runs not available")
+        C.write_missing_macros(a.out, M, NAMES, "small-scale label-noise runs not available",
+                               na=("SmallNoiseStamp", "SmallNoiseSteps"))
         return
-    clean = [r for r in C.load_records(pathlib.Path(a.measured) / "small")
-             if r.get("preset") == "main"]
+    clean = main_records(a.measured)
     ctab = C.aggregate(clean, "main", ["test_acc"]) if clean else {}
     sents, drops, plateaus = [], [], []
     for p, rs in groups.items():
@@ -134,15 +130,15 @@ def main(argv=None):
             drops.append(f"{head}: " + ", ".join(parts))
         plateaus.append(f"{head}: " + plateau_text(rs))
     M.add("SmallNoiseAvailable", "yes")
-    M.add("SmallNoiseStamp", C.tex_escape("; ".join(C.stamp(rs, p) for p, rs in groups.items())))
+    M.add("SmallNoiseStamp", C.tex_escape(C.stamps(groups)))
     M.add("SmallNoiseSentence", " ".join(sents))
     M.add("SmallNoiseDrop", "; ".join(drops) if drops else C.NA)
     M.add("SmallNoisePlateau", "; ".join(plateaus))
     M.add("SmallNoiseControls", controls_text(a.measured, groups))
-    steps = sorted({C.get(r, "final.steps") for rs in groups.values() for r in rs} - {None})
-    M.add("SmallNoiseSteps", "/".join(map(str, steps)) if steps else C.NA)
+    M.add("SmallNoiseSteps", C.joined((C.get(r, "final.steps") for rs in groups.values() for r in rs),
+                                      C.NA))
     C.write_text(a.out, M.text())
-    C.report(a.out, "; ".join(C.stamp(rs, p) for p, rs in groups.items()))
+    C.report(a.out, C.stamps(groups))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import common as C  # noqa: E402
-from num_small import _one  # noqa: E402
 from tab_small_ood import ood_records  # noqa: E402
 
 NAMES = ("SmallOodAvailable", "SmallOodStamp", "SmallOodOptimizers", "SmallOodNumOptimizers",
@@ -43,10 +42,8 @@ def main(argv=None):
     M = C.Macros("paper/scripts/num_small_ood.py")
     recs = [r for r in ood_records(a.measured) if r.get("preset") == "main"]
     if not recs:
-        for n in NAMES:
-            M.add(n, "no" if n == "SmallOodAvailable" else "" if n.endswith(("Sentence", "Verdict")) else C.NA)
-        C.write_text(a.out, M.text())
-        C.report(a.out, "small-scale OOD runs not available")
+        C.write_missing_macros(a.out, M, NAMES, "small-scale OOD runs not available",
+                               na=[n for n in NAMES if not n.endswith(("Sentence", "Verdict"))])
         return
     labs = sorted({r["optimizer"] for r in recs}, key=C.order_key)
     table = C.aggregate(recs, "main", ["test_acc", "ood.auroc"])
@@ -57,9 +54,9 @@ def main(argv=None):
     M.add("SmallOodNumOptimizers", str(len(labs)))
     M.add("SmallOodSeeds", C.seeds_text(recs))
     M.add("SmallOodNumSeeds", str(len({r["seed"] for r in recs})))
-    M.add("SmallOodSet", C.tex_escape(_one((C.get(r, "final.ood.set") for r in recs), C.NA)))
-    M.add("SmallOodInN", _one((C.get(r, "final.ood.n_in") for r in recs), C.NA))
-    M.add("SmallOodOutN", _one((C.get(r, "final.ood.n_out") for r in recs), C.NA))
+    M.add("SmallOodSet", C.tex_escape(C.joined((C.get(r, "final.ood.set") for r in recs), C.NA)))
+    M.add("SmallOodInN", C.joined((C.get(r, "final.ood.n_in") for r in recs), C.NA))
+    M.add("SmallOodOutN", C.joined((C.get(r, "final.ood.n_out") for r in recs), C.NA))
     M.add("SmallOodAurocSentence", C.comparison_sentence(table, "ood.auroc", "OOD AUROC", nd=4))
     M.add("SmallOodAccSentence", C.comparison_sentence(table, "test_acc", "MNIST test accuracy",
                                                        nd=4))

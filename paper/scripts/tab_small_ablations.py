@@ -22,8 +22,7 @@ COLS = [("test_acc", "test acc.", 4, True, 1.0), ("test_loss", "test loss", 4, F
 def ablation_records(measured) -> dict[str, list[dict]]:
     """``{preset: records}`` of the ablation presets under ``MEASURED/small``, in the order of
     ``tab_ablations``."""
-    groups = C.by_preset(C.load_records(pathlib.Path(measured) / "small"))
-    groups = {p: rs for p, rs in groups.items() if C.study_of(p) == "ablation"}
+    groups = C.small_groups(measured, lambda p, rs: C.study_of(p) == "ablation")
     return {p: groups[p] for p in presets(groups)}
 
 
@@ -37,19 +36,13 @@ def clamped_text(rs, label) -> str:
 
 def main(argv=None):
     a = C.parse_args(__doc__, argv)
-    groups = ablation_records(a.measured)
-    if not groups:
-        C.write_tables(a.out, [C.placeholder_table("ablations at small scale: measurement not "
-                                                   "available")])
-        C.report(a.out, "small-scale ablation runs not available")
-        return
-    tabs = []
-    for p, rs in groups.items():
-        title = C.tex_escape(f"{p}: {describe(p)}; {C.stamp(rs, p)}")
-        tabs.append(tabular(rs, p, COLS, with_lr=True, title=title,
-                            after={"ece": ("clamped", lambda lab, rs=rs: clamped_text(rs, lab))}))
-    C.write_tables(a.out, tabs)
-    C.report(a.out, "; ".join(C.stamp(rs, p) for p, rs in groups.items()))
+    C.write_group_tables(
+        a.out, ablation_records(a.measured),
+        lambda p, rs: tabular(rs, p, COLS, with_lr=True,
+                              title=C.tex_escape(f"{p}: {describe(p)}; {C.stamp(rs, p)}"),
+                              after={"ece": ("clamped", lambda lab: clamped_text(rs, lab))}),
+        missing="ablations at small scale: measurement not available",
+        missing_report="small-scale ablation runs not available")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import common as C  # noqa: E402
+from tab_small_lowdata import steps_text  # noqa: E402
 from tab_small_main import tabular  # noqa: E402
 
 COLS = [("test_ppl", "test ppl", 2, False, 1.0), ("val_ppl", "val.\\ ppl", 2, False, 1.0),
@@ -21,33 +22,27 @@ COLS = [("test_ppl", "test ppl", 2, False, 1.0), ("val_ppl", "val.\\ ppl", 2, Fa
 
 def lm_records(measured) -> dict[str, list[dict]]:
     """``{preset: records}`` of the language-model presets under ``MEASURED/small``."""
-    groups = C.by_preset(C.load_records(pathlib.Path(measured) / "small"))
-    return {p: rs for p, rs in sorted(groups.items())
-            if C.get(rs[0], "config.task") == "lm"}
+    groups = C.small_groups(measured, lambda p, rs: C.get(rs[0], "config.task") == "lm")
+    return {p: groups[p] for p in sorted(groups)}
 
 
 def setting(rs) -> str:
     """``"8000 sequences of 64 tokens (vocabulary 65), 2 epochs of batch 32 (500 steps)"``."""
     r = rs[0]
-    eps = "/".join(str(e) for e in sorted({C.get(x, "config.epochs") for x in rs}))
-    steps = "/".join(str(s) for s in sorted({C.get(x, "final.steps") for x in rs} - {None}))
+    eps = C.joined(C.get(x, "config.epochs") for x in rs)
     return (f"{C.get(r, 'data.n_train')} training sequences of {C.get(r, 'config.seq_len')} tokens "
             f"(vocabulary {C.get(r, 'data.vocab_size')}), {eps} epoch{'' if eps == '1' else 's'} of batch "
-            f"{C.get(r, 'config.batch_size')} ({steps} steps)")
+            f"{C.get(r, 'config.batch_size')} ({steps_text(rs)} steps)")
 
 
 def main(argv=None):
     a = C.parse_args(__doc__, argv)
-    groups = lm_records(a.measured)
-    if not groups:
-        C.write_tables(a.out, [C.placeholder_table("language models at small scale: measurement "
-                                                   "not available")])
-        C.report(a.out, "small-scale language-model runs not available")
-        return
-    C.write_tables(a.out, [tabular(rs, p, COLS, with_lr=True,
-                                   title=C.tex_escape(f"{C.stamp(rs, p)}; {setting(rs)}"))
-                           for p, rs in groups.items()])
-    C.report(a.out, "; ".join(C.stamp(rs, p) for p, rs in groups.items()))
+    C.write_group_tables(
+        a.out, lm_records(a.measured),
+        lambda p, rs: tabular(rs, p, COLS, with_lr=True,
+                              title=C.tex_escape(f"{C.stamp(rs, p)}; {setting(rs)}")),
+        missing="language models at small scale: measurement not available",
+        missing_report="small-scale language-model runs not available")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import common as C  # noqa: E402
 from tab_small_main import tabular  # noqa: E402
+from tab_small_noise import main_records  # noqa: E402
 
 COLS = [("test_acc", "test acc.", 4, True, 1.0), ("train_acc", "train acc.", 4, None, 1.0),
         ("test_loss", "test loss", 4, False, 1.0)]
@@ -23,13 +24,17 @@ COLS = [("test_acc", "test acc.", 4, True, 1.0), ("train_acc", "train acc.", 4, 
 def lowdata_records(measured) -> dict[str, list[dict]]:
     """``{preset: records}`` of the low-data presets under ``MEASURED/small``, largest fraction
     first."""
-    groups = C.by_preset(C.load_records(pathlib.Path(measured) / "small"))
-    ps = [p for p in groups if C.study_of(p) == "lowdata"]
-    return {p: groups[p] for p in sorted(ps, key=lambda p: -fraction(groups[p]))}
+    groups = C.small_groups(measured, lambda p, rs: C.study_of(p) == "lowdata")
+    return {p: groups[p] for p in sorted(groups, key=lambda p: -fraction(groups[p]))}
 
 
 def fraction(rs) -> float:
     return float(C.get(rs[0], "config.train_fraction") or 0.0)
+
+
+def steps_text(rs) -> str:
+    """The runs' step counts, "/"-joined."""
+    return C.joined((C.get(r, "final.steps") for r in rs), "")
 
 
 def lowdata_label(rs) -> str:
@@ -40,30 +45,21 @@ def lowdata_label(rs) -> str:
 
 def lowdata_tabular(preset, rs, full) -> str:
     ftab = C.aggregate(full, "main", ["test_acc"]) if full else {}
-    eps = "/".join(str(e) for e in sorted({C.get(r, "config.epochs") for r in rs}))
-    steps = "/".join(str(s) for s in sorted({C.get(r, "final.steps") for r in rs} - {None}))
+    eps, steps = C.joined(C.get(r, "config.epochs") for r in rs), steps_text(rs)
     title = f"{lowdata_label(rs)}, {eps} epochs ({steps} steps): {C.tex_escape(C.stamp(rs, preset))}"
-    n_full = "/".join(str(n) for n in sorted({C.get(r, "data.n_train") for r in full} - {None}))
+    n_full = C.joined((C.get(r, "data.n_train") for r in full), "")
     full_col = (f"main ({n_full} ex.)" if n_full else "main",
                 lambda lab: C.fmt_ci((ftab.get(lab) or {}).get("test_acc"), COLS[0][2]))
     return tabular(rs, preset, COLS, with_lr=True, title=title, after={"test_acc": full_col})
 
 
-def full_records(measured) -> list[dict]:
-    return [r for r in C.load_records(pathlib.Path(measured) / "small") if r.get("preset") == "main"]
-
-
 def main(argv=None):
     a = C.parse_args(__doc__, argv)
     groups = lowdata_records(a.measured)
-    if not groups:
-        C.write_tables(a.out, [C.placeholder_table("low data at small scale: measurement not "
-                                                   "available")])
-        C.report(a.out, "small-scale low-data runs not available")
-        return
-    full = full_records(a.measured)
-    C.write_tables(a.out, [lowdata_tabular(p, rs, full) for p, rs in groups.items()])
-    C.report(a.out, "; ".join(C.stamp(rs, p) for p, rs in groups.items()))
+    full = main_records(a.measured) if groups else []
+    C.write_group_tables(a.out, groups, lambda p, rs: lowdata_tabular(p, rs, full),
+                         missing="low data at small scale: measurement not available",
+                         missing_report="small-scale low-data runs not available")
 
 
 if __name__ == "__main__":

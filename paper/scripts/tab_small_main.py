@@ -26,11 +26,6 @@ ROBUST_COLS = [("perturbations.gaussian.test_acc", "Gaussian noise", 3, True, 1.
                ("ood.auroc", "OOD AUROC", 3, True, 1.0)]
 
 
-def small_records(measured) -> list[dict]:
-    """Runner-format result files under ``MEASURED/small/<preset>/<optimizer>/seed<k>.json``."""
-    return C.load_records(pathlib.Path(measured) / "small")
-
-
 def lr_text(rs, label) -> str:
     lrs = sorted({C.get(r, "optimizer_spec.lr") for r in rs if r["optimizer"] == label} - {None})
     return "/".join(f"{v:g}" for v in lrs) if lrs else "--"
@@ -77,7 +72,7 @@ def main(argv=None):
     a = C.parse_args(__doc__, argv)
     # the ``main`` preset only: the other presets measured at small scale have their own tables
     # (few-shot: tab_fewshot; label noise: tab_small_noise)
-    recs = [r for r in small_records(a.measured) if r.get("preset") == "main"]
+    recs = [r for r in C.small_records(a.measured) if r.get("preset") == "main"]
     if not recs:
         C.write_tables(a.out, [C.placeholder_table("MNIST at small scale: measurement not available")])
         C.report(a.out, "small-scale MNIST runs not available")

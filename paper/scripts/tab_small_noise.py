@@ -23,9 +23,13 @@ COLS = [("test_acc", "test acc.", 4, True, 1.0), ("train_acc", "train acc. (nois
 
 def noise_records(measured) -> dict[str, list[dict]]:
     """``{preset: records}`` of the label-noise presets under ``MEASURED/small``."""
-    recs = C.load_records(pathlib.Path(measured) / "small")
-    groups = C.by_preset(recs)
-    return {p: groups[p] for p in sorted(groups) if C.study_of(p) == "robustness"}
+    groups = C.small_groups(measured, lambda p, rs: C.study_of(p) == "robustness")
+    return {p: groups[p] for p in sorted(groups)}
+
+
+def main_records(measured) -> list[dict]:
+    """The ``main`` chunk under ``MEASURED/small`` (the clean-label, full-data reference)."""
+    return C.small_groups(measured, lambda p, rs: p == "main").get("main", [])
 
 
 def noise_tabular(preset, rs, clean) -> str:
@@ -40,15 +44,10 @@ def noise_tabular(preset, rs, clean) -> str:
 def main(argv=None):
     a = C.parse_args(__doc__, argv)
     groups = noise_records(a.measured)
-    if not groups:
-        C.write_tables(a.out, [C.placeholder_table("label noise at small scale: measurement not "
-                                                   "available")])
-        C.report(a.out, "small-scale label-noise runs not available")
-        return
-    clean = [r for r in C.load_records(pathlib.Path(a.measured) / "small")
-             if r.get("preset") == "main"]
-    C.write_tables(a.out, [noise_tabular(p, rs, clean) for p, rs in groups.items()])
-    C.report(a.out, "; ".join(C.stamp(rs, p) for p, rs in groups.items()))
+    clean = main_records(a.measured) if groups else []
+    C.write_group_tables(a.out, groups, lambda p, rs: noise_tabular(p, rs, clean),
+                         missing="label noise at small scale: measurement not available",
+                         missing_report="small-scale label-noise runs not available")
 
 
 if __name__ == "__main__":
