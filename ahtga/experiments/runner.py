@@ -156,15 +156,14 @@ def lr_sweep(cfg: RunConfig, label: str, out: Path) -> dict:
     grid = sweep_grid(cfg, label)
     setting = sweep_setting(cfg)
     path = _sweep_file(out, cfg.preset, label)
-    rec = store.read_json(path) if path.is_file() else {"grid": grid, "points": {}, "chosen": None}
-    if not _same_setting(rec, setting):  # another model, data set or batch size: start again
-        rec = {"grid": grid, "points": {}, "chosen": None}
-    rec["setting"] = setting
+    rec = store.read_json(path) if path.is_file() else {}
+    if not _same_setting(rec, setting):  # another task, data set or model: start again
+        rec = {}
     if rec.get("chosen") is not None and rec.get("grid") == grid:
         return rec
-    if rec.get("grid") != grid:  # a changed grid: keep the points it shares with the old one
-        rec = {"grid": grid, "setting": setting, "chosen": None,
-               "points": {k: v for k, v in rec.get("points", {}).items() if float(k) in grid}}
+    # unfinished, or over another grid: keep the points the grid shares with the record
+    rec = {"grid": grid, "setting": setting, "chosen": None,
+           "points": {k: v for k, v in rec.get("points", {}).items() if float(k) in grid}}
     sweep_cfg = _replace(cfg, epochs=cfg.sweep_epochs or cfg.epochs, tail_every=0, dynamics=False,
                          perturbations=(), ood="", checkpoint_every=0)
     data = prepare(sweep_cfg, 0)

@@ -335,14 +335,13 @@ class AHTGA(torch.optim.Optimizer):
         # once and check them there (one synchronisation for both).
         on_cpu = estimate_device_for(norms.device, B * self.tracker.window,
                                      self.tracker.estimate_device).type == "cpu"
-        norms_cpu = norms.to("cpu") if on_cpu else None
-        finite = torch.isfinite(norms_cpu if on_cpu else norms).all()
-        if not bool(finite):
+        est_in = norms.to("cpu") if on_cpu else norms   # the estimate's input
+        if not bool(torch.isfinite(est_in).all()):
             self.engine.release()
             return self._skip("NaN or Inf in the per-example gradient norms", t, alpha_star)
         snapshot = self.tracker.state_dict()
         try:
-            upd = self.tracker.update(norms_cpu if on_cpu else norms, checked=True)
+            upd = self.tracker.update(est_in, checked=True)
         except ValueError:
             self.engine.release()
             raise
@@ -351,9 +350,7 @@ class AHTGA(torch.optim.Optimizer):
 
         with torch.no_grad():
             groups, all_grads = self._grouped_grads()
-            if not on_cpu:
-                norms_cpu = norms.to("cpu")
-            q = self._quantiles(norms_cpu)
+            q = self._quantiles(est_in if on_cpu else norms.to("cpu"))
             if all_grads and self._finite_flags(all_grads, all_grads[0].device).item() != 1.0:
                 self.tracker.load_state_dict(snapshot)
                 return self._skip("NaN or Inf in the written batch gradient", t, alpha_star)
