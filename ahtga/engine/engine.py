@@ -122,8 +122,11 @@ class PerExampleEngine:
     chunk_elems : bound on elements materialised at once (unfolded inputs, per-example
         gradients of one layer for a chunk of examples).
     cache_elems : per-example gradients materialised for the norms are kept for the
-        weighted/sign gradient while their total stays under this many elements (0: never;
-        then the weighted gradient is recomputed from the stored inputs and output grads).
+        weighted/sign gradient (and the layer's stored input and output grad dropped) when
+        they are no larger than that input and output grad, which saves memory; larger ones
+        are kept while their total stays under this many elements, which saves recomputing
+        them (0: only the memory-saving ones; the others' weighted gradient is recomputed
+        from the stored inputs and output grads).
     stream : process layers inside the graph during the backward (node pre-hooks) from the
         third call on; False captures every output grad and processes after the backward.
     conv_strategy : how per-example convolution weight gradients are materialised: "unfold"
@@ -292,7 +295,10 @@ class PerExampleEngine:
         if g is not None:
             r.gouts = [g]
             self._consume(r)
+        # (the version entry holds the input too: without clearing it, every streamed layer's
+        # input would stay alive until the backward ends)
         r.args = r.gouts = r.stats = None
+        r.versions = ()
 
     def _consume(self, r):
         contribs, sqs = self._contribs, self._sqs

@@ -125,19 +125,22 @@ class FactorContribution(Contribution):
     [b, T, p] for one group (``groups == 1``: plain batched matmuls, fewest ops) or
     [b, G, T, d] and [b, G, T, p]; ``weighted_fn(w)`` returns the weight gradient for output
     grads scaled by ``w``; ``mat_fn(s, e)`` (optional) materialises per-example gradients
-    [b, *shape] directly. When the norms are computed by materialising and all B per-example
-    gradients fit in the shared cache budget, they are kept: the weighted and sign gradients
-    then reuse them.
+    [b, *shape] directly. When the norms are computed by materialising, the B per-example
+    gradients are kept (the weighted and sign gradients then reuse them, and the stored input
+    and output grad are dropped) if they are no larger than that input and output grad,
+    ``frees`` elements (keeping them saves memory), or else if they fit in what is left of the
+    shared cache budget (keeping them costs memory but saves recomputing them).
     """
 
     def __init__(self, param, batch, groups, t, d, p, factors, weighted_fn, dtype, budget,
-                 cache_left, mat_fn=None):
+                 cache_left, mat_fn=None, frees=0):
         # cache_left: one-element list, the elements of per-example gradients that may still
         # be kept (shared by all layers of one backward)
         self.param, self.batch, self.groups = param, batch, groups
         self.t, self.d, self.p = t, d, p
         self.factors, self.weighted_fn, self.dtype = factors, weighted_fn, dtype
         self.budget, self.cache_left, self.mat_fn = budget, cache_left, mat_fn
+        self.frees = frees
         self.cache = None
 
     @property
@@ -149,15 +152,24 @@ class FactorContribution(Contribution):
         gr, t, d, p = self.groups, self.t, self.d, self.p
         if t > 1 and not self.ghost:
             total = self.batch * self.param.numel()
-            if total <= self.cache_left[0]:
-                self.cache_left[0] -= total
+            if total <= self.frees or total <= self.cache_left[0]:
+                if total > self.frees:
+                    self.cache_left[0] -= total
                 per = gr * (t * (d + p) + p * d)
-                parts = [self.materialise(s, e) for s, e in chunks(self.batch, per, self.budget)]
-                self.cache = parts[0] if len(parts) == 1 else torch.cat(parts)
-                del parts
+                parts = list(chunks(self.batch, per, self.budget))
+                if len(parts) == 1:
+                    cache = self.materialise(0, self.batch)
+                else:  # written chunk by chunk into one buffer (no second copy for a cat)
+                    cache = torch.empty(self.batch, *self.param.shape, dtype=self.dtype,
+                                        device=self.param.device)
+                    for s, e in parts:
+                        self.materialise(s, e, out=cache[s:e])
+                self.cache = cache
                 # the stored input and output grad are no longer needed
                 self.factors = self.weighted_fn = self.mat_fn = None
-                return self.cache.reshape(self.batch, -1).pow(2).sum(1)
+                flat = self.cache.reshape(self.batch, -1)
+                return torch.linalg.vector_norm(flat, dim=1).pow(2) if flat.is_cuda \
+                    else flat.pow(2).sum(1)
         per = gr * t * (d + p) + gr * (t * t if self.ghost else p * d)
         one = gr == 1
         out = []
@@ -187,15 +199,22 @@ class FactorContribution(Contribution):
                 self.param.shape)
         return self.weighted_fn(w)
 
-    def materialise(self, s, e):
+    def materialise(self, s, e, out=None):
+        """Per-example gradients of examples s..e, [e - s, *param.shape] (written into ``out``,
+        a contiguous tensor of that shape, when given)."""
         if self.cache is not None:
             return rows(self.cache, s, e)
         if self.mat_fn is not None:
-            return self.mat_fn(s, e)
-        a, g = self.factors(s, e)
-        if self.groups == 1:
-            return torch.bmm(g.transpose(1, 2), a).reshape(e - s, *self.param.shape)
-        return (g.transpose(-1, -2) @ a).reshape(e - s, *self.param.shape)
+            res = self.mat_fn(s, e)
+        else:
+            a, g = self.factors(s, e)
+            if self.groups == 1:
+                if out is not None:
+                    torch.bmm(g.transpose(1, 2), a, out=out.view(e - s, self.p, self.d))
+                    return out
+                return torch.bmm(g.transpose(1, 2), a).reshape(e - s, *self.param.shape)
+            res = (g.transpose(-1, -2) @ a).reshape(e - s, *self.param.shape)
+        return res if out is None else out.copy_(res)
 
     def sign_sum(self, c, budget):
         if self.t == 1:
@@ -280,7 +299,7 @@ def linear_rule(m: nn.Linear, x: torch.Tensor, gout: torch.Tensor, budget: int, 
             return gw.transpose(0, 1) @ a3.to(dt).reshape(-1, d)
 
         out.append(FactorContribution(m.weight, b, 1, t, d, p, factors, weighted, dt, budget,
-                                      cache_left))
+                                      cache_left, frees=x.numel() + gout.numel()))
     if m.bias is not None and m.bias.requires_grad:
         out.append(Materialised(m.bias, g3.to(dt).sum(1)))
     return out
@@ -379,7 +398,8 @@ def conv_rule(m: nn.Conv1d | nn.Conv2d, x: torch.Tensor, gout: torch.Tensor, bud
         use_grouped = conv_strategy == "grouped" or (conv_strategy == "auto"
                                                      and x.device.type == "cpu")
         out.append(FactorContribution(m.weight, b, gr, t, d, p, factors, weighted, dt, budget,
-                                      cache_left, mat_fn=mat if use_grouped else None))
+                                      cache_left, mat_fn=mat if use_grouped else None,
+                                      frees=x.numel() + gout.numel()))
     if m.bias is not None and m.bias.requires_grad:
         out.append(Materialised(m.bias, gout.to(dt).reshape(b, cout, -1).sum(2)))
     return out

@@ -72,3 +72,23 @@ def test_bench_overhead_counts_ops_and_times_in_one_process(tmp_path):
     assert m["engine_direction"]["ops"] > m["sgd"]["ops"] >= m["sgd"]["kernel_like_ops"] > 0
     gn = 2 * m["sgd"]["top_ops"]["native_group_norm_backward"]
     assert m["engine_direction"]["top_ops"]["native_group_norm_backward"] == gn
+
+
+def test_engine_bench_cost_smoke(tmp_path):
+    """bench/bench_cost.py counts the GPU benchmark's step on the CPU: the direction engine
+    does about SGD's matmul work (one backward, no second weight-gradient pass) and moves
+    more bytes; the JSON is written."""
+    root = str(pathlib.Path(__file__).resolve().parents[2])
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from bench import bench_cost
+
+    out = tmp_path / "cost.json"
+    res = bench_cost.cli(["--batch", "8", "--width", "4", "--size", "8", "--methods",
+                          "engine_direction", "--out", str(out)])
+    saved = json.loads(out.read_text())
+    assert list(saved["results"]) == ["sgd", "engine_direction"]
+    q = res["results"]["engine_direction"]["ratio"]
+    assert res["results"]["sgd"]["ratio"]["ops"] == 1.0
+    assert 0.9 < q["matmul_flops"] < 1.3, q
+    assert q["bytes_moved"] > 1.0 and q["ops"] > 1.0 and q["peak_live_bytes"] > 0.9, q
