@@ -13,7 +13,12 @@ operators per step of the direction-preserving AHTGA step and of SGD);
 ``\CpuOverheadLagAvailable`` (yes/no), ``\CpuOverheadDirectionLag``, ``\CpuOverheadSignLag``
 (the same ratios with ``estimate_lag=1``), ``\CpuOverheadLagBatch``,
 ``\CpuOverheadLagBigWithout``, ``\CpuOverheadLagBigWith`` (the direction form without and with
-the lag at the larger batch of the proxy's ``lag`` block).
+the lag at the larger batch of the proxy's ``lag`` block); ``\CpuCostAvailable`` (yes/no),
+``\CpuCostBatch``, ``\CpuCostFlopsDirection``, ``\CpuCostBytesDirection``,
+``\CpuCostOpsDirection``, ``\CpuCostMemDirection``, ``\CpuCostBytesSign``,
+``\CpuCostMemSign`` (operator-level counts of ``bench/bench_cost.py``, ratios to SGD: matmul
+FLOPs, bytes moved, operators, peak live memory of the AHTGA direction step, falling back to
+the engine's, and of the engine's sign step).
 """
 import pathlib
 import sys
@@ -88,6 +93,22 @@ def main(argv=None):
     M.add("CpuOverheadLagBatch", str(lb.get("batch")) if big else C.NA)
     M.add("CpuOverheadLagBigWithout", f"{lm['ahtga_direction']['ratio_to_sgd']:.2f}" if big else C.NA)
     M.add("CpuOverheadLagBigWith", f"{lm['ahtga_direction_lag']['ratio_to_sgd']:.2f}" if big else C.NA)
+    cost = res.get("bench_cost") or {}
+    cres = cost.get("results") or {}
+    drow = cres.get("ahtga_direction") or cres.get("engine_direction") or {}
+    srow = cres.get("ahtga_sign") or cres.get("engine_sign") or {}
+    have_cost = "ratio" in drow and "ratio" in srow
+
+    def cr(row, key):
+        return f"{row['ratio'][key]:.2f}" if have_cost else C.NA
+    M.add("CpuCostAvailable", "yes" if have_cost else "no")
+    M.add("CpuCostBatch", str((cost.get("config") or {}).get("batch")) if have_cost else C.NA)
+    M.add("CpuCostFlopsDirection", cr(drow, "matmul_flops"))
+    M.add("CpuCostBytesDirection", cr(drow, "bytes_moved"))
+    M.add("CpuCostOpsDirection", cr(drow, "ops"))
+    M.add("CpuCostMemDirection", cr(drow, "peak_live_bytes"))
+    M.add("CpuCostBytesSign", cr(srow, "bytes_moved"))
+    M.add("CpuCostMemSign", cr(srow, "peak_live_bytes"))
     C.write_text(a.out, M.text())
     C.report(a.out, f"GPU step {'yes' if gs else 'no'}, GPU runs {len(runs)}, CPU bench {'yes' if res else 'no'}")
 

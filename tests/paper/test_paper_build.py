@@ -143,6 +143,13 @@ def write_measured(root: pathlib.Path) -> None:
                            for k, r in (("sgd", 1.0), ("ahtga_direction", 2.5), ("ahtga_sign", 2.75),
                                         ("ahtga_direction_lag", 2.125), ("ahtga_sign_lag", 2.375))}}}}
     (root / "cpu_summary.json").write_text(json.dumps(cpu))
+    cost = {"what": "operator-level step cost", "config": {"batch": 64}, "results": {
+        k: {"ratio": {"matmul_flops": f, "bytes_moved": b, "ops": o, "peak_live_bytes": m}}
+        for k, f, b, o, m in (("sgd", 1.0, 1.0, 1.0, 1.0), ("engine_direction", 9.0, 9.0, 9.0, 9.0),
+                              ("ahtga_direction", 1.06, 2.5, 1.75, 1.3),
+                              ("engine_sign", 1.08, 7.125, 2.5, 1.4))}}
+    (root / "cpu").mkdir(exist_ok=True)
+    (root / "cpu" / "bench_cost.json").write_text(json.dumps(cost))
     from ahtga.experiments.store import result_path, write_json_atomic
     for label in ("sgd", "ahtga"):          # a measured small-scale few-shot preset
         for seed in (0, 1):
@@ -261,6 +268,7 @@ def test_paper_targets_build_from_synthetic_results(built):
     assert "\\newcommand{\\AhtgaRankMain}{3 of 3}" in num
     assert "\\newcommand{\\AhtgaFailedMain}{1 of 2}" in num
     assert "\\newcommand{\\GpuStepAvailable}{no}" in (gen / "num_speed.tex").read_text()
+    assert "\\newcommand{\\CpuCostAvailable}{no}" in (gen / "num_speed.tex").read_text()
     assert "\\newcommand{\\TheoryChecksAvailable}{no}" in (gen / "num_theory.tex").read_text()
 
 
@@ -310,6 +318,12 @@ def test_paper_measured_files_are_used_when_present(tree):
     assert "77.0$\\times$" in s and "grid" in s
     assert "\\newcommand{\\CpuOverheadDirectionLag}{2.12}" in n   # 2.125 rounds to even
     assert "\\newcommand{\\CpuOverheadSignLag}{2.38}" in n
+    # operator-level counts: the AHTGA step's row, else the engine's; the sign form's
+    for name, v in (("CpuCostAvailable", "yes"), ("CpuCostBatch", "64"),
+                    ("CpuCostFlopsDirection", "1.06"), ("CpuCostBytesDirection", "2.50"),
+                    ("CpuCostOpsDirection", "1.75"), ("CpuCostMemDirection", "1.30"),
+                    ("CpuCostBytesSign", "7.12"), ("CpuCostMemSign", "1.40")):
+        assert f"\\newcommand{{\\{name}}}{{{v}}}" in n, name
     assert "estimate\\_lag=1" in s and "2.12$\\times$ / 2.38$\\times$ SGD" in s
     _call("tab_small_lowdata", tree["results"], tree["measured"], out / "tab_small_lowdata.tex")
     t = (out / "tab_small_lowdata.tex").read_text()
