@@ -178,6 +178,11 @@ def write_measured(root: pathlib.Path) -> None:
             rec = _run_record("ablate_transform", label, seed, scale="small",
                               acc={"ahtga": 0.97, "ahtga_gamma0": 0.90}.get(label, 0.5))
             write_json_atomic(result_path(root / "small", "ablate_transform", label, seed), rec)
+    for label in ("ahtga", "ahtga_c2_0.5"):  # an ablation whose variants tie seed by seed
+        for seed in (0, 1):
+            rec = _run_record("ablate_c2", label, seed, scale="small", acc=0.97)
+            rec["final"]["test_acc"] = 0.97 + 0.001 * seed
+            write_json_atomic(result_path(root / "small", "ablate_c2", label, seed), rec)
     for label in ("sgd", "ahtga"):          # a small-scale language model
         for seed in (0, 1):
             rec = _run_record("shakespeare_char", label, seed, acc=0.5, scale="small")
@@ -360,6 +365,10 @@ def test_paper_measured_files_are_used_when_present(tree):
     n = (out / "num_small_ablations.tex").read_text()
     assert "plain AHTGA ranks 1 of 3, above the $\\gamma=0$ control" in n
     assert "worst AHTGA (sign" in n and "intervals separate" in n
+    # plain AHTGA's step curves: alpha 4 > alpha* 1.5 and gamma at 1.5 in all 9 logged steps
+    assert "ablate\\_c2}: all 2 variants reached the same test accuracy in each seed" in n
+    assert "Over plain AHTGA's 9 logged steps (3 runs)" in n and "in 100\\% of them" in n
+    assert "largest value, 1.5, in 100\\%" in n
     # the GPU runs in measured/ are not mixed into the CI results' main table
     _call("tab_main", tree["results"], tree["measured"], out / "tab_main.tex")
     assert "cifar10" not in (out / "tab_main.tex").read_text()
