@@ -126,14 +126,11 @@ def robustness_macros(M, groups):
         M.add("OodSentence", f"OOD detection: {C.NO_RESULTS}.")
 
 
-def dynamics_macros(M, groups):
-    rs = groups.get("dynamics") or []
-    if not rs:
-        for n in ("DynamicsTailSentence", "DynamicsSharpnessSentence", "DynamicsRankSentence"):
-            M.add(n, f"The dynamics study has {C.NO_RESULTS}.")
-        return
-    tab = C.aggregate(rs, "dynamics", ["tail_alpha_start", "tail_alpha_final", "hessian_top",
-                                       "hessian_trace", "eff_rank_final"])
+def dynamics_sentences(rs, preset: str = "dynamics") -> tuple[str, str, str]:
+    """(tail, sharpness, rank) sentences of a dynamics preset's records: the range of each
+    end-of-training measurement over the optimizers, and AHTGA's value."""
+    tab = C.aggregate(rs, preset, ["tail_alpha_start", "tail_alpha_final", "hessian_top",
+                                   "hessian_trace", "eff_rank_final"])
 
     def spread(metric, what, nd=2):
         r = C.ranking(tab, metric, higher=False)
@@ -149,11 +146,22 @@ def dynamics_macros(M, groups):
             s += f"; AHTGA's is {C.fmt_ci(tab['ahtga'][metric], nd)}"
         return s + "."
 
-    M.add("DynamicsTailSentence", spread("tail_alpha_start", "At step 0 the probe-batch tail index")
-          + " " + spread("tail_alpha_final", "At the end of training it"))
-    M.add("DynamicsSharpnessSentence", spread("hessian_top", "The top Hessian eigenvalue at the end")
-          + " " + spread("hessian_trace", "The Hessian trace", 1))
-    M.add("DynamicsRankSentence", spread("eff_rank_final", "The final effective rank of the per-example gradients", 1))
+    return (spread("tail_alpha_start", "At step 0 the probe-batch tail index") + " "
+            + spread("tail_alpha_final", "At the end of training it"),
+            spread("hessian_top", "The top Hessian eigenvalue at the end") + " "
+            + spread("hessian_trace", "The Hessian trace", 1),
+            spread("eff_rank_final", "The final effective rank of the per-example gradients", 1))
+
+
+def dynamics_macros(M, groups):
+    rs = groups.get("dynamics") or []
+    names = ("DynamicsTailSentence", "DynamicsSharpnessSentence", "DynamicsRankSentence")
+    if not rs:
+        for n in names:
+            M.add(n, f"The dynamics study has {C.NO_RESULTS}.")
+        return
+    for n, text in zip(names, dynamics_sentences(rs)):
+        M.add(n, text)
 
 
 def variants_sentence(groups, presets):

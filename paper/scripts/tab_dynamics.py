@@ -2,7 +2,8 @@
 per-example gradient norms at the start and the end (probe batch, Hill with double-bootstrap k),
 entropy effective rank of the per-example gradient covariance, top Hessian eigenvalue (power
 iteration with Hessian-vector products) and Hessian trace (Hutchinson) of the mean training loss
-on a fixed batch.  Mean and 95% t-interval over seeds.
+on a fixed batch.  Mean and 95% t-interval over seeds.  One block for this build's runs and,
+when measured, one for the small-scale runs under ``paper/measured/small/dynamics/``.
 """
 import pathlib
 import sys
@@ -21,13 +22,18 @@ COLS = [("tail_alpha_start", "$\\hat\\alpha$ start", 2, None, 1.0),
 def main(argv=None):
     a = C.parse_args(__doc__, argv)
     rs = C.by_preset(C.experiment_records(a.results)).get("dynamics", [])
-    if not rs:
+    small = C.small_groups(a.measured, lambda p, _rs: p == "dynamics").get("dynamics", [])
+    if not rs and not small:
         C.write_tables(a.out, [C.placeholder_table("dynamics: " + C.NO_RESULTS)])
         C.report(a.out, C.NO_RESULTS)
         return
-    tab = C.aggregate(rs, "dynamics", [m for m, *_ in COLS])
-    C.write_tables(a.out, [C.ci_tabular([(C.tex_escape("dynamics: " + C.stamp(rs)), tab)], COLS)])
-    C.report(a.out, C.stamp(rs, "dynamics"))
+    blocks = []
+    for recs in (rs, small):  # this build's runs, then the measured small-scale ones
+        if recs:
+            tab = C.aggregate(recs, "dynamics", [m for m, *_ in COLS])
+            blocks.append((C.tex_escape("dynamics: " + C.stamp(recs)), tab))
+    C.write_tables(a.out, [C.ci_tabular(blocks, COLS)])
+    C.report(a.out, "; ".join(C.stamp(recs, "dynamics") for recs in (rs, small) if recs))
 
 
 if __name__ == "__main__":

@@ -178,6 +178,10 @@ def write_measured(root: pathlib.Path) -> None:
             rec = _run_record("ablate_transform", label, seed, scale="small",
                               acc={"ahtga": 0.97, "ahtga_gamma0": 0.90}.get(label, 0.5))
             write_json_atomic(result_path(root / "small", "ablate_transform", label, seed), rec)
+    for label in ("sgd", "ahtga"):          # the dynamics preset at small scale
+        for seed in (0, 1):
+            write_json_atomic(result_path(root / "small", "dynamics", label, seed),
+                              _run_record("dynamics", label, seed, acc=0.98, scale="small"))
     for label in ("ahtga", "ahtga_c2_0.5"):  # an ablation whose variants tie seed by seed
         for seed in (0, 1):
             rec = _run_record("ablate_c2", label, seed, scale="small", acc=0.97)
@@ -276,6 +280,7 @@ def test_paper_targets_build_from_synthetic_results(built):
     assert "\\newcommand{\\GpuStepAvailable}{no}" in (gen / "num_speed.tex").read_text()
     assert "\\newcommand{\\CpuCostAvailable}{no}" in (gen / "num_speed.tex").read_text()
     assert "\\newcommand{\\SmallDataAvailable}{no}" in (gen / "num_small_datasets.tex").read_text()
+    assert "\\newcommand{\\SmallDynAvailable}{no}" in (gen / "num_small_dynamics.tex").read_text()
     assert "\\newcommand{\\TheoryChecksAvailable}{no}" in (gen / "num_theory.tex").read_text()
 
 
@@ -369,6 +374,13 @@ def test_paper_measured_files_are_used_when_present(tree):
     assert "ablate\\_c2}: all 2 variants reached the same test accuracy in each seed" in n
     assert "Over plain AHTGA's 9 logged steps (3 runs)" in n and "in 100\\% of them" in n
     assert "largest value, 1.5, in 100\\%" in n
+    _call("tab_dynamics", tree["results"], tree["measured"], out / "tab_dynamics.tex")
+    t = (out / "tab_dynamics.tex").read_text()
+    assert "dynamics: tiny scale" in t and "dynamics: small scale" in t   # two blocks
+    _call("num_small_dynamics", tree["results"], tree["measured"], out / "num_small_dynamics.tex")
+    n = (out / "num_small_dynamics.tex").read_text()
+    assert "\\newcommand{\\SmallDynAvailable}{yes}" in n
+    assert "At step 0 the probe-batch tail index is $30.00" in n and "AHTGA's is" in n
     # the GPU runs in measured/ are not mixed into the CI results' main table
     _call("tab_main", tree["results"], tree["measured"], out / "tab_main.tex")
     assert "cifar10" not in (out / "tab_main.tex").read_text()
