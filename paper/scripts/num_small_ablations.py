@@ -8,8 +8,11 @@ intervals and whether they separate; where plain AHTGA and, when present, the ga
 ``\SmallAblRegimeSentence`` (over plain AHTGA's logged steps in these runs, one run per seed:
 the share with the smoothed tail index above the target -- the branch of the exponent rule
 that uses c1; c2 acts in the others -- and the share with gamma at its largest value in the
-run, i.e. at the cap when one is set; empty without step curves).
+run, i.e. at the cap when one is set; empty without step curves); ``\SmallAblEstimatorSentence``
+(``ablate_estimator``: per variant, the median smoothed tail index and the mean gamma over the
+logged steps of its runs; empty when not measured).
 """
+import statistics
 import pathlib
 import sys
 
@@ -17,7 +20,8 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import common as C  # noqa: E402
 from tab_small_ablations import ablation_records  # noqa: E402
 
-NAMES = ("SmallAblAvailable", "SmallAblStamp", "SmallAblSentence", "SmallAblRegimeSentence")
+NAMES = ("SmallAblAvailable", "SmallAblStamp", "SmallAblSentence", "SmallAblRegimeSentence",
+         "SmallAblEstimatorSentence")
 
 
 def sentence(p, rs) -> str:
@@ -76,6 +80,26 @@ def regime_sentence(groups) -> str:
             f"value, {top:g}, in {100 * cap / n:.0f}\\%.")
 
 
+def estimator_sentence(groups) -> str:
+    """Per variant of ``ablate_estimator``: median smoothed alpha, mean gamma (logged steps)."""
+    rs = groups.get("ablate_estimator") or []
+    parts = []
+    for lab in sorted({r["optimizer"] for r in rs}, key=C.order_key):
+        al, g = [], []
+        for r in rs:
+            if r["optimizer"] == lab:
+                st = C.get(r, "curves.step") or {}
+                al += [v for v in st.get("alpha") or [] if v is not None]
+                g += [v for v in st.get("gamma") or [] if v is not None]
+        if al and g:
+            parts.append(f"{C.display(lab)} {statistics.median(al):.2f} "
+                         f"(${statistics.mean(g):+.2f}$)")
+    if not parts:
+        return ""
+    return ("Median smoothed tail index over the logged steps (mean $\\gamma$ in brackets), "
+            "per estimator: " + "; ".join(parts) + ".")
+
+
 def main(argv=None):
     a = C.parse_args(__doc__, argv)
     M = C.Macros("paper/scripts/num_small_ablations.py")
@@ -88,6 +112,7 @@ def main(argv=None):
     M.add("SmallAblStamp", C.tex_escape(C.stamps(groups)))
     M.add("SmallAblSentence", " ".join(s for s in (sentence(p, rs) for p, rs in groups.items()) if s))
     M.add("SmallAblRegimeSentence", regime_sentence(groups))
+    M.add("SmallAblEstimatorSentence", estimator_sentence(groups))
     C.write_text(a.out, M.text())
     C.report(a.out, C.stamps(groups))
 

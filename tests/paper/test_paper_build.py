@@ -182,6 +182,12 @@ def write_measured(root: pathlib.Path) -> None:
         for seed in (0, 1):
             write_json_atomic(result_path(root / "small", "dynamics", label, seed),
                               _run_record("dynamics", label, seed, acc=0.98, scale="small"))
+    for label in ("ahtga", "ahtga_est_hill"):  # the estimator ablation
+        for seed in (0, 1):
+            rec = _run_record("ablate_estimator", label, seed, scale="small", acc=0.97)
+            if label == "ahtga_est_hill":
+                rec["curves"]["step"].update({"alpha": [0.5, 0.7, 0.9], "gamma": [-0.2, -0.1, 0.0]})
+            write_json_atomic(result_path(root / "small", "ablate_estimator", label, seed), rec)
     for label in ("ahtga", "ahtga_c2_0.5"):  # an ablation whose variants tie seed by seed
         for seed in (0, 1):
             rec = _run_record("ablate_c2", label, seed, scale="small", acc=0.97)
@@ -374,6 +380,7 @@ def test_paper_measured_files_are_used_when_present(tree):
     assert "ablate\\_c2}: all 2 variants reached the same test accuracy in each seed" in n
     assert "Over plain AHTGA's 9 logged steps (3 runs)" in n and "in 100\\% of them" in n
     assert "largest value, 1.5, in 100\\%" in n
+    assert "per estimator: AHTGA 4.00 ($+1.50$); AHTGA, estimator \\texttt{hill} 0.70 ($-0.10$)." in n
     _call("tab_dynamics", tree["results"], tree["measured"], out / "tab_dynamics.tex")
     t = (out / "tab_dynamics.tex").read_text()
     assert "dynamics: tiny scale" in t and "dynamics: small scale" in t   # two blocks
