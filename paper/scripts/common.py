@@ -303,8 +303,12 @@ def joined(values, what: str = "?") -> str:
 
 
 def stamps(groups: dict[str, list[dict]]) -> str:
-    """``stamp`` of each preset's records, joined by "; "."""
-    return "; ".join(stamp(rs, p) for p, rs in groups.items())
+    """``stamp`` of each preset's records, joined by "; "; presets whose records have the same
+    stamp share one (``"a, b: small scale (mnist, small_cnn), seeds 0-2"``)."""
+    shared: dict[str, list[str]] = {}
+    for p, rs in groups.items():
+        shared.setdefault(stamp(rs), []).append(p)
+    return "; ".join(f"{', '.join(ps)}: {st}" for st, ps in shared.items())
 
 
 def write_group_tables(out, groups: dict[str, list[dict]], make, *, missing: str,

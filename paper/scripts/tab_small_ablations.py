@@ -26,6 +26,12 @@ def ablation_records(measured) -> dict[str, list[dict]]:
     return {p: groups[p] for p in presets(groups)}
 
 
+def short(text: str) -> str:
+    """A preset's description without its parenthesised remarks (the title row of a tabular
+    sets the width the table is shrunk to; the caption names the results)."""
+    return text.split(" (", 1)[0]
+
+
 def clamped_text(rs, label) -> str:
     """Share of steps whose single estimate was clamped, over the label's runs."""
     mine = [r for r in rs if r["optimizer"] == label]
@@ -39,7 +45,7 @@ def main(argv=None):
     C.write_group_tables(
         a.out, ablation_records(a.measured),
         lambda p, rs: tabular(rs, p, COLS, with_lr=True,
-                              title=C.tex_escape(f"{p}: {describe(p)}; {C.stamp(rs, p)}"),
+                              title=C.tex_escape(f"{p}: {short(describe(p))}"),
                               after={"ece": ("clamped", lambda lab: clamped_text(rs, lab))}),
         missing="ablations at small scale: measurement not available",
         missing_report="small-scale ablation runs not available")
