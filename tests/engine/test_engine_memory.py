@@ -112,3 +112,23 @@ def test_engine_chunked_cache_is_exact(strategy):
     for n, p in model.named_parameters():
         torch.testing.assert_close(p.grad, torch.tensordot(w, ref[n].sign(), 1), rtol=1e-12,
                                    atol=1e-12)
+
+
+def test_cost_proxy_live_bytes_counts_storages_once():
+    """The peak counter of bench/cost_proxy.py: a storage counts once however many views hold
+    it, is released when its last tensor dies, and tensors from before the mode do not count."""
+    from bench.cost_proxy import LiveBytes
+    before = torch.ones(1000)  # 4000 bytes, not counted
+    lv = LiveBytes()
+    with lv:
+        a = torch.zeros(1000)          # 4000
+        v = a[10:20].view(2, 5)        # a view: nothing new
+        b = before * 2                 # 4000 -> 8000 live
+        del a                          # the view keeps the storage
+        c = torch.empty(500)           # 2000 -> 10000 live (peak)
+        del b, c, v                    # all released
+        d = torch.empty(250)           # 1000
+    assert lv.peak == 10000, lv.peak
+    assert lv.live == 1000
+    del d
+    assert lv.live == 0
