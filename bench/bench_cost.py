@@ -38,10 +38,9 @@ def measure(name: str, batch: int, width: int, size: int, conv_strategy: str = "
                        conv_strategy=None if name == "sgd" else conv_strategy)
     for _ in range(3):  # verification, planning, then streaming; momentum buffers exist
         step()
-    params = list(model.parameters())
     # parameters, one momentum buffer per parameter (every method here keeps one), the batch
-    persistent = params + [torch.empty_like(p) for p in params] + [x, y]
-    return step_cost(step, persistent)
+    params = sum(p.numel() * p.element_size() for p in model.parameters())
+    return step_cost(step, 2 * params + sum(t.numel() * t.element_size() for t in (x, y)))
 
 
 def run(batch: int = 128, width: int = 64, size: int = 32, methods=METHODS,

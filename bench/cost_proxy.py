@@ -90,10 +90,10 @@ class Traffic(TorchDispatchMode):
         return out
 
 
-def step_cost(step, persistent=()) -> dict:
+def step_cost(step, persistent_bytes: int = 0) -> dict:
     """Counters of one call of ``step`` (a zero-argument training step; call it a few times
-    first so lazy state such as momentum buffers exists). ``persistent``: tensors alive across
-    steps (parameters, optimizer state, inputs) whose bytes are added to the peak."""
+    first so lazy state such as momentum buffers exists). ``persistent_bytes``: what is alive
+    across steps (parameters, optimizer state, inputs), added to the peak."""
     from torch.utils.flop_counter import FlopCounterMode
     fc = FlopCounterMode(display=False)
     with fc:
@@ -104,22 +104,8 @@ def step_cost(step, persistent=()) -> dict:
     lv = LiveBytes()
     with lv:
         step()
-    seen, persist = set(), 0
-    for t in persistent:
-        st = t.untyped_storage()
-        if st.data_ptr() not in seen:
-            seen.add(st.data_ptr())
-            persist += st.nbytes()
     return {"matmul_flops": int(fc.get_total_flops()), "bytes_moved": int(sum(tr.bytes.values())),
             "ops": int(sum(tr.calls.values())), "peak_step_bytes": int(lv.peak),
-            "persistent_bytes": int(persist), "peak_live_bytes": int(lv.peak + persist),
+            "persistent_bytes": int(persistent_bytes),
+            "peak_live_bytes": int(lv.peak + persistent_bytes),
             "top_bytes": {k: int(v) for k, v in tr.bytes.most_common(6)}}
-
-
-def persistent_tensors(model, optimizer=None, *batch) -> list[torch.Tensor]:
-    """Parameters, the optimizer's tensor state and the batch."""
-    out = [p for p in model.parameters()] + [t for t in batch if isinstance(t, torch.Tensor)]
-    if optimizer is not None:
-        for st in optimizer.state.values():
-            out += [v for v in st.values() if isinstance(v, torch.Tensor)]
-    return out

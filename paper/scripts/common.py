@@ -313,13 +313,17 @@ def stamps(groups: dict[str, list[dict]]) -> str:
 
 def write_group_tables(out, groups: dict[str, list[dict]], make, *, missing: str,
                        missing_report: str) -> None:
-    """One tabular per preset, ``make(preset, records)``, reported by their stamps; without
-    groups a placeholder table saying ``missing``."""
+    """The tabulars of each preset, ``make(preset, records)`` (one text or a list of them),
+    reported by their stamps; without groups a placeholder table saying ``missing``."""
     if not groups:
         write_tables(out, [placeholder_table(missing)])
         report(out, missing_report)
         return
-    write_tables(out, [make(p, rs) for p, rs in groups.items()])
+    parts = []
+    for p, rs in groups.items():
+        made = make(p, rs)
+        parts += [made] if isinstance(made, str) else list(made)
+    write_tables(out, parts)
     report(out, stamps(groups))
 
 

@@ -12,12 +12,9 @@ import sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import common as C  # noqa: E402
 from num_experiments import dynamics_sentences  # noqa: E402
+from tab_dynamics import small_dynamics  # noqa: E402
 
 NAMES = ("SmallDynAvailable", "SmallDynStamp", "SmallDynSentence")
-
-
-def small_dynamics(measured) -> list[dict]:
-    return C.small_groups(measured, lambda p, rs: p == "dynamics").get("dynamics", [])
 
 
 def main(argv=None):

@@ -19,10 +19,15 @@ COLS = [("tail_alpha_start", "$\\hat\\alpha$ start", 2, None, 1.0),
         ("test_acc", "test acc.", 3, True, 1.0)]
 
 
+def small_dynamics(measured) -> list[dict]:
+    """The ``dynamics`` runs under ``MEASURED/small``."""
+    return C.small_groups(measured, lambda p, _rs: p == "dynamics").get("dynamics", [])
+
+
 def main(argv=None):
     a = C.parse_args(__doc__, argv)
     rs = C.by_preset(C.experiment_records(a.results)).get("dynamics", [])
-    small = C.small_groups(a.measured, lambda p, _rs: p == "dynamics").get("dynamics", [])
+    small = small_dynamics(a.measured)
     if not rs and not small:
         C.write_tables(a.out, [C.placeholder_table("dynamics: " + C.NO_RESULTS)])
         C.report(a.out, C.NO_RESULTS)

@@ -13,7 +13,7 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import common as C  # noqa: E402
-from tab_small_main import MAIN_COLS, ROBUST_COLS, tabular  # noqa: E402
+from tab_small_main import main_tables  # noqa: E402
 
 
 def dataset_records(measured) -> dict[str, list[dict]]:
@@ -33,19 +33,10 @@ def title(p, rs) -> str:
 
 def main(argv=None):
     a = C.parse_args(__doc__, argv)
-    groups = dataset_records(a.measured)
-    if not groups:
-        C.write_tables(a.out, [C.placeholder_table(
-            "other data sets at small scale: measurement not available")])
-        C.report(a.out, "small-scale runs on other data sets not available")
-        return
-    parts = []
-    for p, rs in groups.items():
-        parts.append(tabular(rs, p, MAIN_COLS, with_lr=True, title=title(p, rs)))
-        if any(C.get(r, "final.perturbations") or C.get(r, "final.ood") for r in rs):
-            parts.append(tabular(rs, p, ROBUST_COLS, with_lr=False))
-    C.write_tables(a.out, parts)
-    C.report(a.out, C.stamps(groups))
+    C.write_group_tables(a.out, dataset_records(a.measured),
+                         lambda p, rs: main_tables(rs, p, title(p, rs)),
+                         missing="other data sets at small scale: measurement not available",
+                         missing_report="small-scale runs on other data sets not available")
 
 
 if __name__ == "__main__":

@@ -68,6 +68,15 @@ def tabular(rs, preset, cols, *, with_lr: bool, title: str | None = None,
     return "\n".join(L) + "\n"
 
 
+def main_tables(rs, preset, title: str | None = None) -> list[str]:
+    """The main tabular of one preset's records, then the robustness one when the runs
+    measured corrupted inputs or OOD detection."""
+    parts = [tabular(rs, preset, MAIN_COLS, with_lr=True, title=title)]
+    if any(C.get(r, "final.perturbations") or C.get(r, "final.ood") for r in rs):
+        parts.append(tabular(rs, preset, ROBUST_COLS, with_lr=False))
+    return parts
+
+
 def main(argv=None):
     a = C.parse_args(__doc__, argv)
     # the ``main`` preset only: the other presets measured at small scale have their own tables
@@ -77,11 +86,7 @@ def main(argv=None):
         C.write_tables(a.out, [C.placeholder_table("MNIST at small scale: measurement not available")])
         C.report(a.out, "small-scale MNIST runs not available")
         return
-    parts = []
-    for preset, rs in C.by_preset(recs).items():
-        parts.append(tabular(rs, preset, MAIN_COLS, with_lr=True))
-        if any(C.get(r, "final.perturbations") or C.get(r, "final.ood") for r in rs):
-            parts.append(tabular(rs, preset, ROBUST_COLS, with_lr=False))
+    parts = [t for preset, rs in C.by_preset(recs).items() for t in main_tables(rs, preset)]
     C.write_tables(a.out, parts)
     C.report(a.out, "measured/small: " + "; ".join(f"{p}: {C.stamp(rs)}" for p, rs in C.by_preset(recs).items()))
 
