@@ -4,13 +4,15 @@ Each ablation is a different piece (for example ``ExactExponent()`` instead of t
 ``QuadraticExponent``), not a flag inside the optimizer.
 """
 from .exponents import ExactExponent, ExponentRule, FixedExponent, QuadraticExponent, make_exponent
-from .schedules import ConstantTarget, LinearTarget, TargetSchedule, ValidationTarget, make_target
+from .schedules import (ConstantTarget, LinearTarget, RelativeTarget, TargetSchedule,
+                        ValidationTarget, make_target)
 from .tail_tracker import TailTracker, TrackerUpdate, step_seed
 from .transforms import (direction_coefficients, median, sign_coefficients, transform_direction,
                          transform_sign)
 
 __all__ = [
-    "ConstantTarget", "LinearTarget", "ValidationTarget", "TargetSchedule", "make_target",
+    "ConstantTarget", "LinearTarget", "ValidationTarget", "RelativeTarget", "TargetSchedule",
+    "make_target",
     "QuadraticExponent", "ExactExponent", "FixedExponent", "ExponentRule", "make_exponent",
     "direction_coefficients", "sign_coefficients", "transform_direction", "transform_sign",
     "median", "TailTracker", "TrackerUpdate", "step_seed",

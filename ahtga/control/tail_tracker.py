@@ -109,7 +109,11 @@ class TailTracker:
     beta : EMA factor in [0, 1) (the optimizer's beta2).
     alpha_init : alpha_0 > 0, the EMA's starting value.
     clamp : (lo, hi), 0 < lo < hi, the range a single estimate is clamped into.
-    window : number of steps whose norms are pooled (int >= 1).
+    window : number of steps whose norms are pooled (int >= 1; default 1 unless ``pool_size``).
+    pool_size : pool by count instead: the estimate uses the most recent ``pool_size`` positive
+        norms (of as many steps as that takes) and is made only once the pool is full, so the
+        sample size of every estimate is the same and one batch moves it by at most B/pool_size
+        of its data.  Exclusive with ``window``.
     min_samples : least number of positive norms in the pool (int >= 2).
     seed : base seed of the estimator's randomness (bootstrap).
     estimate_every : estimate on updates 0, E, 2E, ... only and keep alpha in between
@@ -121,9 +125,9 @@ class TailTracker:
 
     def __init__(self, estimator: str | Callable = "hill_db", *, beta: float = 0.9,
                  alpha_init: float = 2.0, clamp: tuple[float, float] = (0.1, 5.0),
-                 window: int = 1, min_samples: int = 32, seed: int = 0,
+                 window: int | None = None, min_samples: int = 32, seed: int = 0,
                  estimate_every: int = 1, estimator_options: dict[str, Any] | None = None,
-                 estimate_device: str = "auto"):
+                 estimate_device: str = "auto", pool_size: int | None = None):
         if isinstance(estimator, str):
             from ..tail import ESTIMATORS  # local import: ahtga.tail grows independently
             if estimator not in ESTIMATORS:
@@ -146,17 +150,36 @@ class TailTracker:
         if lo >= hi:
             raise ValueError(f"`clamp` must satisfy lo < hi; got clamp={clamp!r}")
         self.clamp = (lo, hi)
-        self.window = check_int("window", window, min_value=1)
+        if window is not None and pool_size is not None:
+            raise ValueError("give either `window` (steps pooled) or `pool_size` (norms pooled), "
+                             f"not both; got window={window!r}, pool_size={pool_size!r}")
         self.min_samples = check_int("min_samples", min_samples, min_value=2)
+        if pool_size is not None:
+            self.pool_size: int | None = check_int("pool_size", pool_size,
+                                                   min_value=self.min_samples)
+            self.window = 1    # steps are pooled by count, not by number (see pool_size)
+        else:
+            self.pool_size = None
+            self.window = check_int("window", 1 if window is None else window, min_value=1)
         self.seed = check_int("seed", seed, min_value=0)
         self.estimate_every = check_int("estimate_every", estimate_every, min_value=1)
         self.estimate_device = check_choice("estimate_device", estimate_device,
                                             {"auto", "cpu", "same"})
         from ..tail import EMATracker
         self._ema = EMATracker(beta=self.beta, init=self.alpha_init, lo=lo, hi=hi)
-        self._buffer: deque[torch.Tensor] = deque(maxlen=self.window - 1)  # previous steps
+        self._buffer: deque[torch.Tensor] = self._new_buffer()  # previous steps' norms
         self.count = 0  # number of updates made (the per-step seed index)
         self._warned = False
+
+    def _new_buffer(self, items=()) -> deque:
+        """Previous steps' positive norms: the last ``window - 1`` steps, or (pool_size mode)
+        as many steps as needed to hold ``pool_size`` norms with the next step's."""
+        return deque(items, maxlen=None if self.pool_size is not None else self.window - 1)
+
+    @property
+    def pooled(self) -> bool:
+        """True when more than the current step's norms enter the estimate."""
+        return self.pool_size is not None or self.window > 1
 
     @property
     def value(self) -> float:
@@ -199,6 +222,10 @@ class TailTracker:
     def check_batch(self, B: int) -> None:
         """``ValueError`` when batches of ``B`` norms can never give an estimate
         (B * window < min_samples)."""
+        if self.pool_size is not None:
+            if B < 1:
+                raise ValueError(f"the tail estimate needs at least one norm per step; got B={B}")
+            return
         if B * self.window < self.min_samples:
             raise ValueError(
                 f"the tail estimate needs at least min_samples={self.min_samples} per-example "
@@ -218,16 +245,24 @@ class TailTracker:
         self.check_batch(B)
         # Move the norms first when the estimate will run on the CPU: one small device-to-host
         # copy instead of masking kernels on the device (B * window bounds the pool size).
-        dev = estimate_device_for(norms.device, B * self.window, self.estimate_device)
+        size = self.pool_size if self.pool_size is not None else B * self.window
+        dev = estimate_device_for(norms.device, size, self.estimate_device)
         x = norms.detach().to(dev)
         pos = x[x > 0]
-        pool = torch.cat([*(b.to(dev) for b in self._buffer), pos]) if self.window > 1 else pos
+        pool = torch.cat([*(b.to(dev) for b in self._buffer), pos]) if self.pooled else pos
+        if self.pool_size is not None:
+            pool = pool[-self.pool_size:]      # the most recent pool_size positive norms
         n = int(pool.numel())
-        if self.window > 1:
+        if self.pooled:
             self._buffer.append(pos.clone())
+            if self.pool_size is not None:     # drop steps no longer needed to fill the pool
+                held = sum(int(b.numel()) for b in self._buffer)
+                while self._buffer and held - int(self._buffer[0].numel()) >= self.pool_size:
+                    held -= int(self._buffer.popleft().numel())
         seed = step_seed(self.seed, self.count)
         self.count += 1
-        if n < self.min_samples or (self.count - 1) % self.estimate_every:
+        need = self.min_samples if self.pool_size is None else self.pool_size
+        if n < need or (self.count - 1) % self.estimate_every:
             # transient shortage of positive norms, or not an estimation step: keep alpha
             return TrackerUpdate(alpha_hat_raw=math.nan, alpha_hat=math.nan, alpha=self.value,
                                  k=0, n=n, clamped=False, estimated=False, warned=False)
@@ -246,6 +281,6 @@ class TailTracker:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self._ema.load_state_dict(state["ema"])
-        self._buffer = deque((b.clone() for b in state["buffer"]), maxlen=self.window - 1)
+        self._buffer = self._new_buffer(b.clone() for b in state["buffer"])
         self.count = int(state["count"])
         self.seed = int(state["seed"])
