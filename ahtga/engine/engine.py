@@ -407,7 +407,10 @@ class PerExampleEngine:
             self._warned.add(kind)
             warnings.warn(f"{kind} has no fast per-example rule; using the per-layer torch.func "
                           "fallback (slower, exact)", RuntimeWarning, stacklevel=4)
-        names = self._fallback_params[m]
+        params = dict(m.named_parameters())
+        names = [n for n in self._fallback_params[m] if params[n].requires_grad]
+        if not names:
+            return []
         leaves = [s for s in r.leaves if s is not None]
         gouts = [g for g, s in zip(r.gouts, r.leaves) if s is not None]
         dims = output_batch_dims(m, len(leaves))
@@ -426,7 +429,6 @@ class PerExampleEngine:
                                    on_loop=loop_warn)
         finally:
             self._recording = True
-        params = dict(m.named_parameters())
         return [H.Materialised(params[n], v.detach().to(H.compute_dtype(v)))
                 for n, v in g.items()]
 
@@ -531,12 +533,17 @@ class PerExampleEngine:
 
     def write_grads(self, grad_for) -> None:
         """Set every covered parameter's ``.grad`` to ``grad_for(p, contribs)`` (param-shaped or
-        flat), or to zeros when the parameter has no contribution or ``grad_for`` gives None."""
+        flat); a parameter with no contribution in this backward (frozen, or not in the
+        losses' graph) gets ``.grad = None``, so torch.optim-style updates leave it untouched.
+        ``grad_for`` giving None means a zero gradient."""
         st = self._need_state()
         with torch.no_grad():
             for p in self.params:
                 cs = st["contribs"].get(id(p), [])
-                g = grad_for(p, cs) if cs else None
+                if not cs:
+                    p.grad = None
+                    continue
+                g = grad_for(p, cs)
                 p.grad = torch.zeros_like(p) if g is None else g.to(p.dtype).reshape(p.shape)
 
     def write_weighted_grad(self, weights: torch.Tensor) -> None:

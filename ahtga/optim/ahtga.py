@@ -19,6 +19,16 @@ One step, for per-example losses l_1..l_B of a batch:
    theta <- theta - lr m.
    With gamma = 0 and wd = 0 this is exactly ``torch.optim.SGD(momentum=b1, dampening=b1)``.
 
+Parameters without a gradient.  As in torch.optim, a parameter with no gradient in a step
+(frozen with ``requires_grad_(False)`` after construction, or not in this step's graph, e.g. an
+unused branch) has ``.grad = None`` after the engine's write and is untouched: no momentum, no
+weight decay, no state created.  A parameter that has a gradient in some examples only (say a
+branch taken by part of the batch) gets the ordinary weighted mean over all B examples, the
+others contributing zero (their norms do not include it).  ``load_state_dict`` refuses a
+checkpoint whose group sizes or buffer shapes differ from this optimizer's parameters, naming
+the parameter; ``add_param_group`` validates ``lr``, ``betas``, ``weight_decay`` and that the
+parameters are the engine's.
+
 Non-finite values.  A NaN/Inf loss, norm or written gradient skips the whole step with a
 ``RuntimeWarning`` (``nonfinite="skip"``, the default: no parameter, momentum, schedule step or
 estimator seed changes; the returned ``StepStats.skipped`` is True) or raises ``FloatingPointError``
@@ -66,6 +76,7 @@ from ..control.schedules import TargetSchedule, make_target
 from ..control.tail_tracker import TailTracker, estimate_device_for
 from ..control.transforms import direction_coefficients, sign_coefficients
 from ..engine.distributed import allreduce_grads, gather_norms, is_distributed
+from ._common import check_state_dict
 from ._stats import StepStats
 
 __all__ = ["AHTGA", "ahtga_update", "DEFAULT_EXPONENT"]
@@ -203,13 +214,6 @@ class AHTGA(torch.optim.Optimizer):
         self.model = model
         defaults = dict(lr=lr, betas=(b1, b2), weight_decay=weight_decay)
         super().__init__(list(engine.params) if params is None else params, defaults)
-        covered = {id(p) for p in engine.params}
-        for group in self.param_groups:
-            for p in group["params"]:
-                if id(p) not in covered:
-                    raise ValueError("`params` must be trainable parameters of `model` covered by "
-                                     f"the engine; got a parameter of shape {tuple(p.shape)} "
-                                     "that is not")
         self._num_params = sum(p.numel() for p in engine.params)
         self._step = 0
         # estimate_lag=1: the norms of the last completed step whose estimate is pending, the
@@ -222,6 +226,32 @@ class AHTGA(torch.optim.Optimizer):
             with torch.no_grad():
                 for t in list(model.parameters()) + list(model.buffers()):
                     dist.broadcast(t.data, src=0)
+
+    def add_param_group(self, param_group: dict) -> None:
+        """As torch.optim's, then validated: ``lr``, ``betas`` and ``weight_decay`` as in
+        ``__init__``, and every parameter covered by the engine (a trainable parameter of
+        ``model``); a rejected group is not added."""
+        super().add_param_group(param_group)
+        g = self.param_groups[-1]
+        try:
+            check_positive("lr", g["lr"], allow_zero=True)
+            try:
+                b1, b2 = g["betas"]
+            except (TypeError, ValueError):
+                raise ValueError(f"`betas` must be a pair (b1, b2); got betas={g['betas']!r}") \
+                    from None
+            check_in_range("betas[0]", b1, 0.0, 1.0, hi_open=True)
+            check_in_range("betas[1]", b2, 0.0, 1.0, hi_open=True)
+            check_positive("weight_decay", g["weight_decay"], allow_zero=True)
+            covered = {id(p) for p in self.engine.params}
+            for p in g["params"]:
+                if id(p) not in covered:
+                    raise ValueError("`params` must be trainable parameters of `model` covered "
+                                     f"by the engine; got a parameter of shape {tuple(p.shape)} "
+                                     "that is not")
+        except (TypeError, ValueError):
+            self.param_groups.pop()
+            raise
 
     # ---------------------------------------------------------------- helpers
     def _skip(self, why: str, t: int, alpha_star: float, alpha: float | None = None) -> StepStats:
@@ -245,8 +275,13 @@ class AHTGA(torch.optim.Optimizer):
 
     def _reduce_grads(self) -> None:
         params = list(self.engine.params)
-        for p in params:       # a parameter without .grad on one rank must not desynchronise
-            if p.grad is None:
+        # A parameter with a gradient on some rank gets one on every rank (zeros where it had
+        # none), so the replicas stay equal; one without a gradient on every rank keeps None.
+        some = torch.tensor([p.grad is not None for p in params], dtype=torch.int32,
+                            device=params[0].device)
+        dist.all_reduce(some, op=dist.ReduceOp.MAX)
+        for p, s in zip(params, some.tolist()):
+            if s and p.grad is None:
                 p.grad = torch.zeros_like(p)
         allreduce_grads(params)
 
@@ -453,6 +488,7 @@ class AHTGA(torch.optim.Optimizer):
         if "ahtga" not in sd:
             raise ValueError("`state_dict` lacks the 'ahtga' entry: not an AHTGA checkpoint")
         extra = sd.pop("ahtga")
+        check_state_dict(self, sd, {id(p): n for n, p in self.model.named_parameters()})
         self._drop_estimate()
         super().load_state_dict(sd)
         self._step = int(extra["step"])

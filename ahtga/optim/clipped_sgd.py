@@ -34,6 +34,7 @@ import torch
 from torch.optim import Optimizer
 
 from ahtga._validation import check_choice, check_in_range, check_positive
+from ahtga.optim._common import CheckedLoad, init_group
 
 __all__ = ["ClippedSGD", "clip_coefficient", "clipped_sgd_update", "global_grad_norm"]
 
@@ -102,7 +103,7 @@ def _check_options(lr, momentum, dampening, nesterov, weight_decay, max_norm):
                          f"momentum={momentum!r}, dampening={dampening!r}")
 
 
-class ClippedSGD(Optimizer):
+class ClippedSGD(CheckedLoad, Optimizer):
     """SGD with momentum on globally norm-clipped gradients (see the module docstring).
 
     Parameters
@@ -149,16 +150,7 @@ class ClippedSGD(Optimizer):
         self.norm_scope = scope
 
     def _init_group(self, group):
-        params, grads, bufs = [], [], []
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            if p.grad.is_sparse:
-                raise RuntimeError("ClippedSGD does not support sparse gradients")
-            params.append(p)
-            grads.append(p.grad)
-            bufs.append(self.state[p].get("momentum_buffer"))
-        return params, grads, bufs
+        return init_group(self, group, buffer="momentum_buffer", lazy=True)
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None):

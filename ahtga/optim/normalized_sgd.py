@@ -35,6 +35,7 @@ import torch
 from torch.optim import Optimizer
 
 from ahtga._validation import check_in_range, check_positive
+from ahtga.optim._common import CheckedLoad, init_group
 from ahtga.optim.clipped_sgd import check_finite_norm, global_grad_norm
 
 __all__ = ["NormalizedSGD", "normalized_momentum_update", "normalized_apply"]
@@ -70,7 +71,7 @@ def _check_options(lr, beta, weight_decay, per_layer):
         raise TypeError(f"`per_layer` must be a bool; got per_layer={per_layer!r}")
 
 
-class NormalizedSGD(Optimizer):
+class NormalizedSGD(CheckedLoad, Optimizer):
     """Normalized SGD with momentum (see the module docstring for the rule and references).
 
     Parameters
@@ -98,19 +99,7 @@ class NormalizedSGD(Optimizer):
             raise
 
     def _init_group(self, group):
-        params, grads, bufs = [], [], []
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            if p.grad.is_sparse:
-                raise RuntimeError("NormalizedSGD does not support sparse gradients")
-            state = self.state[p]
-            if "momentum_buffer" not in state:
-                state["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-            params.append(p)
-            grads.append(p.grad)
-            bufs.append(state["momentum_buffer"])
-        return params, grads, bufs
+        return init_group(self, group, buffer="momentum_buffer")
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None):

@@ -30,6 +30,7 @@ import torch
 from torch.optim import Optimizer
 
 from ahtga._validation import check_in_range, check_positive
+from ahtga.optim._common import CheckedLoad, init_group
 from ahtga.optim.clipped_sgd import check_finite_norm, global_grad_norm
 
 __all__ = ["SignSGD", "Signum", "signsgd_update", "signum_update"]
@@ -53,24 +54,7 @@ def signum_update(params: list[torch.Tensor], grads: list[torch.Tensor],
         p.add_(torch.sign(m), alpha=-lr)
 
 
-def _grads(optimizer: Optimizer, group: dict, with_buffer: bool):
-    params, grads, bufs = [], [], []
-    for p in group["params"]:
-        if p.grad is None:
-            continue
-        if p.grad.is_sparse:
-            raise RuntimeError(f"{type(optimizer).__name__} does not support sparse gradients")
-        params.append(p)
-        grads.append(p.grad)
-        if with_buffer:
-            state = optimizer.state[p]
-            if "momentum_buffer" not in state:
-                state["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-            bufs.append(state["momentum_buffer"])
-    return params, grads, bufs
-
-
-class SignSGD(Optimizer):
+class SignSGD(CheckedLoad, Optimizer):
     """signSGD: ``theta <- theta - lr sign(g + weight_decay theta)`` (see module docstring).
 
     Parameters
@@ -101,7 +85,7 @@ class SignSGD(Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        groups = [_grads(self, g, False) for g in self.param_groups]
+        groups = [init_group(self, g) for g in self.param_groups]
         check_finite_norm(global_grad_norm([g for _, gs, _ in groups for g in gs]),
                           "SignSGD.step")
         for group, (params, grads, _) in zip(self.param_groups, groups):
@@ -109,7 +93,7 @@ class SignSGD(Optimizer):
         return loss
 
 
-class Signum(Optimizer):
+class Signum(CheckedLoad, Optimizer):
     """Signum: sign of an EMA momentum that persists across steps (see module docstring).
 
     Parameters
@@ -146,7 +130,7 @@ class Signum(Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        groups = [_grads(self, g, True) for g in self.param_groups]
+        groups = [init_group(self, g, buffer="momentum_buffer") for g in self.param_groups]
         check_finite_norm(global_grad_norm([g for _, gs, _ in groups for g in gs]),
                           "Signum.step")
         for group, (params, grads, bufs) in zip(self.param_groups, groups):

@@ -92,6 +92,7 @@ import torch
 from torch.optim import Optimizer
 
 from ahtga._validation import check_choice, check_in_range, check_int, check_positive
+from ahtga.optim._common import CheckedLoad, init_group
 from ahtga.optim.clipped_sgd import check_finite_norm, global_grad_norm
 
 __all__ = ["TailOPT", "biclip", "l2_biclip", "power_schedule", "outer_direction"]
@@ -210,7 +211,7 @@ def _check_options(g: dict) -> None:
     check_positive("weight_decay", g["weight_decay"], allow_zero=True)
 
 
-class TailOPT(Optimizer):
+class TailOPT(CheckedLoad, Optimizer):
     """TailOPT (Lee, Zaheer, Li 2025) on one machine; see the module docstring.
 
     Parameters
@@ -283,10 +284,7 @@ class TailOPT(Optimizer):
                 loss = closure()
         collected = []
         for group in self.param_groups:
-            params = [p for p in group["params"] if p.grad is not None]
-            if any(p.grad.is_sparse for p in params):
-                raise RuntimeError("TailOPT does not support sparse gradients")
-            collected.append(params)
+            collected.append(init_group(self, group)[0])
         check_finite_norm(global_grad_norm([p.grad for ps in collected for p in ps]),
                           "TailOPT.step")
         for group, params in zip(self.param_groups, collected):
