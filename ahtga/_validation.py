@@ -76,6 +76,9 @@ def as_tensor(name: str, x: Any, *, dtype: torch.dtype | None = None) -> torch.T
             t = torch.as_tensor(np.asarray(x))
         except (TypeError, ValueError):
             raise TypeError(f"`{name}` must be array-like of numbers; got {type(x).__name__}") from None
+    if t.is_complex():
+        raise TypeError(f"`{name}` must hold real numbers; got complex dtype {t.dtype} "
+                        "(take abs() or .real explicitly)")
     if dtype is not None:
         t = t.to(dtype)
     elif not t.is_floating_point() or t.dtype in (torch.float16, torch.bfloat16):

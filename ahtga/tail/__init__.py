@@ -5,7 +5,7 @@ Hill (one k, all k), double bootstrap for k (Danielsson et al. 2001), Pickands, 
 Mohammadi-Mohammadpour-Ogata, a reduced-bias Hill, an EMA tracker, and ``estimate`` with the
 ``ESTIMATORS`` registry.  Command line: ``python -m ahtga.tail FILE``.
 """
-from .api import ESTIMATORS, SIGNED, TailEstimate, estimate, estimator_options
+from .api import ESTIMATORS, MIN_N, SIGNED, TailEstimate, estimate, estimator_options
 from .double_bootstrap import DoubleBootstrapResult, double_bootstrap
 from .ema import EMATracker
 from .hill import TailWarning, hill, hill_all_k
@@ -14,4 +14,4 @@ from .rbc import hill_rbc
 
 __all__ = ["TailWarning", "hill", "hill_all_k", "double_bootstrap", "DoubleBootstrapResult",
            "pickands", "moment", "kernel_type", "stable_mmo", "hill_rbc", "EMATracker",
-           "TailEstimate", "estimate", "ESTIMATORS", "SIGNED", "estimator_options"]
+           "TailEstimate", "estimate", "ESTIMATORS", "MIN_N", "SIGNED", "estimator_options"]

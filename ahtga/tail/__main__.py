@@ -1,7 +1,9 @@
-"""Command line: ``python -m ahtga.tail FILE [--estimator NAME] [--k K] [--seed S] [--json]``.
+"""Command line: ``python -m ahtga.tail FILE [--estimator NAME] [--k K] [--seed S] [--json]``
+``[--column C | --pool]``.
 
-FILE is .npy, .csv (comma-separated, one or more columns; all numeric cells are used) or
-whitespace-separated text.  Estimators that take positive data (all but ``stable_mmo``) get
+FILE is .npy, .csv (comma-separated, optional header row) or whitespace-separated text, read
+by :func:`ahtga.tail.loader.load`: a file with several columns needs ``--column`` (index or
+header name) or ``--pool``; a cell that cannot be read is reported with its line.  Estimators that take positive data (all but ``stable_mmo``) get
 absolute values; exact zeros are dropped for them (with a note on stderr).  Prints the
 estimate and k; with ``--json`` the last line is one JSON object with ``alpha``, ``k``,
 ``estimator``, ``n`` and ``file``.  Errors go to stderr with exit code 2.
@@ -17,44 +19,49 @@ import warnings
 
 import numpy as np
 
-from .api import ESTIMATORS, SIGNED, estimate
+from .api import ESTIMATORS, MIN_N, SIGNED, estimate
+from .loader import load
+
+SEED_MAX = 2 ** 64 - 1
 
 
-def load(path: pathlib.Path) -> np.ndarray:
-    """Read a 1-d float array from .npy, .csv or whitespace-separated text."""
-    if not path.exists():
-        raise ValueError(f"FILE not found: {str(path)!r}")
+def _seed(text: str) -> int:
+    """argparse type of --seed: an integer in [0, 2**64 - 1] (torch's generator range)."""
     try:
-        if path.suffix.lower() == ".npy":
-            arr = np.load(path, allow_pickle=False)
-        elif path.suffix.lower() == ".csv":
-            arr = np.genfromtxt(path, delimiter=",", dtype=np.float64)
-            if arr.ndim and np.isnan(arr).any():       # a header row or empty cells
-                arr = np.genfromtxt(path, delimiter=",", dtype=np.float64, skip_header=1)
-        else:
-            arr = np.loadtxt(path, dtype=np.float64, ndmin=1)
-    except ValueError as e:
-        raise ValueError(f"could not read numbers from FILE {str(path)!r}: {e}") from None
-    arr = np.asarray(arr, dtype=np.float64).reshape(-1)
-    if arr.size == 0:
-        raise ValueError(f"FILE {str(path)!r} holds no values")
-    return arr
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer in [0, 2**64 - 1]; got {text!r}") from None
+    if not 0 <= v <= SEED_MAX:
+        raise argparse.ArgumentTypeError(f"must be an integer in [0, 2**64 - 1]; got {text!r}")
+    return v
+
+
+def _epilog() -> str:
+    rows = "\n".join(f"  {name:<14s}{MIN_N.get(name, 2)}" for name in sorted(ESTIMATORS))
+    return ("smallest sample each estimator accepts (n, after dropping zeros):\n" + rows)
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m ahtga.tail",
-                                 description="Estimate the tail index alpha of a sample.")
+                                 description="Estimate the tail index alpha of a sample.",
+                                 epilog=_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("file", type=pathlib.Path, help=".npy, .csv or whitespace-separated text")
     ap.add_argument("--estimator", default="hill_db", help=f"one of {', '.join(sorted(ESTIMATORS))}")
     ap.add_argument("--k", type=int, default=None, help="number of order statistics (fixed-k estimators)")
-    ap.add_argument("--seed", type=int, default=None, help="seed of the double bootstrap")
+    ap.add_argument("--seed", type=_seed, default=None,
+                    help="seed of the random estimators, an integer in [0, 2**64 - 1]")
+    ap.add_argument("--column", default=None,
+                    help="the column to read from a file with several (0-based index or CSV header name)")
+    ap.add_argument("--pool", action="store_true", help="use every cell of a file with several columns")
     ap.add_argument("--json", action="store_true", help="end with one JSON line")
     args = ap.parse_args(argv)
     try:
         if args.estimator not in ESTIMATORS:
             raise ValueError(f"unknown estimator {args.estimator!r}; valid names: "
                              f"{', '.join(sorted(ESTIMATORS))}")
-        x = load(args.file)
+        if args.column is not None and args.pool:
+            raise ValueError("pass either --column or --pool, not both")
+        x = load(args.file, column=args.column, pool=args.pool)
         if args.estimator not in SIGNED:
             x = np.abs(x)
             zeros = int((x == 0).sum())

@@ -1,22 +1,39 @@
 """One entry point for every estimator: ``estimate(x, estimator=..., *, seed=None, **options)``.
 
-Registry names (``ESTIMATORS``) and their options (an unknown option is an error):
+Registry names (``ESTIMATORS``), their options (an unknown option is an error) and the smallest
+sample each accepts (``MIN_N``; fewer values is an error naming the estimator):
 
-=============  ==========================================================  ===============
-name           what                                                        options
-=============  ==========================================================  ===============
-hill           Hill at fixed k (default k = round(sqrt(n)))                k
-hill_db        Hill, k by double bootstrap, paper's correction             n_boot, n1, eps, k_search
-hill_db_sqrt   same, square-root correction (as tail-estimation)           n_boot, n1, eps, k_search
-hill_rbc       reduced-bias Hill (stable-aware defaults)                   k, k_aux, rho
-pickands       Pickands (default k = min(n//4, round(sqrt(n))))            k
-moment         Dekkers-Einmahl-de Haan (default k = round(sqrt(n)))        k
-kernel         Groeneboom-Lopuhaa-de Wolf, biweight (default k = round(sqrt(n)), >= 3)  k, a
-stable_mmo     Mohammadi-Mohammadpour-Ogata on signed data                  m, center
-=============  ==========================================================  ===============
+=============  ==========================================================  ======  ==============
+name           what                                                        min n   options
+=============  ==========================================================  ======  ==============
+hill           Hill at fixed k (default k = round(sqrt(n)))                2       k
+hill_db        Hill, k by double bootstrap, paper's correction factor c,   16      n_boot, n1, eps,
+               first-stage resample n1 = floor(n^0.9) (as R's tea)                 k_search,
+                                                                                   max_redraws
+hill_db_sqrt   the same with the square-root factor sqrt(c); resample      16      as hill_db
+               size still n1 = floor(n^0.9) -- *not* tail-estimation's
+hill_db_te     tail-estimation's settings (Voitalov et al. 2019): factor   16      as hill_db
+               sqrt(c), n1 = floor(n^((1 + log(floor(n/2))/log n)/2)),
+               i.e. about sqrt(n floor(n/2)) ~ 0.71 n, n_boot = 500
+hill_rbc       reduced-bias Hill (stable-aware defaults)                   8       k, k_aux, rho
+pickands       Pickands (default k = min(n//4, round(sqrt(n))))            4       k
+moment         Dekkers-Einmahl-de Haan (default k = round(sqrt(n)))        2       k
+kernel         Groeneboom-Lopuhaa-de Wolf, biweight (default k =           3       k, a
+               round(sqrt(n)), >= 3)
+stable_mmo     Mohammadi-Mohammadpour-Ogata on signed data                 4       m, center
+=============  ==========================================================  ======  ==============
+
+The three double-bootstrap entries share the procedure of :func:`double_bootstrap` (k* never
+below 2; when k2 >= k1 both stages are drawn again, at most ``max_redraws`` times, then k*
+falls back to floor(sqrt(n)) with a warning).  They differ only in the correction factor and
+the first-stage resample size n1 (the second stage is always n2 = floor(n1^2/n)):
+``hill_db`` and ``hill_db_sqrt`` use n1 = floor(n^0.9); tail-estimation uses about 0.71 n,
+which ``hill_db_te`` reproduces (its search also stops at k <= 0.99 n_s; ours searches every
+k < n_s, which changes nothing unless the minimum is in the last 1%).
 
 All but ``stable_mmo`` take positive data (norms); ``SIGNED`` lists the ones that take signed
-data.  ``x`` is 1-d here; the underlying functions (``hill``, ``pickands``, ...) are batched.
+data.  ``x`` is 1-d here (a batch shape with one non-trivial axis is flattened); the
+underlying functions (``hill``, ``pickands``, ...) are batched.
 """
 from __future__ import annotations
 
@@ -52,10 +69,18 @@ def _hill(t, *, k=None):
     return TailEstimate(float(hill(t, k)), k, "hill")
 
 
-def _db(name, correction):
-    def run(t, *, seed=None, n_boot=500, n1=None, eps=None, k_search="full"):
+def te_n1(n: int) -> int:
+    """tail-estimation's first-stage resample size: n^eps with eps = (1 + log(floor(n/2))/log n)/2
+    (its ``t_bootstrap = 0.5``), about sqrt(n floor(n/2)) ~ 0.71 n."""
+    return int(n ** (0.5 * (1.0 + math.log(int(0.5 * n)) / math.log(n))))
+
+
+def _db(name, correction, te_sizes=False):
+    def run(t, *, seed=None, n_boot=500, n1=None, eps=None, k_search="full", max_redraws=10):
+        if te_sizes and n1 is None and eps is None:
+            n1 = min(te_n1(t.shape[0]), t.shape[0] - 1)
         r = double_bootstrap(t, n_boot=n_boot, n1=n1, eps=eps, correction=correction,
-                             k_search=k_search, seed=seed)
+                             k_search=k_search, max_redraws=max_redraws, seed=seed)
         diag = dict(r.diagnostics, k1=r.k1, k2=r.k2, n1=r.n1, n2=r.n2, rho=r.rho,
                     correction_factor=r.correction_factor)
         return TailEstimate(r.alpha, r.k, name, diag)
@@ -94,6 +119,7 @@ ESTIMATORS: dict[str, Callable[..., TailEstimate]] = {
     "hill": _hill,
     "hill_db": _db("hill_db", "paper"),
     "hill_db_sqrt": _db("hill_db_sqrt", "sqrt"),
+    "hill_db_te": _db("hill_db_te", "sqrt", te_sizes=True),
     "hill_rbc": _rbc,
     "pickands": _pickands,
     "moment": _moment,
@@ -101,7 +127,10 @@ ESTIMATORS: dict[str, Callable[..., TailEstimate]] = {
     "stable_mmo": _mmo,
 }
 SIGNED = frozenset({"stable_mmo"})
-RANDOM = frozenset({"hill_db", "hill_db_sqrt"})
+RANDOM = frozenset({"hill_db", "hill_db_sqrt", "hill_db_te"})
+#: the smallest sample each registered estimator accepts (module docstring)
+MIN_N: dict[str, int] = {"hill": 2, "hill_db": 16, "hill_db_sqrt": 16, "hill_db_te": 16,
+                         "hill_rbc": 8, "pickands": 4, "moment": 2, "kernel": 3, "stable_mmo": 4}
 
 
 def estimator_options(name: str) -> list[str]:
@@ -132,6 +161,10 @@ def estimate(x, estimator: str = "hill_db", *, seed: int | None = None, **option
         if sum(s > 1 for s in t.shape) > 1:
             raise ValueError(f"`x` must be 1-d for estimate(); got shape {tuple(t.shape)}")
         t = t.reshape(-1)
+    n = t.shape[0] if t.ndim else 0
+    need = MIN_N.get(estimator, 2)
+    if n < need:
+        raise ValueError(f"estimator {estimator!r} needs at least {need} values; got n={n}")
     if estimator in RANDOM:
         return fn(t, seed=seed, **options)
     return fn(t, **options)

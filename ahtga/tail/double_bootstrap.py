@@ -111,15 +111,19 @@ class DoubleBootstrapResult:
     """Result of :func:`double_bootstrap`.
 
     alpha : 1 / H(k) on the full sample (``inf`` with a TailWarning when H(k) = 0).
-    k : the chosen k* (after rounding and clamping into [1, n-1]).
+    k : the chosen k* (after rounding and clamping into [2, n-1]; floor(sqrt(n)) on fallback).
     k1, k2 : minimisers of the stage-1 and stage-2 bootstrap MSE curves.
     n1, n2 : resample sizes of the two stages.
-    rho : rho_hat = log k1 / (2 log k1 - 2 log n1).
-    correction : "paper" or "sqrt"; correction_factor: the factor c (or sqrt c) used.
+    rho : rho_hat = log k1 / (2 log k1 - 2 log n1) (NaN on fallback).
+    correction : "paper" or "sqrt"; correction_factor: the factor c (or sqrt c) used (NaN on
+        fallback).
     diagnostics : ``mse1``, ``mse2`` (numpy arrays, entry j is k = j+1, up to the largest k
         searched; with ``k_search="grid"``, NaN where Q was not evaluated, and the values at
         grid points outside the exact window come from the coarse pass), ``k_star_raw`` (k1^2/k2 * c before rounding), ``clamped`` (bool),
-        ``k2_ge_k1`` (bool; the asymptotics expect k2 < k1), ``n_boot``.
+        ``k2_ge_k1`` (bool: k2 >= k1 remained after the redraws, the asymptotics expect
+        k2 < k1), ``fallback`` (bool: k* = floor(sqrt(n)) because of it), ``redraws`` (how
+        many times both stages were drawn again), ``k_lo`` (the smallest k searched in the
+        last draw), ``n_boot``.
     """
 
     alpha: float
@@ -147,7 +151,7 @@ def make_generator(seed, generator, device) -> torch.Generator | None:
         return generator
     if seed is None:
         return None
-    seed = check_int("seed", seed, min_value=0)
+    seed = check_int("seed", seed, min_value=0, max_value=2 ** 64 - 1)   # torch's seed range
     return torch.Generator(device=device).manual_seed(seed)
 
 
@@ -451,7 +455,8 @@ def _stage_curve_grid(logs: torch.Tensor, cums: tuple[torch.Tensor, torch.Tensor
 
 
 def double_bootstrap(x, *, n_boot: int = 500, n1: int | None = None, eps: float | None = None,
-                     correction: str = "paper", k_search: str = "full", seed: int | None = None,
+                     correction: str = "paper", k_search: str = "full", max_redraws: int = 10,
+                     seed: int | None = None,
                      generator: torch.Generator | None = None) -> DoubleBootstrapResult:
     """Hill estimate with k chosen by the double bootstrap (formulas in the module docstring).
 
@@ -468,11 +473,18 @@ def double_bootstrap(x, *, n_boot: int = 500, n1: int | None = None, eps: float 
         n = 1e5 with the same distribution of estimates, see the module docstring) or
         "adaptive" (doubling search range stopped at the first clear local minimum; a cheaper
         variant with a different distribution on some data).
+    max_redraws : when the second-stage minimiser is not below the first-stage one (k2 >= k1,
+        a false minimum: the asymptotics expect k2 < k1), both stages are drawn again from the
+        same random stream with the search started ``int(0.005 n)`` higher each time (as
+        tail-estimation does, which loops without bound); at most ``max_redraws`` times
+        (>= 0), counted in ``diagnostics["redraws"]``.  If k2 >= k1 remains, k* falls back to
+        floor(sqrt(n)) with a :class:`TailWarning` (``diagnostics["fallback"] = True``).
     seed, generator : an int seed or a torch.Generator on the device of ``x``; neither: the
         global torch RNG.
 
     Runs on the device of ``x`` in float64.  Returns a :class:`DoubleBootstrapResult`.
-    k* outside [1, n-1] is clamped with a :class:`TailWarning`.
+    k* is never below 2 (k = 1 reads one log spacing): k* outside [2, n-1] is clamped, and a
+    k* at either bound (clamped or not) comes with a :class:`TailWarning`.
     """
     t = as_tensor("x", x)
     if t.ndim != 1:
@@ -481,6 +493,7 @@ def double_bootstrap(x, *, n_boot: int = 500, n1: int | None = None, eps: float 
     if n < MIN_N:
         raise ValueError(f"`x` needs at least {MIN_N} values for the double bootstrap; got n={n}")
     n_boot = check_int("n_boot", n_boot, min_value=2)
+    max_redraws = check_int("max_redraws", max_redraws, min_value=0)
     check_choice("correction", correction, {"paper", "sqrt"})
     check_choice("k_search", k_search, {"adaptive", "full", "grid"})
     if n1 is not None and eps is not None:
@@ -511,48 +524,60 @@ def double_bootstrap(x, *, n_boot: int = 500, n1: int | None = None, eps: float 
     if float(logs[-1]) == 0.0:           # all values equal: no tail, nothing to resample
         tail_warn("all values of `x` are equal: there is no tail; returning alpha=inf",
                   stacklevel=2)
-        return DoubleBootstrapResult(math.inf, 1, 2, 2, n1, n2, math.nan, correction, math.nan,
+        return DoubleBootstrapResult(math.inf, 2, 2, 2, n1, n2, math.nan, correction, math.nan,
                                      {"mse1": np.zeros(0), "mse2": np.zeros(0), "k_star_raw": math.nan,
-                                      "clamped": False, "k2_ge_k1": True, "n_boot": n_boot})
-    # one random stream per stage, so that the stages can run concurrently and still give
-    # the same result as one after the other
-    rngs = [_Rng(gen, t.device, torch.float64) for _ in range(2)]
+                                      "clamped": False, "k2_ge_k1": True, "n_boot": n_boot,
+                                      "redraws": 0, "fallback": False, "k_lo": 2})
     cpu_threads = torch.get_num_threads() if t.device.type == "cpu" else 1
-    with _one_cpu_thread(t.device):
-        cums = None
-        if k_search == "grid":
-            cums = tuple(torch.cat([logs_ext.new_zeros(1), torch.cumsum(v, 0)])
-                         for v in (logs_ext, logs_ext * logs_ext))
+    cums = None
+    if k_search == "grid":
+        cums = tuple(torch.cat([logs_ext.new_zeros(1), torch.cumsum(v, 0)])
+                     for v in (logs_ext, logs_ext * logs_ext))
+    step = int(0.005 * n)              # tail-estimation's shift of the search start per redraw
+    k_lo, redraws = 2, 0
+    while True:
+        # one random stream per stage, so that the stages can run concurrently and still give
+        # the same result as one after the other; a redraw takes two fresh streams from `gen`
+        rngs = [_Rng(gen, t.device, torch.float64) for _ in range(2)]
+        (mse1, k1), (mse2, k2) = _both_stages(logs_ext, cums, (n1, n2), n_boot, adaptive, rngs,
+                                              t.device, cpu_threads)
+        if k_lo > 2:                   # the minimisers over k >= k_lo
+            k1, k2 = _argmin_from(mse1, k_lo), _argmin_from(mse2, k_lo)
+        if k1 is not None and k2 is not None and k2 < k1:
+            break
+        nxt = k_lo + step
+        if redraws >= max_redraws or nxt >= n2 - 1:
+            break
+        redraws += 1
+        k_lo = nxt
 
-        def stage(i):
-            m = (n1, n2)[i]
-            if cums is not None and m >= _GRID_MIN_M:
-                return _stage_curve_grid(logs_ext, cums, m, n_boot, rngs[i])
-            return _stage_curve(logs_ext, m, n_boot, adaptive, rngs[i])
-
-        if cpu_threads >= 2 and n_boot * n2 >= _PARALLEL_MIN_WORK:
-            # the two stages on two cores: every op is single-threaded (no barriers) and
-            # releases the GIL, so a second Python thread overlaps them
-            with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-                second = pool.submit(stage, 1)
-                stages = [stage(0), second.result()]
-        else:
-            stages = [stage(0), stage(1)]
-        (mse1, k1), (mse2, k2) = stages
-
-    lk1, ln1 = math.log(k1), math.log(n1)
-    factor = ((lk1 * lk1) / (2 * ln1 - lk1) ** 2) ** ((ln1 - lk1) / ln1)
-    if correction == "sqrt":
-        factor = math.sqrt(factor)
-    rho = lk1 / (2 * lk1 - 2 * ln1)
-    k_raw = k1 * k1 / k2 * factor
+    fallback = k1 is None or k2 is None or k2 >= k1
+    if fallback:
+        k1 = k1 if k1 is not None else 2
+        k2 = k2 if k2 is not None else 2
+        k_raw = float(math.isqrt(n))
+        factor = rho = math.nan
+        tail_warn(f"double bootstrap: the second-stage minimiser k2={k2} is not below the first-stage "
+                  f"k1={k1} after {redraws} redraw(s) (max_redraws={max_redraws}); falling back to "
+                  f"k = floor(sqrt(n)) = {int(k_raw)} with n={n}", stacklevel=2)
+    else:
+        lk1, ln1 = math.log(k1), math.log(n1)
+        factor = ((lk1 * lk1) / (2 * ln1 - lk1) ** 2) ** ((ln1 - lk1) / ln1)
+        if correction == "sqrt":
+            factor = math.sqrt(factor)
+        rho = lk1 / (2 * lk1 - 2 * ln1)
+        k_raw = k1 * k1 / k2 * factor
     k = int(round(k_raw))
-    clamped = not 1 <= k <= n - 1
+    lo, hi = min(2, n - 1), n - 1
+    clamped = not lo <= k <= hi
     if clamped:
-        k_new = min(max(k, 1), n - 1)
-        tail_warn(f"double-bootstrap k* = {k_raw:.3g} lies outside [1, n-1] with n={n}; "
-                  f"clamped to k={k_new}", stacklevel=2)
+        k_new = min(max(k, lo), hi)
+        tail_warn(f"double-bootstrap k* = {k_raw:.3g} lies outside [2, n-1] with n={n}; "
+                  f"clamped to k={k_new}, a bound of the range", stacklevel=2)
         k = k_new
+    elif k in (lo, hi):
+        tail_warn(f"double-bootstrap k* = {k} is at a bound of [2, n-1] with n={n}: the estimate "
+                  "rests on the fewest (or all) order statistics", stacklevel=2)
     H = float((logs[:k] - logs[k]).mean())
     if H > 0:
         alpha = 1.0 / H
@@ -561,5 +586,33 @@ def double_bootstrap(x, *, n_boot: int = 500, n1: int | None = None, eps: float 
         tail_warn(f"Hill estimate at k*={k} is infinite: the top k+1 values are equal "
                   "(ties at the threshold); there is no tail to measure", stacklevel=2)
     diag = {"mse1": mse1, "mse2": mse2, "k_star_raw": k_raw, "clamped": clamped,
-            "k2_ge_k1": k2 >= k1, "n_boot": n_boot}
+            "k2_ge_k1": fallback, "n_boot": n_boot, "redraws": redraws, "fallback": fallback,
+            "k_lo": k_lo}
     return DoubleBootstrapResult(alpha, k, k1, k2, n1, n2, rho, correction, factor, diag)
+
+
+def _argmin_from(curve: np.ndarray, k_lo: int) -> int | None:
+    """The k >= k_lo minimising ``curve`` (entry j is k = j+1, NaN where not evaluated);
+    None when no evaluated k >= k_lo exists."""
+    tail = curve[k_lo - 1:]
+    if tail.size == 0 or not np.isfinite(tail).any():
+        return None
+    return int(np.nanargmin(tail)) + k_lo
+
+
+def _both_stages(logs_ext, cums, sizes, n_boot, adaptive, rngs, device, cpu_threads):
+    """The two stages' (curve, k_min); concurrently on two CPU threads when worth it."""
+    with _one_cpu_thread(device):
+        def stage(i):
+            m = sizes[i]
+            if cums is not None and m >= _GRID_MIN_M:
+                return _stage_curve_grid(logs_ext, cums, m, n_boot, rngs[i])
+            return _stage_curve(logs_ext, m, n_boot, adaptive, rngs[i])
+
+        if cpu_threads >= 2 and n_boot * sizes[1] >= _PARALLEL_MIN_WORK:
+            # the two stages on two cores: every op is single-threaded (no barriers) and
+            # releases the GIL, so a second Python thread overlaps them
+            with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+                second = pool.submit(stage, 1)
+                return stage(0), second.result()
+        return stage(0), stage(1)

@@ -24,6 +24,7 @@ import contextlib
 import threading
 import warnings
 
+import numpy as np
 import torch
 
 from .._validation import as_tensor, check_int
@@ -58,6 +59,17 @@ def collect_tail_warnings():
         yield _collector.messages
     finally:
         _collector.messages = outer
+
+
+def check_k(k, n: int, hi: int, rule: str) -> int:
+    """``k`` as a Python int if it is an integer (Python, numpy or a 0-d integer tensor) with
+    1 <= k <= hi; otherwise a ValueError naming ``k``, its value, ``n`` and ``rule``."""
+    if isinstance(k, torch.Tensor) and k.ndim == 0 and not k.is_floating_point() \
+            and k.dtype != torch.bool:
+        k = int(k)
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or not 1 <= k <= hi:
+        raise ValueError(f"`k` must satisfy {rule}; got k={k!r} with n={n}")
+    return int(k)
 
 
 def _sorted_logs_desc(x: torch.Tensor, dim: int, name: str, need: int) -> torch.Tensor:
@@ -128,8 +140,7 @@ def hill(x, k: int, *, dim: int = -1) -> torch.Tensor:
     n = t.shape[dim] if t.ndim else 0
     if n < 2:
         raise ValueError(f"`x` needs at least 2 values for the Hill estimator; got n={n}")
-    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= n - 1:
-        raise ValueError(f"`k` must satisfy 1 <= k < n; got k={k!r} with n={n}")
+    k = check_k(k, n, n - 1, "1 <= k < n")
     logs = _sorted_logs_desc(t, dim, "x", k + 1)
     H = (logs[..., :k] - logs[..., k:k + 1]).mean(dim=-1)     # exactly 0 when all tie
     return _finish(H)

@@ -14,7 +14,7 @@ import math
 import torch
 
 from .._validation import as_tensor, check_in_range, check_int
-from .hill import TailWarning, tail_warn
+from .hill import TailWarning, check_k, tail_warn
 
 
 def _sample(x, dim: int) -> tuple[torch.Tensor, int]:
@@ -26,9 +26,7 @@ def _sample(x, dim: int) -> tuple[torch.Tensor, int]:
 
 
 def _check_k(k, n: int, hi: int, rule: str) -> int:
-    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= hi:
-        raise ValueError(f"`k` must satisfy {rule}; got k={k!r} with n={n}")
-    return k
+    return check_k(k, n, hi, rule)
 
 
 def _desc(t: torch.Tensor, need: int) -> torch.Tensor:
@@ -185,6 +183,10 @@ def stable_mmo(x, m: int | None = None, *, center: str | None = "mean", dim: int
     m = int(math.isqrt(n)) if m is None else check_int("m", m, min_value=2, max_value=n // 2)
     if center not in (None, "mean", "median"):
         raise ValueError(f"`center` must be one of None, 'mean', 'median'; got center={center!r}")
+    # scale first (the estimate is scale invariant): values near the float maximum would
+    # overflow in the mean and the block sums and come back as NaN
+    top = t.abs().amax(dim=-1, keepdim=True)
+    t = t / torch.where(top > 0, top, torch.ones_like(top))
     if center == "mean":
         t = t - t.mean(dim=-1, keepdim=True)
     elif center == "median":

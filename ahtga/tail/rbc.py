@@ -49,7 +49,7 @@ import math
 import torch
 
 from .._validation import as_tensor, check_in_range, check_int
-from .hill import _finish
+from .hill import _finish, check_k
 
 
 def second_order_params(logs_desc: torch.Tensor, n: int, k_aux: int,
@@ -103,8 +103,7 @@ def hill_rbc(x, k: int, *, k_aux: int | None = None, rho: float | None = -1.0,
     n = t.shape[-1] if t.ndim else 0
     if n < 8:
         raise ValueError(f"`x` needs at least 8 values for the reduced-bias Hill estimator; got n={n}")
-    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= n - 1:
-        raise ValueError(f"`k` must satisfy 1 <= k < n; got k={k!r} with n={n}")
+    k = check_k(k, n, n - 1, "1 <= k < n")
     if k_aux is None:
         k_aux = min(n - 1, max(k, int(math.floor(n ** 0.6))))
     k_aux = check_int("k_aux", k_aux, min_value=2, max_value=n - 1)

@@ -7,7 +7,7 @@ import pytest
 import scipy.stats
 import torch
 
-from ahtga.tail import TailWarning, double_bootstrap
+from ahtga.tail import TailWarning, double_bootstrap, hill
 import importlib
 _stage_curve = importlib.import_module("ahtga.tail.double_bootstrap")._stage_curve
 from bench.bench_tail import naive_curve, naive_double_bootstrap
@@ -85,17 +85,75 @@ def test_small_n_and_adaptive_variant():
     assert (a.k, a.alpha) == (r.k, r.alpha)
 
 
-@pytest.mark.parametrize("k1_k2,expect", [((2, 40), 1), ("big", 399)])
-def test_clamping_warns(monkeypatch, k1_k2, expect):
+def _fake_stages(monkeypatch, pairs):
+    """Replace the stage search: successive calls return curves with their minimum at the
+    given k (entry j of a curve is k = j+1), as (curve, k_min)."""
     import importlib
     dbm = importlib.import_module("ahtga.tail.double_bootstrap")
+    ks = iter(pairs)
+    calls = []
+
+    def fake(logs, m, *a, **kw):
+        k = next(ks)
+        calls.append(m)
+        return np.abs(np.arange(1.0, m) - k), k
+    monkeypatch.setattr(dbm, "_stage_curve", fake)
+    return dbm, calls
+
+
+@pytest.mark.parametrize("pairs,expect,match", [
+    ((3, 2), 2, "clamped to k=2"),                 # k1^2/k2 * c = 0.14: never below 2
+    (("n1-1", 2), 399, "clamped to k=399"),        # far above n-1
+])
+def test_k_star_clamped_into_2_to_n_minus_1(monkeypatch, pairs, expect, match):
     x = (1 - np.random.default_rng(9).random(400)) ** (-1 / 1.5)
     n1 = math.floor(400 ** 0.9)
-    ks = iter((n1 - 1, 2) if k1_k2 == "big" else k1_k2)
-    monkeypatch.setattr(dbm, "_stage_curve", lambda *a, **kw: (np.zeros(3), next(ks)))
-    with pytest.warns(TailWarning, match="clamped"):
+    pairs = tuple(n1 - 1 if p == "n1-1" else p for p in pairs)
+    dbm, _ = _fake_stages(monkeypatch, pairs)
+    with pytest.warns(TailWarning, match=match):
         r = dbm.double_bootstrap(x, n_boot=50, seed=0)
-    assert r.k == expect and r.diagnostics["clamped"]
+    assert r.k == expect and r.diagnostics["clamped"] and r.diagnostics["redraws"] == 0
+
+
+def test_k_star_at_a_bound_warns_without_clamping(monkeypatch):
+    x = (1 - np.random.default_rng(9).random(400)) ** (-1 / 1.5)
+    dbm, _ = _fake_stages(monkeypatch, (6, 2))        # k* = 36 c / 2 = 2.09 with n1 = 219
+    with pytest.warns(TailWarning, match="k\\* = 2 is at a bound"):
+        r = dbm.double_bootstrap(x, n_boot=50, seed=0)
+    assert r.k == 2 and not r.diagnostics["clamped"]
+
+
+def test_k2_not_below_k1_redraws_then_falls_back(monkeypatch):
+    x = (1 - np.random.default_rng(9).random(400)) ** (-1 / 1.5)
+    # every draw: k1 = 20, k2 = 25 (a false minimum) -> 3 redraws, then floor(sqrt(400)) = 20
+    dbm, calls = _fake_stages(monkeypatch, (20, 25) * 4)
+    with pytest.warns(TailWarning, match="k2=25 is not below the first-stage k1=20 after 3 redraw"):
+        r = dbm.double_bootstrap(x, n_boot=50, seed=0, max_redraws=3)
+    assert len(calls) == 8 and r.diagnostics["redraws"] == 3 and r.diagnostics["fallback"]
+    assert r.k == 20 and r.alpha == pytest.approx(float(hill(x, 20)))
+    # the search start moves up by int(0.005 n) = 2 per redraw, as in tail-estimation
+    assert r.diagnostics["k_lo"] == 2 + 3 * 2
+    # a redraw that succeeds: the second draw has k2 < k1 and is used
+    dbm, calls = _fake_stages(monkeypatch, (20, 25, 30, 12))
+    r = dbm.double_bootstrap(x, n_boot=50, seed=0)
+    assert (r.k1, r.k2, r.diagnostics["redraws"], r.diagnostics["fallback"]) == (30, 12, 1, False)
+
+
+def test_redraws_are_seeded_and_counted_on_real_data():
+    """Small samples often give k2 >= k1: redraws happen, are reproducible from the seed, and
+    k* never drops below 2."""
+    rng = np.random.default_rng(11)
+    seen = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TailWarning)
+        for s in range(30):
+            x = np.abs(rng.standard_cauchy(50)) + 1e-9
+            a = double_bootstrap(x, n_boot=100, seed=s)
+            b = double_bootstrap(x, n_boot=100, seed=s)
+            assert (a.k, a.alpha, a.diagnostics["redraws"]) == (b.k, b.alpha, b.diagnostics["redraws"])
+            assert a.k >= 2 and (a.k2 < a.k1 or a.diagnostics["fallback"])
+            seen += a.diagnostics["redraws"] > 0
+    assert seen >= 3
 
 
 def test_all_equal_and_ties():
