@@ -23,6 +23,10 @@ used.
      the process's index with alpha*, which AHTGA only targets for per-example gradient norms;
      by statement 3e a minibatch mean of per-example gradients with tail index alpha < 2 is in the
      domain of attraction of an alpha-stable law, so the minibatch noise has the same index.]
+(5b') Size of the effect: with l = log(n L^2) and v = log(1/delta) >= 0, the ratio of the bound at a
+     target d_H = alpha* to the Brownian value d_H = 2 is sqrt((alpha* l^2 + v)/(2 l^2 + v)), increasing
+     in v, so it is at least sqrt(alpha*/2) (reached at v = 0): lowering the index to alpha* shrinks
+     the bound by a factor of at most sqrt(alpha*/2) = 0.866 at alpha* = 1.5.
 (5c) Counterpoints (no machine check; literature): Raj, Zhu, Gurbuzbalaban, Simsekli (2023, ALT)
      and Raj, Barsbey, Gurbuzbalaban, Zhu, Simsekli (2023, ICML) find stability-based bounds that
      are not monotone in alpha; Dupuis & Simsekli (2024, ICML) find phase transitions in which
@@ -60,6 +64,26 @@ def check_bound_monotone() -> CheckResult:
     right = sp.diff(Ga, alpha).subs(alpha, sp.Rational(5, 2))
     ok = is_zero(der - closed) and positive and is_zero(right) and is_zero(left - closed.subs(dH, sp.Rational(3, 2)))
     return CheckResult((der, positive, right), (closed, True, 0), 0.0, bool(ok))
+
+
+def derive_improvement_factor(a_star=alpha):
+    """(5b'): G(a*)/G(2) and its infimum over v = log(1/delta) >= 0 (sympy: derivative in v has the sign of
+    2 - a*, so for a* < 2 the ratio increases in v and the infimum is the value at v = 0)."""
+    l, v = sp.symbols("l v", positive=True)
+    ratio = sp.sqrt((a_star * l ** 2 + v) / (2 * l ** 2 + v))
+    dv = sp.factor(sp.simplify(sp.diff(ratio ** 2, v)))
+    return {"ratio": ratio, "d_ratio2_dv": dv, "inf": sp.simplify(ratio.subs(v, 0)), "l": l, "v": v}
+
+
+def check_improvement_factor() -> CheckResult:
+    """(5b'): d(ratio^2)/dv = l^2 (2 - a*)/(2 l^2 + v)^2, the infimum is sqrt(a*/2), 0.866 at a* = 1.5."""
+    r = derive_improvement_factor()
+    l, v = r["l"], r["v"]
+    at = float(derive_improvement_factor(sp.Rational(3, 2))["inf"])
+    res = all_exact([(r["d_ratio2_dv"], l ** 2 * (2 - alpha) / (2 * l ** 2 + v) ** 2),
+                     (r["inf"], sp.sqrt(alpha / 2))])
+    return CheckResult(res.measured + (at,), res.expected + (0.8660254037844386,), 1e-12,
+                       bool(res.passed and abs(at - 0.8660254037844386) < 1e-12))
 
 
 def linear_schedule(t_=t):

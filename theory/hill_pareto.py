@@ -16,7 +16,9 @@ H(k) = (1/k) sum_{i<=k} log x_(i) - log x_(k+1), alpha_hat = 1/H, gamma = 1/alph
      (Y^rho - 1)/rho with log Y ~ Exp(1):
        E H - gamma ~ A(n/k)/(1 - rho),                                   Var H ~ gamma^2/k,
        E[M - 2 H^2] ~ 2 gamma rho A(n/k)/(1 - rho)^2,                  Var[M - 2H^2] ~ 4 gamma^4/k,
-     (M the second log-moment), so sqrt(k)(H - gamma) -> N(lambda/(1-rho), gamma^2) when
+     (M the second log-moment; "~": asymptotically, as k -> inf and A -> 0: on exact Pareto
+     data (A = 0) at finite k, E[M - 2H^2] = -2 gamma^2/k exactly, from E M = E Z^2 = 2 gamma^2 for
+     Z ~ Exp(mean gamma) and E H^2 = gamma^2 (1 + 1/k) from (2a)), so sqrt(k)(H - gamma) -> N(lambda/(1-rho), gamma^2) when
      sqrt(k) A(n/k) -> lambda (de Haan & Ferreira 2006, Thm 3.2.5), and by the delta method
      sqrt(k)(alpha_hat - alpha) -> N(-alpha^2 lambda/(1-rho), alpha^2).
      With A(t) = a t^rho the AMSE-optimal k of a statistic with variance V/k and bias B (n/k)^rho is
@@ -138,6 +140,25 @@ def check_second_order_biases() -> CheckResult:
     d = derive_second_order()
     return all_exact([(d["bias_H"], A / (1 - rho)), (d["bias_Q"], 2 * g_ * rho * A / (1 - rho) ** 2),
                       (d["var_Q"], 4 * g_ ** 4), (d["var_H"], g_ ** 2)])
+
+
+@lru_cache(maxsize=None)
+def derive_moment_statistic_exact():
+    """(2d) at finite k on exact Pareto(alpha) data: E Q, Q = M - 2 H^2.
+
+    Given the threshold, the k excesses log x_(i) - log x_(k+1) are iid Exp(rate alpha) (2a's
+    Renyi representation), so E M = E Z^2 (integrated) and H ~ Gamma(k, rate k alpha) gives E H^2
+    (integrated against the Gamma density).  Returns dict with ``EM``, ``EH2``, ``EQ``."""
+    EM = sp.integrate(e ** 2 * alpha * sp.exp(-alpha * e), (e, 0, sp.oo))
+    EH2 = sp.gammasimp(sp.integrate(h ** 2 * gamma_density(k, k * alpha), (h, 0, sp.oo), conds="none"))
+    return {"EM": sp.simplify(EM), "EH2": sp.simplify(EH2), "EQ": sp.simplify(EM - 2 * EH2)}
+
+
+def check_moment_statistic_exact() -> CheckResult:
+    """(2d): E[M - 2H^2] = -2 gamma^2/k (gamma = 1/alpha) at finite k on Pareto data; 0 only as k -> inf."""
+    d = derive_moment_statistic_exact()
+    return all_exact([(d["EM"], 2 / alpha ** 2), (d["EH2"], (1 + 1 / k) / alpha ** 2),
+                      (d["EQ"], -2 / (k * alpha ** 2)), (sp.limit(d["EQ"], k, sp.oo), 0)])
 
 
 def derive_alpha_hat_asymptotics():

@@ -21,10 +21,19 @@ Characteristic functions (scipy.stats.levy_stable / Nolan conventions; alpha != 
      c B^(1/alpha - 1), 0) exactly (alpha != 1); for iid laws in the domain of attraction the
      same B^(1/alpha - 1) scaling holds asymptotically (Gnedenko & Kolmogorov 1954).
 
+(3f) One big jump at fixed B [our statement; the scalar case is Feller's]: if v_1..v_B are iid
+     random vectors (no multivariate regular variation assumed) and P(||v|| > x) ~ C x^-a, then
+     P(||v_1 + ... + v_B|| > x) ~ B C x^-a: the norm of the sum keeps the index a.  Upper bound:
+     the triangle inequality and {sum ||v_i|| > x} c  U_i {||v_i|| > (1-delta) x} u {two of the
+     ||v_i|| > delta x/(B-1)}; lower bound: one ||v_j|| > (1+delta) x while the other norms sum to
+     at most delta x.  The ratios of both bounds to C x^-a tend to B (1 -+ delta)^-a, then delta -> 0.
+
 Simulation counterparts in ``sim.theory_checks``: ``check_cms_characteristic_function``,
 ``check_stable_tail_constant``, ``check_stable_vector_norm_index``, ``check_gclt_scaling``.
 """
 from __future__ import annotations
+
+from functools import lru_cache
 
 import sympy as sp
 
@@ -149,6 +158,37 @@ def check_vector_norm_index() -> CheckResult:
     r = derive_vector_norm_tail()
     Csym = sp.Symbol("C", positive=True)
     return all_exact([(r["square_index"], alpha / 2), (r["norm_index"], alpha), (r["norm_constant"], d * Csym)])
+
+
+@lru_cache(maxsize=None)
+def derive_one_big_jump_bounds(B_: int):
+    """(3f) for Pareto norms P(||v|| > x) = x^-a (x >= 1): the limits as x -> oo of the upper and lower
+    bounds of P(||sum_{i<=B} v_i|| > x) / P(||v|| > x), as functions of delta, and their limits at delta -> 0.
+
+    upper = B Fbar((1-delta) x) + C(B,2) Fbar(delta x/(B-1))^2,
+    lower = B Fbar((1+delta) x) (1 - (B-1) Fbar(delta x/(B-1))) - C(B,2) Fbar((1+delta) x)^2.
+    """
+    a_, xx, dl = sp.Symbol("a", positive=True), sp.Symbol("x", positive=True), sp.Symbol("delta", positive=True)
+    Fb = lambda z: z ** (-a_)  # noqa: E731  (tail of a Pareto(a) norm, valid for z >= 1)
+    y = dl * xx / (B_ - 1)
+    upper = B_ * Fb((1 - dl) * xx) + sp.binomial(B_, 2) * Fb(y) ** 2
+    lower = B_ * Fb((1 + dl) * xx) * (1 - (B_ - 1) * Fb(y)) - sp.binomial(B_, 2) * Fb((1 + dl) * xx) ** 2
+    up_lim = sp.simplify(sp.limit(sp.powsimp(sp.expand(upper / Fb(xx)), force=True), xx, sp.oo))
+    lo_lim = sp.simplify(sp.limit(sp.powsimp(sp.expand(lower / Fb(xx)), force=True), xx, sp.oo))
+    return {"a": a_, "delta": dl, "upper": up_lim, "lower": lo_lim,
+            "upper0": sp.limit(up_lim, dl, 0, "+"), "lower0": sp.limit(lo_lim, dl, 0, "+")}
+
+
+def check_one_big_jump() -> CheckResult:
+    """(3f): for B = 2, 4, 8 the bounds' limits are B (1-delta)^-a and B (1+delta)^-a, both -> B as
+    delta -> 0: P(||sum of B iid vectors|| > x) ~ B P(||v|| > x)."""
+    pairs = []
+    for b in (2, 4, 8):
+        r = derive_one_big_jump_bounds(b)
+        a_, dl = r["a"], r["delta"]
+        pairs += [(r["upper"], b * (1 - dl) ** (-a_)), (r["lower"], b * (1 + dl) ** (-a_)),
+                  (r["upper0"], b), (r["lower0"], b)]
+    return all_exact(pairs)
 
 
 def check_gclt_scaling() -> CheckResult:

@@ -17,7 +17,9 @@ m > 0 (in AHTGA: eps + the median norm) and the map
      [our derivation]
 (1d) Monotonicity: dY/dX = (1+gamma) m^-gamma X^gamma, so the transform is increasing iff
      1 + gamma > 0; for the quadratic rule below the target this is c2 (alpha - alpha*)^2 < 1.
-(1e) Moments: E Y^q < inf (q > 0) iff q (1 + gamma) < alpha; for Pareto(alpha, x_m = 1),
+(1e) Moments (1 + gamma > 0, or X bounded away from 0): E Y^q < inf (q > 0) iff q (1 + gamma) < alpha;
+     without that hypothesis small X matter: if X has a density positive near 0 and
+     q (1 + gamma) <= -1, E Y^q = inf whatever the tail.  For Pareto(alpha, x_m = 1) (X >= 1),
      E Y^q = alpha m^(-gamma q) / (alpha - q (1+gamma)).  A p-th-moment analysis of the transformed
      gradients therefore needs gamma < alpha/p - 1.
 
@@ -193,9 +195,23 @@ def derive_pth_moment_condition():
     return sp.solve(p * (1 + gamma) < alpha, gamma)
 
 
+def derive_small_x_moment():
+    """(1e) hypothesis: the contribution of small X with a density near 0, lim_{e -> 0+} int_e^1 x^s dx,
+    for s = -1 + r (r > 0: finite, 1/r) and s = -1 - r' (r' >= 0: infinite), s = q (1 + gamma)."""
+    r_, r2, e_ = sp.Symbol("r", positive=True), sp.Symbol("r2", nonnegative=True), sp.Symbol("e", positive=True)
+    above = sp.limit(sp.integrate(x ** (-1 + r_), (x, e_, 1)), e_, 0, "+")
+    at_or_below = [sp.limit(sp.integrate(x ** (-1 - v), (x, e_, 1)), e_, 0, "+")
+                   for v in (sp.Integer(0), sp.Symbol("r3", positive=True))]
+    return r_, above, at_or_below
+
+
 def check_moments() -> CheckResult:
     """(1e): finite branch alpha m^(-gamma q)/(alpha - q(1+gamma)) under q(1+gamma) < alpha,
-    divergence otherwise, and the p-th moment condition gamma < alpha/p - 1."""
+    divergence otherwise, the p-th moment condition gamma < alpha/p - 1, and the need for the
+    hypothesis: near 0, int_0^1 x^(q(1+gamma)) dx is finite (1/(1 + q(1+gamma))) iff q(1+gamma) > -1,
+    so with 1 + gamma < 0 small norms alone can make E Y^q infinite."""
+    r_, above, below = derive_small_x_moment()
+    ok_small = is_zero(above - 1 / r_) and all(v == sp.oo for v in below)
     pw = derive_pareto_moment()
     (val, cond), _ = pw.args[0], pw.args[1]
     ok = is_zero(val - alpha * m ** (-gamma * q) / (alpha - q * (1 + gamma)))
@@ -207,7 +223,7 @@ def check_moments() -> CheckResult:
     gam_bound = [s for s in sp.solve(sp.Eq(p * (1 + gamma), alpha), gamma)]
     ok = ok and len(gam_bound) == 1 and is_zero(gam_bound[0] - (alpha / p - 1))
     ok = ok and isinstance(cond_p, sp.StrictLessThan) and cond_p.lhs == gamma
-    ok = ok and is_zero(cond_p.rhs - (alpha / p - 1))
+    ok = ok and is_zero(cond_p.rhs - (alpha / p - 1)) and ok_small
     return CheckResult((val, cond, gam_bound[0]),
                        (alpha * m ** (-gamma * q) / (alpha - q * (1 + gamma)), q * (1 + gamma) < alpha,
                         alpha / p - 1), 0.0, bool(ok))

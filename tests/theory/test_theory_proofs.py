@@ -62,6 +62,7 @@ def test_run_all_table_lists_every_statement(tmp_path, monkeypatch):
         "theory.transform.check_exact_exponent", "theory.hill_pareto.check_wrong_threshold",
         "theory.stable_laws.check_vector_norm_index", "theory.convergence.check_clipping_exponents",
         "theory.generalization.check_schedule_implication", "theory.flatness.check_levy_constant_matches_tail",
+        "theory.flatness.check_exit_time_law",
         "sim.theory_checks.check_gclt_scaling"}]
     assert {e.statement for e in fast} == set(STATEMENTS)
     monkeypatch.setattr(run_all, "CHECKS", tuple(fast))
@@ -71,6 +72,9 @@ def test_run_all_table_lists_every_statement(tmp_path, monkeypatch):
     rows = [ln for ln in tex.splitlines() if re.match(r"^\d+ & ", ln)]
     assert {int(r.split(" &")[0]) for r in rows} == set(STATEMENTS)
     assert r"\begin{tabular}" in tex and r"\end{tabular}" in tex
+    assert "& Basis &" in tex
+    assert {r.split(" & ")[3] for r in rows} <= {"derivation", "algebra on a cited premise", "simulation"}
+    assert "algebra on a cited premise" in {r.split(" & ")[3] for r in rows}
     data = json.loads((tmp_path / "theory_checks.json").read_text())
     assert data["n_failed"] == 0 and len(data["checks"]) == len(fast)
     assert not list(tmp_path.glob("*.tmp"))
@@ -88,3 +92,12 @@ def test_run_all_reports_failure_and_error(tmp_path, monkeypatch):
 def test_tex_escape():
     assert run_all._tex_escape("a_b^2 |x| > 1 & 50%") == (
         r"a\_b\textasciicircum{}2 \textbar{}x\textbar{} \textgreater{} 1 \& 50\%")
+
+
+def test_basis_of_each_entry():
+    reg = by_name()
+    assert reg["theory.flatness.check_exit_time_law"].basis == "algebra on a cited premise"
+    assert reg["theory.convergence.check_minibatch_second_moment"].basis == "derivation"
+    assert reg["sim.theory_checks.check_exit_time_level"].basis == "simulation"
+    with pytest.raises(ValueError, match="premise"):
+        Entry(1, "sim.theory_checks.check_gclt_scaling", "x", premise="y")

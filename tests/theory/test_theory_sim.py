@@ -18,8 +18,18 @@ def test_simulation_check_small(entry):
 
 
 def test_every_sim_check_is_registered():
-    registered = {e.check.rsplit(".", 1)[1] for e in SIM}
+    registered = {e.check.rsplit(".", 1)[1] for e in SIM if e.check.startswith("sim.")}
     assert set(S.__all__) == registered
+    import theory.simulations as X
+    assert set(X.__all__) == {e.check.rsplit(".", 1)[1] for e in SIM if e.check.startswith("theory.simulations.")}
+
+
+def test_tightened_tolerances_fail_a_ten_percent_error():
+    # at make theory's size each of the four formerly coarse checks has a tolerance below 10% of
+    # its expected value, with room for the Monte Carlo spread
+    for fn, size in ((S.check_transform_law_stable, {}), (S.check_stable_vector_norm_index, {})):
+        res = fn(**size)
+        assert res.passed and res.tolerance < 0.6 * 0.1 * res.expected
 
 
 def test_transform_law_detects_wrong_gamma():
