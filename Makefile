@@ -41,7 +41,7 @@ sim: $(STAMP)
 	$(PY) -m sim.bias report --results $(RESULTS)/bias --out $(RESULTS)/bias_report
 
 theory: $(STAMP)
-	$(PY) -m theory.run_all --out paper/generated
+	$(PY) -m theory.run_all --out paper/generated --mutations
 
 experiments: $(STAMP)
 	$(PY) -m ahtga.experiments run-all --scale tiny --out $(RESULTS)/experiments

@@ -1,6 +1,6 @@
 """Learning rates used per optimizer (reproducibility): the value each optimizer of the ``main``
 preset trained with, how it was chosen (``optimizer_spec.lr_choice``: a sweep over the registry's
-5-point grid on seed 0 by final validation accuracy, or a fixed value), the grid, and whether the
+grid (five or six points) on seed 0 by final validation accuracy, or a fixed value), the grid, and whether the
 choice lies at an edge of the grid.
 """
 import pathlib
