@@ -1,17 +1,19 @@
 """Tail-index estimators (torch, any device; numpy arrays accepted).
 
-Hill (one k, all k), double bootstrap for k (Danielsson et al. 2001), Pickands, moment
+Hill (one k, all k), the default ``hill_lepski`` (Hill at a k chosen by Lepski's rule, capped by
+the double bootstrap at large n), double bootstrap for k (Danielsson et al. 2001), Pickands, moment
 (Dekkers-Einmahl-de Haan), kernel type (Groeneboom-Lopuhaa-de Wolf), the stable estimator of
 Mohammadi-Mohammadpour-Ogata, a reduced-bias Hill, an EMA tracker, and ``estimate`` with the
 ``ESTIMATORS`` registry.  Command line: ``python -m ahtga.tail FILE``.
 """
-from .api import ESTIMATORS, MIN_N, SIGNED, TailEstimate, estimate, estimator_options
+from .api import DEFAULT, ESTIMATORS, MIN_N, SIGNED, TailEstimate, estimate, estimator_options
 from .double_bootstrap import DoubleBootstrapResult, double_bootstrap
 from .ema import EMATracker
 from .hill import TailWarning, hill, hill_all_k
+from .lepski import hill_lepski
 from .others import kernel_type, moment, pickands, stable_mmo
 from .rbc import hill_rbc
 
 __all__ = ["TailWarning", "hill", "hill_all_k", "double_bootstrap", "DoubleBootstrapResult",
-           "pickands", "moment", "kernel_type", "stable_mmo", "hill_rbc", "EMATracker",
+           "pickands", "moment", "kernel_type", "stable_mmo", "hill_rbc", "hill_lepski", "DEFAULT", "EMATracker",
            "TailEstimate", "estimate", "ESTIMATORS", "MIN_N", "SIGNED", "estimator_options"]

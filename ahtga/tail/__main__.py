@@ -19,7 +19,7 @@ import warnings
 
 import numpy as np
 
-from .api import ESTIMATORS, MIN_N, SIGNED, estimate
+from .api import DEFAULT, ESTIMATORS, MIN_N, SIGNED, estimate
 from .loader import load
 
 SEED_MAX = 2 ** 64 - 1
@@ -46,7 +46,7 @@ def main(argv=None) -> int:
                                  description="Estimate the tail index alpha of a sample.",
                                  epilog=_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("file", type=pathlib.Path, help=".npy, .csv or whitespace-separated text")
-    ap.add_argument("--estimator", default="hill_db", help=f"one of {', '.join(sorted(ESTIMATORS))}")
+    ap.add_argument("--estimator", default=DEFAULT, help=f"one of {', '.join(sorted(ESTIMATORS))}")
     ap.add_argument("--k", type=int, default=None, help="number of order statistics (fixed-k estimators)")
     ap.add_argument("--seed", type=_seed, default=None,
                     help="seed of the random estimators, an integer in [0, 2**64 - 1]")

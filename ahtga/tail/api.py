@@ -6,7 +6,13 @@ sample each accepts (``MIN_N``; fewer values is an error naming the estimator):
 =============  ==========================================================  ======  ==============
 name           what                                                        min n   options
 =============  ==========================================================  ======  ==============
+hill_lepski    **default**: Hill, k by Lepski's rule (largest k whose      3       r, cap_n,
+               estimate agrees with all smaller k's within r standard              n_boot
+               deviations), capped by hill_db_te's k* from n >= cap_n =
+               5000; alpha = (k-1)/(k H(k)) (see ``ahtga.tail.lepski``)
 hill           Hill at fixed k (default k = round(sqrt(n)))                2       k
+hill_floor_    Hill at k = floor(sqrt(n)) (the small-sample baseline of    2       --
+sqrt           the bias atlas)
 hill_db        Hill, k by double bootstrap, paper's correction factor c,   16      n_boot, n1, eps,
                first-stage resample n1 = floor(n^0.9) (as R's tea)                 k_search,
                                                                                    max_redraws
@@ -45,6 +51,7 @@ from typing import Callable
 from .._validation import as_tensor
 from .double_bootstrap import double_bootstrap
 from .hill import hill
+from .lepski import MIN_N as _LEPSKI_MIN_N, hill_lepski
 from .others import kernel_type, moment, pickands, stable_mmo
 from .rbc import hill_rbc
 
@@ -87,6 +94,16 @@ def _db(name, correction, te_sizes=False):
     return run
 
 
+def _hill_floor_sqrt(t):
+    k = max(1, min(t.shape[0] - 1, math.isqrt(t.shape[0])))
+    return TailEstimate(float(hill(t, k)), k, "hill_floor_sqrt")
+
+
+def _lepski(t, *, seed=None, r=2.0, cap_n=5000, n_boot=500):
+    alpha, k, diag = hill_lepski(t, r=r, cap_n=cap_n, n_boot=n_boot, seed=seed)
+    return TailEstimate(alpha, k, "hill_lepski", diag)
+
+
 def _rbc(t, *, k=None, k_aux=None, rho=-1.0):
     k = _default_k(t.shape[0]) if k is None else k
     return TailEstimate(float(hill_rbc(t, k, k_aux=k_aux, rho=rho)), k, "hill_rbc")
@@ -115,8 +132,11 @@ def _mmo(t, *, m=None, center="mean"):
     return TailEstimate(float(stable_mmo(t, m, center=center)), None, "stable_mmo", {"m": m_used})
 
 
+DEFAULT = "hill_lepski"
 ESTIMATORS: dict[str, Callable[..., TailEstimate]] = {
+    "hill_lepski": _lepski,
     "hill": _hill,
+    "hill_floor_sqrt": _hill_floor_sqrt,
     "hill_db": _db("hill_db", "paper"),
     "hill_db_sqrt": _db("hill_db_sqrt", "sqrt"),
     "hill_db_te": _db("hill_db_te", "sqrt", te_sizes=True),
@@ -127,9 +147,9 @@ ESTIMATORS: dict[str, Callable[..., TailEstimate]] = {
     "stable_mmo": _mmo,
 }
 SIGNED = frozenset({"stable_mmo"})
-RANDOM = frozenset({"hill_db", "hill_db_sqrt", "hill_db_te"})
+RANDOM = frozenset({"hill_lepski", "hill_db", "hill_db_sqrt", "hill_db_te"})
 #: the smallest sample each registered estimator accepts (module docstring)
-MIN_N: dict[str, int] = {"hill": 2, "hill_db": 16, "hill_db_sqrt": 16, "hill_db_te": 16,
+MIN_N: dict[str, int] = {"hill_lepski": _LEPSKI_MIN_N, "hill": 2, "hill_floor_sqrt": 2, "hill_db": 16, "hill_db_sqrt": 16, "hill_db_te": 16,
                          "hill_rbc": 8, "pickands": 4, "moment": 2, "kernel": 3, "stable_mmo": 4}
 
 
@@ -145,10 +165,14 @@ def _lookup(name: str):
     return ESTIMATORS[name]
 
 
-def estimate(x, estimator: str = "hill_db", *, seed: int | None = None, **options) -> TailEstimate:
+def estimate(x, estimator: str = DEFAULT, *, seed: int | None = None, **options) -> TailEstimate:
     """Estimate the tail index of the 1-d sample ``x`` with a registered estimator.
 
-    ``seed`` seeds the random estimators (double bootstrap); the others ignore it.
+    The default, ``hill_lepski``, is Hill at a k chosen by Lepski's rule (capped by the double
+    bootstrap from n = 5000), with the small-sample factor (k-1)/k; ``hill_db`` (the previous
+    default), ``hill_db_sqrt`` and ``hill_db_te`` are kept by name.  ``seed`` seeds the
+    random estimators (double bootstraps; ``hill_lepski`` only from n = cap_n); the others
+    ignore it.
     Unknown options raise a ValueError naming them and listing the valid ones.
     """
     fn = _lookup(estimator)

@@ -37,6 +37,9 @@ def main(argv=None) -> int:
         files = report(a.results, a.out)
         for f in files:
             print(f"wrote {f}")
+        targets = [f for f in files if f.name == "atlas_targets.txt"]
+        if targets:
+            print(targets[0].read_text(), end="")
     return 0
 
 

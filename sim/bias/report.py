@@ -12,7 +12,11 @@ are run logs) and writes into ``out``:
 - ``tab_bias_atlas.tex``: a ``tabular`` (no float: wrap it where it is used) of "bias / RMSE" per
   estimator and alpha, one block per law at that law's reference n.
 - ``bias_numbers.tex``: ``\\newcommand`` macros of the numbers quoted in the text (below).
-- ``bias_atlas_summary.json``: every cell's summary, the headline numbers and the known points.
+- ``bias_atlas_summary.json``: every cell's summary, the headline numbers and the known points,
+  issue 14's targets for the default ``hill_lepski`` (``targets``: cells, numbers, verdict PASS /
+  FAIL / INCOMPLETE), ``sqrt_vs_paper`` (cells of the 18-cell |stable| grid where ``hill_db_sqrt``
+  beats ``hill_db``) and ``best_by_cell`` (lowest RMSE per cell).
+- ``atlas_targets.txt``: the same targets as text; ``python -m sim.bias report`` prints it.
 
 Macro names use letters only: ``\\atlas<Est><Stat>A<alpha>`` for the stable law at the reference
 n ``\\atlasNref``, e.g. ``\\atlasHillDbSqrtMeanAOnePointFive`` (estimator ``hill_db_sqrt``,
@@ -29,7 +33,7 @@ import pathlib
 
 import numpy as np
 
-from .cells import SCALES
+from .cells import PARETO_TYPE, SCALES, SMALL_NS, TARGET_ALPHAS, TARGET_NS
 from .run import write_json_atomic
 
 REFERENCE = "hill_db"
@@ -276,6 +280,157 @@ def _macros(idx, ests, summary, out: pathlib.Path):
     return path
 
 
+# ----------------------------------------------------------------------------- issue 14 targets
+NEW = "hill_lepski"            # the default estimator the targets are about
+DB_REF = "hill_db_te"          # the double bootstrap with tail-estimation's factor and sizes
+
+
+def _rmse(idx, e, law, a, n):
+    r = idx.get((e, law, float(a), int(n)))
+    return None if r is None else r["summary"]["rmse"]
+
+
+def _paired_z(idx, a_name, b_name, law, a, n):
+    """Paired z of the squared errors (b - a) over common replications: > 0 when a is better."""
+    ra, rb = idx.get((a_name, law, float(a), int(n))), idx.get((b_name, law, float(a), int(n)))
+    if not ra or not rb:
+        return None
+    t = ra["target"]
+    pairs = [((x - t) ** 2, (y - t) ** 2) for x, y in zip(ra["estimates"], rb["estimates"])
+             if x is not None and y is not None]
+    if len(pairs) < 3:
+        return None
+    d = np.array([q - p for p, q in pairs])
+    sd = d.std(ddof=1)
+    return float(d.mean() / (sd / math.sqrt(d.size))) if sd > 0 else None
+
+
+def _verdict(cells, ok):
+    """PASS when every cell is present and ok, FAIL when a present cell is not, else INCOMPLETE."""
+    present = [c for c in cells if c["value"] is not None]
+    if any(not ok(c) for c in present):
+        return "FAIL"
+    return "PASS" if len(present) == len(cells) and cells else "INCOMPLETE"
+
+
+def targets(idx) -> list[dict]:
+    """Issue 14's targets for ``hill_lepski``, each with its cells, numbers and verdict."""
+    out = []
+    # 1. lower RMSE than hill_db_te in every |stable| cell of the grid
+    cells = []
+    for a in TARGET_ALPHAS:
+        for n in TARGET_NS:
+            v, ref = _rmse(idx, NEW, "stable", a, n), _rmse(idx, DB_REF, "stable", a, n)
+            cells.append({"alpha": a, "n": n, "value": v, "reference": ref,
+                          "paired_z": _paired_z(idx, NEW, DB_REF, "stable", a, n)})
+    out.append({"target": f"RMSE of {NEW} < RMSE of {DB_REF} in every |stable| cell "
+                          "alpha in {1, 1.2, 1.5, 1.7, 1.8, 1.9} x n in {1e3, 1e4, 1e5}",
+                "cells": cells, "verdict": _verdict(cells, lambda c: c["reference"] is not None
+                                                   and c["value"] < c["reference"])})
+    # 2. absolute RMSE at n = 1e4
+    cells = [{"alpha": a, "n": 10_000, "value": _rmse(idx, NEW, "stable", a, 10_000), "bound": 0.15}
+             for a in TARGET_ALPHAS if a <= 1.5]
+    cells.append({"alpha": 1.8, "n": 10_000, "value": _rmse(idx, NEW, "stable", 1.8, 10_000),
+                  "bound": 0.30})
+    out.append({"target": f"{NEW} at n = 1e4: RMSE <= 0.15 for alpha <= 1.5, <= 0.30 at alpha = 1.8",
+                "cells": cells, "verdict": _verdict(cells, lambda c: c["value"] <= c["bound"])})
+    # 3. Pareto-type laws: at most 10% above hill_db_te
+    cells = []
+    for law, a in PARETO_TYPE:
+        ns = sorted({n for (e, lw, aa, n) in idx if e == NEW and lw == law and aa == a and n >= 1000})
+        for n in ns or [10_000]:
+            v, ref = _rmse(idx, NEW, law, a, n), _rmse(idx, DB_REF, law, a, n)
+            cells.append({"law": law, "alpha": a, "n": n, "value": v, "reference": ref,
+                          "ratio": (v / ref) if v is not None and ref else None})
+    out.append({"target": f"RMSE of {NEW} <= 1.1 x RMSE of {DB_REF} on pareto 0.9, |student_t| 4, "
+                          "frechet 1.5, burr 1.5", "cells": cells,
+                "verdict": _verdict(cells, lambda c: c["ratio"] is not None and c["ratio"] <= 1.1)})
+    # 4. small samples against Hill at floor(sqrt(n)); no estimate above 10x the index
+    cells = []
+    for law, a in (("stable", 1.5), ("pareto", 1.0), ("pareto", 1.5), ("pareto", 2.0)):
+        for n in SMALL_NS:
+            r = idx.get((NEW, law, a, n))
+            v, ref = _rmse(idx, NEW, law, a, n), _rmse(idx, "hill_floor_sqrt", law, a, n)
+            ests = [e for e in (r["estimates"] if r else []) if e is not None]
+            n_inf = r["summary"]["n_inf"] if r else 0
+            cells.append({"law": law, "alpha": a, "n": n, "value": v, "reference": ref,
+                          "max_estimate": max(ests) if ests else None, "n_inf": n_inf,
+                          "reps": r["config"]["reps"] if r else None})
+    out.append({"target": f"n in 32..512 on |stable| 1.5 and pareto 1, 1.5, 2: RMSE of {NEW} <= "
+                          "RMSE of Hill at k = floor(sqrt(n)), and no estimate above 10x the index",
+                "cells": cells,
+                "verdict": _verdict(cells, lambda c: c["reference"] is not None and c["value"] <= c["reference"]
+                                    and c["n_inf"] == 0 and c["max_estimate"] <= 10 * c["alpha"])})
+    # 5. cost at n = 1e5 from the atlas's own timings (the benchmark measures it in one process)
+    cells = []
+    for a in TARGET_ALPHAS:
+        rn, rd = idx.get((NEW, "stable", a, 100_000)), idx.get((REFERENCE, "stable", a, 100_000))
+        if rn and rd and rd.get("seconds_per_estimate"):
+            cells.append({"alpha": a, "n": 100_000, "value": rn["seconds_per_estimate"],
+                          "reference": rd["seconds_per_estimate"],
+                          "ratio": rn["seconds_per_estimate"] / rd["seconds_per_estimate"]})
+    out.append({"target": f"cost of {NEW} at n = 1e5 <= cost of {REFERENCE} (atlas timings, seconds per "
+                          "estimate; bench/bench_tail.py measures it in one process)", "cells": cells,
+                "verdict": _verdict(cells, lambda c: c["ratio"] <= 1.0) if cells else "INCOMPLETE"})
+    return out
+
+
+def sqrt_vs_paper(idx) -> dict:
+    """hill_db_sqrt against hill_db over the 18 |stable| cells of the grid (RMSE wins)."""
+    wins, cells = [], 0
+    for a in TARGET_ALPHAS:
+        for n in TARGET_NS:
+            v, ref = _rmse(idx, "hill_db_sqrt", "stable", a, n), _rmse(idx, REFERENCE, "stable", a, n)
+            if v is None or ref is None:
+                continue
+            cells += 1
+            if v < ref:
+                wins.append([a, n])
+    return {"cells": cells, "sqrt_wins": len(wins), "sqrt_wins_at": wins}
+
+
+def best_by_cell(idx, ests) -> list[dict]:
+    """For every |stable| cell of the grid and every Pareto-type cell: the estimator with the
+    lowest RMSE (``hill_floor_sqrt`` and the small-sample baseline excluded from nothing)."""
+    rows = []
+    keys = sorted({(lw, a, n) for (e, lw, a, n) in idx if lw != "stable" or a < 2})
+    for lw, a, n in keys:
+        cand = [(idx[(e, lw, a, n)]["summary"]["rmse"], e) for e in ests
+                if (e, lw, a, n) in idx and idx[(e, lw, a, n)]["summary"]["rmse"] is not None]
+        if cand:
+            best = min(cand)
+            rows.append({"law": lw, "alpha": a, "n": n, "best": best[1], "rmse": best[0],
+                         NEW: _rmse(idx, NEW, lw, a, n), DB_REF: _rmse(idx, DB_REF, lw, a, n)})
+    return rows
+
+
+def targets_text(tg, svp, best) -> str:
+    L = ["Issue 14 targets for the default estimator hill_lepski (from the result files)", ""]
+    for t in tg:
+        L.append(f"[{t['verdict']}] {t['target']}")
+        for c in t["cells"]:
+            where = " ".join(f"{k}={c[k]:g}" if isinstance(c[k], float) else f"{k}={c[k]}"
+                             for k in ("law", "alpha", "n") if k in c)
+            parts = [f"value={_fmt(c['value'], 3)}"]
+            if "reference" in c:
+                parts.append(f"reference={_fmt(c['reference'], 3)}")
+            for k in ("ratio", "paired_z", "bound", "max_estimate"):
+                if k in c and c[k] is not None:
+                    parts.append(f"{k}={c[k]:.3g}")
+            if c.get("n_inf"):
+                parts.append(f"n_inf={c['n_inf']}")
+            L.append(f"    {where}: " + ", ".join(parts))
+        L.append("")
+    L.append(f"hill_db_sqrt has a lower RMSE than hill_db in {svp['sqrt_wins']} of {svp['cells']} "
+             "|stable| cells of the grid: " + ", ".join(f"({a:g}, {n})" for a, n in svp["sqrt_wins_at"]))
+    L.append("")
+    L.append("lowest RMSE per cell (law, alpha, n: estimator RMSE | hill_lepski | hill_db_te):")
+    for r in best:
+        L.append(f"    {r['law']} {r['alpha']:g} {r['n']}: {r['best']} {_fmt(r['rmse'], 3)} | "
+                 f"{_fmt(r[NEW], 3)} | {_fmt(r[DB_REF], 3)}")
+    return "\n".join(L) + "\n"
+
+
 def _write_text(path: pathlib.Path, text: str):
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)
@@ -314,6 +469,9 @@ def report(results, out) -> list[pathlib.Path]:
                              "hill_db_sqrt here uses the registry default n1 = n^0.9",
         "pareto_hill_mean_check": pareto_hill,
         "win_loss_vs_" + REFERENCE: _win_loss(idx, ests),
+        "targets": targets(idx),
+        "sqrt_vs_paper": sqrt_vs_paper(idx),
+        "best_by_cell": best_by_cell(idx, ests),
         "cells": [{**r["cell"], "target": r["target"], "target_convention": r["target_convention"],
                    "reps": r["config"]["reps"], "k_median": r.get("k_median"),
                    "seconds_per_estimate": r.get("seconds_per_estimate"), **r["summary"]}
@@ -323,4 +481,7 @@ def report(results, out) -> list[pathlib.Path]:
              _macros(idx, ests, summary, out)]
     write_json_atomic(out / "bias_atlas_summary.json", summary)
     paths.append(out / "bias_atlas_summary.json")
+    tpath = out / "atlas_targets.txt"
+    _write_text(tpath, targets_text(summary["targets"], summary["sqrt_vs_paper"], summary["best_by_cell"]))
+    paths.append(tpath)
     return paths

@@ -185,4 +185,45 @@ def test_sim_bias_real_registry_with_two_workers(tmp_path, monkeypatch):
     if "hill" in names:
         (c,) = s["pareto_hill_mean_check"]
         assert c["k"] == 20 and abs(c["z"]) < 4
-    assert len(paths) == 5
+    assert len(paths) == 6 and paths[-1].name == "atlas_targets.txt"
+    assert {t["verdict"] for t in s["targets"]} == {"INCOMPLETE"}
+
+
+def _rec(est, law, a, n, values, target=None, secs=0.1):
+    t = float(a) if target is None else target
+    return {"cell": {"estimator": est, "law": law, "alpha": a, "n": n}, "target": t,
+            "config": {"reps": len(values)}, "estimates": list(values), "seconds_per_estimate": secs,
+            "summary": brun.summarise(list(values), t)}
+
+
+def test_sim_bias_targets_pass_fail_from_result_files():
+    """Issue 14's targets are read from the files: PASS, FAIL with the failing numbers, and
+    INCOMPLETE while cells are missing; hill_db_sqrt against hill_db is counted per cell."""
+    from sim.bias.cells import TARGET_ALPHAS, TARGET_NS
+    from sim.bias.report import _index, sqrt_vs_paper, targets, targets_text
+    recs = []
+    for a in TARGET_ALPHAS:
+        for n in TARGET_NS:
+            recs.append(_rec("hill_lepski", "stable", a, n, [a + 0.05, a - 0.05, a]))
+            recs.append(_rec("hill_db_te", "stable", a, n, [a + 0.2, a - 0.1, a]))
+            recs.append(_rec("hill_db", "stable", a, n, [a + 0.3, a, a], secs=1.0))
+            worse = a == 1.8 and n == 1000            # sqrt variant loses one cell
+            recs.append(_rec("hill_db_sqrt", "stable", a, n, [a + (0.4 if worse else 0.2), a, a]))
+    tg = targets(_index(recs))
+    assert tg[0]["verdict"] == "PASS" and len(tg[0]["cells"]) == 18
+    assert tg[1]["verdict"] == "PASS"                  # RMSE 0.041 everywhere
+    assert tg[2]["verdict"] == "INCOMPLETE" and tg[3]["verdict"] == "INCOMPLETE"
+    assert tg[4]["verdict"] == "PASS" and tg[4]["cells"][0]["ratio"] == pytest.approx(0.1)
+    svp = sqrt_vs_paper(_index(recs))
+    assert svp == {"cells": 18, "sqrt_wins": 17, "sqrt_wins_at": svp["sqrt_wins_at"]}
+    assert [1.8, 1000] not in svp["sqrt_wins_at"]
+    # one cell where the new default loses: FAIL, and the text names the numbers
+    recs = [r for r in recs if not (r["cell"]["estimator"] == "hill_lepski"
+                                    and r["cell"]["alpha"] == 1.9 and r["cell"]["n"] == 10_000)]
+    recs.append(_rec("hill_lepski", "stable", 1.9, 10_000, [2.9, 2.9, 2.9]))
+    tg = targets(_index(recs))
+    assert tg[0]["verdict"] == "FAIL"
+    text = targets_text(tg, sqrt_vs_paper(_index(recs)), [])
+    assert "[FAIL] RMSE of hill_lepski < RMSE of hill_db_te" in text
+    assert "alpha=1.9 n=10000: value=1.000, reference=0.129" in text
+    assert "in 17 of 18" in text

@@ -102,3 +102,99 @@ def test_estimators_recover_pareto_alpha():
         r = estimate(x, name, seed=0, **({"n_boot": 50} if "db" in name else {}), **opts)
         assert abs(r.alpha - 1.5) < t, (name, r.alpha)
     assert set(ESTIMATORS) >= set(tol) | {"stable_mmo"}
+
+
+# ----------------------------------------------------------------------------- issue 14, item 6
+_FAST = {"hill_db": {"n_boot": 20}, "hill_db_sqrt": {"n_boot": 20}, "hill_db_te": {"n_boot": 20},
+         "hill_lepski": {"n_boot": 20, "cap_n": 150}}
+
+
+def _est(x, name, seed=0):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return estimate(x, name, seed=seed, **_FAST.get(name, {}))
+
+
+@settings(max_examples=15)
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(60, 250), alpha=st.floats(0.8, 3.0),
+       e=st.floats(-300.0, 300.0))
+@pytest.mark.parametrize("name", sorted(ESTIMATORS))
+def test_every_registered_estimator_scale_and_permutation_invariant(name, seed, n, alpha, e):
+    """Scales 1e-300 .. 1e300 (the sample normalised to max 1 first, so c x stays normal)."""
+    rng = np.random.default_rng(seed)
+    x = pareto(rng, n, alpha)
+    x = x / x.max()
+    if name == "stable_mmo":
+        x = x * rng.choice([-1.0, 1.0], n)
+    c = 10.0 ** e
+    base, scaled = _est(x, name, seed % 997), _est(c * x, name, seed % 997)
+    assert scaled.k == base.k
+    assert (math.isinf(base.alpha) and math.isinf(scaled.alpha)) or \
+        scaled.alpha == pytest.approx(base.alpha, rel=1e-6)
+    if name != "stable_mmo":                      # its blocks depend on the order
+        perm = _est(rng.permutation(x), name, seed % 997)
+        assert perm.k == base.k and perm.alpha == pytest.approx(base.alpha, rel=1e-9)
+
+
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(20, 3000), c=st.floats(0.3, 3.0))
+def test_default_responds_monotonically_to_the_true_index(seed, n, c):
+    """x -> x^(1/c) has c times the tail index; the default reads exactly c times its estimate
+    (same k), so a heavier tail always reads smaller (x^(1/c) is not a rescaling)."""
+    x = pareto(np.random.default_rng(seed), n, 1.5)
+    a, b = estimate(x, seed=1), estimate(x ** (1.0 / c), seed=1)
+    assert b.k == a.k and b.alpha == pytest.approx(c * a.alpha, rel=1e-9)
+    assert (b.alpha > a.alpha) == (c > 1) or c == 1
+
+
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(40, 400),
+       kind=st.sampled_from(["list", "f64", "f32", "f16", "int64", "int32", "tensor64", "tensor32",
+                             "noncontig", "row", "col"]))
+def test_estimate_over_input_types_and_dtypes(seed, n, kind):
+    """The same values give the same estimate whatever container or dtype carries them
+    (float16/32 and integers compared on the values they can hold)."""
+    rng = np.random.default_rng(seed)
+    x = np.round(pareto(rng, n, 1.2) * 100.0) + rng.random(n)      # distinct, up to ~1e4
+    if kind in ("f16", "int64", "int32"):
+        x = np.unique(x.astype({"f16": np.float16, "int64": np.int64, "int32": np.int32}[kind]))
+        if x.size < 10:
+            return
+    ref = _est(np.asarray(x, dtype=np.float64), "hill_lepski")
+    if kind == "list":
+        v = x.tolist()
+    elif kind in ("f64", "f16", "int64", "int32"):
+        v = x
+    elif kind == "f32":
+        x32 = x.astype(np.float32)
+        v, ref = x32, _est(x32.astype(np.float64), "hill_lepski")
+    elif kind == "tensor64":
+        v = torch.as_tensor(x)
+    elif kind == "tensor32":
+        v = torch.as_tensor(x, dtype=torch.float32)
+        ref = _est(v.double().numpy(), "hill_lepski")
+    elif kind == "noncontig":
+        big = torch.as_tensor(np.stack([x, -x], axis=1))[:, 0]
+        assert not big.is_contiguous()
+        v = big
+    elif kind == "row":
+        v = x[None, :]
+    else:
+        v = torch.as_tensor(x)[:, None]
+    got = _est(v, "hill_lepski")
+    assert got.k == ref.k
+    assert got.alpha == pytest.approx(ref.alpha, rel=1e-5 if kind in ("f32", "tensor32") else 1e-12)
+
+
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(1, 60), fmt=st.sampled_from(["npy", "csv", "txt"]),
+       header=st.booleans())
+def test_cli_loader_round_trips_a_sample(tmp_path_factory, seed, n, fmt, header):
+    from ahtga.tail.loader import load
+    rng = np.random.default_rng(seed)
+    x = rng.standard_cauchy(n) * 10.0 ** rng.integers(-200, 200)
+    d = tmp_path_factory.mktemp("ld")
+    p = d / f"x.{fmt}"
+    if fmt == "npy":
+        np.save(p, x)
+    else:
+        lines = (["value"] if header and fmt == "csv" else []) + [repr(float(v)) for v in x]
+        p.write_text("\n".join(lines) + "\n")
+    np.testing.assert_array_equal(load(p), x)
