@@ -9,9 +9,9 @@ checkpoint restores it exactly.  Smaller alpha* means heavier tails (more "explo
   (a_min), move linearly to lighter tails (a_max) over t_trans steps, then stay there.
 * :class:`ValidationTarget` a base schedule plus a bounded offset that moves with the trend of a
   validation metric the user reports (rule written out in its docstring).
-* :class:`RelativeTarget`   any of the above in units of the tail index the estimator reads in a
-  warm-up: alpha*_t = ref * base.value(t), ref = the median of the estimates of the first
-  ``warmup`` steps, alpha*_t = alpha_t (gamma = 0) during the warm-up.
+* :class:`RelativeTarget`   any of the above in units of the tail index the estimator reads:
+  alpha*_t = ref_t * base.value(t), ref_t the running median of the recent estimates (or of a
+  warm-up's), alpha*_t = alpha_t (gamma = 0) during the warm-up.
 
 Why relative targets.  An absolute alpha* says "make the norms as heavy-tailed as a stable law
 of index 1.5"; but the estimator reads per-example norms of a given model and data set wherever
@@ -212,46 +212,71 @@ class ValidationTarget(TargetSchedule):
 
 
 class RelativeTarget(TargetSchedule):
-    """alpha*_t = ref * base.value(t), with ref the tail index the tracker read in a warm-up.
+    """alpha*_t = ref_t * base.value(t), with ref_t a median of the tail index the tracker reads.
 
     During the first ``warmup`` steps the target follows the smoothed alpha (alpha*_t = alpha_t,
-    so both exponent rules give gamma = 0: plain momentum SGD) and the step's estimates
-    alpha_hat are recorded; at step ``warmup`` ref is set to their median (of the finite ones;
-    the median of the smoothed alpha if none was made) and stays fixed.  After that the base
-    schedule's value is a ratio to ref: ``RelativeTarget(ConstantTarget(0.9), warmup=200)`` asks
-    for tails 10% heavier than those read in the first 200 steps, ``LinearTarget(0.8, 1.0, T)``
-    starts heavier and returns to ref, a ``ValidationTarget`` moves the ratio with the
-    validation trend (``report`` exists, and is forwarded, exactly when the base has it).
+    so both exponent rules give gamma = 0: plain momentum SGD) while the steps' estimates
+    alpha_hat are recorded.  Then ``reference`` says what ref is:
+
+    * ``"warmup"``: the median of the warm-up's finite estimates (the median of the smoothed
+      alpha if none was made), fixed for the rest of the run;
+    * ``"running"`` (default): the median of the last ``horizon`` finite estimates, updated every
+      step.  The index of per-example norms drifts over training (on MNIST's small CNN it falls
+      as the training set is fitted: the many fitted examples' norms shrink, the hard ones stay),
+      so a fixed warm-up reference ends up on one side of every later reading and the rule sits
+      at a bound; a running median over a horizon much longer than the EMA's (1/(1-b2) steps)
+      follows the drift while the EMA's faster deviations move alpha to both sides of it.
+
+    After the warm-up the base schedule's value is a ratio to ref:
+    ``RelativeTarget(ConstantTarget(0.9))`` asks for tails 10% heavier than those read,
+    ``LinearTarget(0.8, 1.0, T)`` starts heavier and returns to ref, a ``ValidationTarget``
+    moves the ratio with the validation trend (``report`` exists, and is forwarded, exactly when
+    the base has it).
 
     Parameters
     ----------
     base : the schedule of ratios (any :class:`TargetSchedule`; a number is a constant ratio).
-    warmup : steps whose estimates define ref (int >= 1).  With a pooled tracker choose it so
-        that several full pools are read (pool_size / batch size steps each).
+    warmup : steps before the target departs from alpha (int >= 1).  With a pooled tracker
+        choose it so that several full pools are read (pool_size / batch size steps each).
+    reference : "running" (default) or "warmup", see above.
+    horizon : number of recent finite estimates whose median is ref (reference="running";
+        int >= 1, default 200).
     """
 
-    def __init__(self, base: Any = 1.0, *, warmup: int = 200):
+    def __init__(self, base: Any = 1.0, *, warmup: int = 100, reference: str = "running",
+                 horizon: int = 200):
         self.base = make_target(base)
         self.warmup = check_int("warmup", warmup, min_value=1)
+        self.reference = check_choice("reference", reference, {"running", "warmup"})
+        self.horizon = check_int("horizon", horizon, min_value=1)
         self.ref: float | None = None
         self.readings: list[float] = []
         self._alpha: float | None = None   # the last smoothed alpha observed
         if hasattr(self.base, "report"):   # validation-driven base: reports go to it
             self.report = self.base.report
 
+    @staticmethod
+    def _median(vals: list[float]) -> float:
+        vals = sorted(vals)
+        mid = len(vals) // 2
+        return vals[mid] if len(vals) % 2 else 0.5 * (vals[mid - 1] + vals[mid])
+
     def observe(self, step: int, alpha: float, alpha_hat: float) -> None:
         step = self._check_step(step)
         alpha = check_positive("alpha", alpha)
         self._alpha = alpha
-        if self.ref is not None:
+        if self.reference == "warmup" and step >= self.warmup:
+            if self.ref is None:   # the warm-up's estimates only, fixed from now on
+                self.ref = self._median(self.readings) if self.readings else alpha
             return
-        if step < self.warmup:
-            if math.isfinite(alpha_hat):
-                self.readings.append(float(alpha_hat))
-            return
-        vals = sorted(self.readings) if self.readings else [alpha]
-        mid = len(vals) // 2
-        self.ref = vals[mid] if len(vals) % 2 else 0.5 * (vals[mid - 1] + vals[mid])
+        if math.isfinite(alpha_hat):
+            self.readings.append(float(alpha_hat))
+            if self.reference == "running" and len(self.readings) > self.horizon:
+                del self.readings[:len(self.readings) - self.horizon]
+        if step >= self.warmup and self.readings:
+            self.ref = self._median(self.readings)
+        elif step >= self.warmup and self.ref is None:
+            self.ref = alpha
 
     def value(self, step: int) -> float:
         step = self._check_step(step)
@@ -273,14 +298,16 @@ class RelativeTarget(TargetSchedule):
         self.base.load_state_dict(state["base"])
 
     def __repr__(self) -> str:
-        return f"RelativeTarget(base={self.base!r}, warmup={self.warmup})"
+        return (f"RelativeTarget(base={self.base!r}, warmup={self.warmup}, "
+                f"reference={self.reference!r}, horizon={self.horizon})")
 
 
 def make_target(spec: Any) -> TargetSchedule:
     """A schedule from a schedule (returned as is), a number (constant alpha*) or a dict such as
     ``{"name": "linear", "a_min": 1.2, "a_max": 1.8, "t_trans": 1000}`` /
     ``{"name": "validation", "base": 1.5, "eval_frequency": 100, ...}`` /
-    ``{"name": "relative", "base": 0.9, "warmup": 200}`` (``base`` any spec, in ratios)."""
+    ``{"name": "relative", "base": 0.9, "warmup": 100, "reference": "running"}`` (``base``
+    any spec, in ratios)."""
     if isinstance(spec, TargetSchedule):
         return spec
     if isinstance(spec, bool):

@@ -60,7 +60,7 @@ def test_pool_size_bad_input(kw, match):
 
 
 def test_relative_target_holds_during_warmup_then_scales_the_median_reading():
-    s = RelativeTarget(ConstantTarget(0.8), warmup=4)
+    s = RelativeTarget(ConstantTarget(0.8), warmup=4, reference="warmup")
     readings = [2.0, math.nan, 3.0, 4.0]
     for t, a_hat in enumerate(readings):
         s.observe(t, 2.5 + t, a_hat)
@@ -74,12 +74,12 @@ def test_relative_target_holds_during_warmup_then_scales_the_median_reading():
 
 
 def test_relative_target_schedules_and_validation_in_ratio_units():
-    lin = RelativeTarget(LinearTarget(0.5, 1.0, 10), warmup=1)
+    lin = RelativeTarget(LinearTarget(0.5, 1.0, 10), warmup=1, reference="warmup")
     lin.observe(0, 2.0, 2.0)
     lin.observe(1, 2.0, 2.0)
     assert lin.value(0) == pytest.approx(1.0) and lin.value(10) == pytest.approx(2.0)
     assert not hasattr(lin, "report")         # only validation-driven bases take reports
-    val = make_target({"name": "relative", "warmup": 1,
+    val = make_target({"name": "relative", "warmup": 1, "reference": "warmup",
                        "base": {"name": "validation", "base": 1.0, "eval_frequency": 1,
                                 "delta": 0.1}})
     val.observe(0, 2.0, 2.0)
@@ -90,12 +90,12 @@ def test_relative_target_schedules_and_validation_in_ratio_units():
 
 
 def test_relative_target_state_round_trip_and_errors():
-    s = RelativeTarget(0.9, warmup=3)
+    s = RelativeTarget(0.9, warmup=3, reference="warmup")
     with pytest.raises(RuntimeError, match="before observe"):
         s.value(0)
     for t in range(5):
         s.observe(t, 1.0 + t, 1.0 + t)
-    s2 = RelativeTarget(0.9, warmup=3)
+    s2 = RelativeTarget(0.9, warmup=3, reference="warmup")
     s2.load_state_dict(s.state_dict())
     assert s2.ref == s.ref == 2.0 and s2.value(7) == s.value(7)
     with pytest.raises(ValueError, match=r"`warmup` must be >= 1; got warmup=0"):
@@ -107,13 +107,31 @@ def test_relative_target_state_round_trip_and_errors():
 @settings(max_examples=30, deadline=None)
 @given(st.lists(st.floats(0.2, 8.0), min_size=1, max_size=30), st.floats(0.3, 2.0))
 def test_relative_target_ref_is_a_median_of_the_readings(readings, ratio):
-    s = RelativeTarget(ratio, warmup=len(readings))
+    s = RelativeTarget(ratio, warmup=len(readings), reference="warmup")
     for t, r in enumerate(readings):
         s.observe(t, 1.0, r)
     s.observe(len(readings), 1.0, 1.0)
     assert s.ref == pytest.approx(float(np.median(readings)))
     assert min(readings) <= s.ref <= max(readings)
     assert s.value(len(readings)) == pytest.approx(ratio * s.ref)
+
+
+def test_running_reference_follows_a_drifting_index():
+    s = RelativeTarget(1.0, warmup=3, horizon=4)
+    for t, a in enumerate([3.0, 3.0, 3.0, 2.0, 1.0, 1.0, 1.0, 1.0]):
+        s.observe(t, a, a)
+        if t == 3:
+            assert s.ref == 3.0               # median of 3, 3, 3, 2
+        if t >= 2:
+            assert s.value(t) == s.ref or t < 3
+    assert s.ref == 1.0                       # the last 4 readings only
+    assert len(s.readings) == 4
+    s.observe(8, 1.0, float("nan"))           # no estimate: ref kept
+    assert s.ref == 1.0
+    with pytest.raises(ValueError, match=r"`reference` must be one of"):
+        RelativeTarget(1.0, reference="fixed")
+    with pytest.raises(ValueError, match=r"`horizon` must be >= 1; got horizon=0"):
+        RelativeTarget(1.0, horizon=0)
 
 
 def _row(alpha, alpha_star, gamma, guarded=False, **kw):
