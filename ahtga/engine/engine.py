@@ -34,6 +34,15 @@ per-example gradients sum to it: a parameter used outside its module's ``forward
 head written as ``h @ emb.weight.T``, or a penalty on the weights inside the losses) is then
 reported instead of silently getting a wrong gradient.
 
+Standard protocol (``loss_reduction="mean"`` or ``"sum"``, fast mode): the forward hooks put a
+pre-hook on each hooked layer's backward node, so the user's own ``loss.backward()`` of the
+reduced loss hands every layer's output gradient to its rule as soon as it exists (the layer's
+stored input is dropped right after); ``collect()`` then returns the norms (scaled by B for a
+mean) and the weighted and sign gradients are written by the same book-keeping, with no second
+backward. The ordinary ``.grad`` of that backward serves the one-time verification. A second
+backward before ``collect()`` (gradient accumulation) makes ``collect()`` raise; ``discard()``
+(called by the optimizer's ``zero_grad``) drops what completed backwards gathered.
+
 ``mode="reference"``: ``backward`` pushes the rows of the identity through the losses' graph
 (``torch.autograd.grad(..., is_grads_batched=True)``, i.e. ``vmap`` over the backward pass;
 one backward per example if an op has no batching rule) and keeps all per-example gradients
@@ -129,6 +138,8 @@ class PerExampleEngine:
         from the stored inputs and output grads).
     stream : process layers inside the graph during the backward (node pre-hooks) from the
         third call on; False captures every output grad and processes after the backward.
+    loss_reduction : None (``backward(losses)`` runs the engine's own backward) or "mean" /
+        "sum": the standard protocol (module docstring), gathered during the user's backward.
     conv_strategy : how per-example convolution weight gradients are materialised: "unfold"
         (im2col + batched matmul), "grouped" (one weight-gradient convolution with the batch
         folded into the groups) or "auto" (grouped on CPU, unfold elsewhere).
@@ -137,7 +148,8 @@ class PerExampleEngine:
     def __init__(self, model: nn.Module, *, mode: str = "fast", batchnorm: str = "error",
                  fallback_warn: bool = True, verify: bool = True,
                  chunk_elems: int = 2 ** 25, cache_elems: int = 2 ** 25,
-                 conv_strategy: str = "auto", stream: bool = True):
+                 conv_strategy: str = "auto", stream: bool = True,
+                 loss_reduction: str | None = None):
         if isinstance(model, nn.parallel.DistributedDataParallel):
             raise TypeError("`model` is a DistributedDataParallel wrapper; pass model.module "
                             "and use ahtga.engine.distributed.allreduce_grads after writing "
@@ -153,6 +165,12 @@ class PerExampleEngine:
         self.stream = bool(stream)
         self.conv_strategy = check_choice("conv_strategy", conv_strategy,
                                           {"auto", "unfold", "grouped"})
+        if loss_reduction is not None:
+            check_choice("loss_reduction", loss_reduction, {"mean", "sum"})
+            if self.mode != "fast":
+                raise ValueError("`loss_reduction` (the standard protocol) needs mode='fast'; got "
+                                 f"mode={self.mode!r}")
+        self.loss_reduction = loss_reduction
         self.model = model
         self.params: list[nn.Parameter] = [p for p in model.parameters() if p.requires_grad]
         if not self.params:
@@ -171,6 +189,12 @@ class PerExampleEngine:
             if isinstance(m, _BN) and m.training and self.batchnorm == "error":
                 raise self._bn_error(m)
         self._fallback_params: dict[nn.Module, list[str]] = {}
+        # standard protocol: what the hooks gathered during the user's backward(s)
+        self._backwards = 0            # completed backwards since the last collect
+        self._in_backward = self._accumulated = False
+        self._fired_pytree: list[_Record] = []
+        self._batch = None
+        self._lowp = False             # a half-precision output grad was seen (autocast)
         if self.mode == "fast":
             self._plan(model)
 
@@ -234,7 +258,11 @@ class PerExampleEngine:
             edge = get_gradient_edge(output)
             r.leaves, r.edges = [tuple(output.shape)], [edge]
             r.stats = H.forward_stats(m, output)
-            if not self._planned:
+            if self.loss_reduction is not None:
+                edge.node.register_prehook(functools.partial(self._attached_hook, r,
+                                                             edge.output_nr))
+                r.edges = None   # (the node holds the record through its hook, not vice versa)
+            elif not self._planned:
                 edge.node.register_prehook(functools.partial(self._mark_fired, r))
             elif self.stream and m in self._streamable:
                 r.stream = True
@@ -257,7 +285,132 @@ class PerExampleEngine:
         r.leaves = [None if v is None else tuple(v.shape) for v in leaves]
         r.edges = edges
         r.gouts = None
+        if self.loss_reduction is not None:
+            r.gouts = [None] * len(leaves)
+            for j, e in enumerate(edges):
+                if e is not None:
+                    e.node.register_prehook(functools.partial(self._attached_leaf, r, j,
+                                                              e.output_nr))
+            r.edges = None
         self._pending.append(r)
+
+    # ------------------------------------------------------------- the standard protocol
+    def _begin(self) -> bool:
+        """Called by every attached hook: notes the start of a backward (and queues its end);
+        False when this backward must not be gathered (a second one before ``collect``)."""
+        if not self._in_backward:
+            self._in_backward = True
+            torch.autograd.Variable._execution_engine.queue_callback(self._backward_done)
+            if self._contribs is None:
+                self._contribs, self._sqs, self._batch = {}, {}, None
+                self._cache_left = [self.cache_elems]
+        if self._backwards > 0:
+            self._accumulated = True
+            return False
+        return True
+
+    def _backward_done(self) -> None:
+        self._in_backward = False
+        if not self._accumulated:
+            self._backwards += 1
+        self._pending = []   # forward records this backward did not reach are dropped
+
+    def _attached_hook(self, r, nr, grad_outputs):
+        """Node pre-hook of a fast-rule layer during the user's backward: the layer's output
+        grad of the reduced loss; processed at once, then the stored input is dropped."""
+        if r.args is None or not self._begin():
+            return
+        g = grad_outputs[nr]
+        try:
+            if g is None:
+                return
+            for v, ver in r.versions:
+                if v._version != ver:
+                    raise RuntimeError(
+                        f"an input of {type(r.module).__name__} was modified in place after its "
+                        "forward; the engine needs the layer inputs unchanged (avoid in-place "
+                        "ops such as ReLU(inplace=True) on a tensor that feeds a layer)")
+            if self._batch is None:
+                self._batch = r.args[0].shape[0]
+            r.gouts = [g]
+            with torch.no_grad():
+                self._consume(r)
+        finally:
+            r.args = r.gouts = r.stats = None
+            r.versions = ()
+
+    def _attached_leaf(self, r, j, nr, grad_outputs):
+        """Node pre-hook of one output of a fallback (or multi-output) module: its grad is
+        kept; the module is processed by ``collect``."""
+        if r.args is None or not self._begin():
+            return
+        r.gouts[j] = grad_outputs[nr]
+        if not r.fired:
+            r.fired = True
+            self._fired_pytree.append(r)
+
+    def collect(self) -> torch.Tensor:
+        """Standard protocol (``loss_reduction`` set): the per-example gradient norms [B] of
+        the one backward of the reduced loss since the last ``collect``/``release``, from what
+        the hooks gathered during it (no second backward). ``loss_reduction="mean"`` multiplies
+        by B what the backward gave (the gradient of ``mean_i loss_i``), so the norms and the
+        weighted gradient are those of the per-example losses, as with :meth:`backward`.
+
+        Raises ``RuntimeError`` when no backward ran, or when several ran (gradient
+        accumulation is not supported: the examples of one step must come from one backward).
+        """
+        if self.loss_reduction is None:
+            raise RuntimeError("collect() is the standard protocol: build the engine with "
+                               "loss_reduction='mean' or 'sum'")
+        accumulated, done = self._accumulated, self._backwards
+        if accumulated or done != 1:
+            self.release()
+            if accumulated:
+                raise RuntimeError(
+                    "several backwards ran since the last step: gradient accumulation is not "
+                    "supported by AHTGA's standard protocol (the per-example set of a step must "
+                    "come from one backward); call opt.step() after every backward, or "
+                    "concatenate the micro-batches into one batch")
+            raise RuntimeError("no backward of the model's loss ran since the last step: call "
+                               "loss.backward() (with the loss computed from the model's "
+                               "output after the optimizer was built) before opt.step()")
+        contribs, sqs, batch = self._contribs, self._sqs, self._batch
+        fired, self._fired_pytree = self._fired_pytree, []
+        try:
+            with torch.no_grad():
+                for r in fired:
+                    if batch is None:
+                        lv = [s for s in r.leaves if s is not None]
+                        batch = lv[0][output_batch_dims(r.module, len(lv))[0]]
+                        self._batch = batch
+                    if all(g is None for g in r.gouts):
+                        continue
+                    self._consume(r)
+                    r.args = r.gouts = None
+        finally:
+            self._contribs = self._sqs = None
+            self._backwards = 0
+        if batch is None:
+            raise RuntimeError("the backward reached no layer with trainable parameters")
+        scale = float(batch) if self.loss_reduction == "mean" else 1.0
+        dev = self.params[0].device
+        self._state = {"batch": batch, "device": dev, "contribs": contribs, "scale": scale}
+        norms = self._norms(sqs)
+        if self.verify and not self._verified:
+            self._check([p.grad for p in self.params], lowp=self._lowp)
+            self._verified = True
+        return norms * scale if scale != 1.0 else norms
+
+    def discard(self) -> None:
+        """Drop what was gathered by completed backwards (``optimizer.zero_grad`` calls this:
+        zeroed gradients start a new step); forward records waiting for a backward stay."""
+        if self.loss_reduction is None:
+            return
+        self._state = None
+        self._contribs = self._sqs = self._batch = None
+        self._fired_pytree = []
+        self._backwards = 0
+        self._accumulated = False
 
     # ---------------------------------------------------------------------------- backward
     def backward(self, losses: torch.Tensor) -> torch.Tensor:
@@ -272,6 +425,15 @@ class PerExampleEngine:
         self._state = None
         if self.mode == "reference":
             return self._backward_reference(losses)
+        if self.loss_reduction is not None:   # the standard protocol's own backward
+            self.discard()
+            for p in self.params:
+                p.grad = None
+            red = losses.mean() if self.loss_reduction == "mean" else losses.sum()
+            if red.shape != () or losses.shape[0] < 1:
+                raise ValueError("`losses` must be non-empty")
+            red.backward()
+            return self.collect()
         return self._backward_fast(losses)
 
     def _backward_reference(self, losses):
@@ -301,6 +463,8 @@ class PerExampleEngine:
         r.versions = ()
 
     def _consume(self, r):
+        if any(g is not None and g.dtype in (torch.float16, torch.bfloat16) for g in r.gouts):
+            self._lowp = True   # autocast: the verification allows half-precision rounding
         contribs, sqs = self._contribs, self._sqs
         for c in self._rules(r, self._batch):
             contribs.setdefault(id(c.param), []).append(c)
@@ -376,7 +540,7 @@ class PerExampleEngine:
         self._state = {"batch": batch, "device": losses.device, "contribs": contribs}
         norms = self._norms(sqs)
         if check:
-            self._check(auto)
+            self._check(auto, lowp=self._lowp)
             self._verified = True
         return norms
 
@@ -432,7 +596,7 @@ class PerExampleEngine:
         return [H.Materialised(params[n], v.detach().to(H.compute_dtype(v)))
                 for n, v in g.items()]
 
-    def _check(self, auto_grads) -> None:
+    def _check(self, auto_grads, lowp: bool = False) -> None:
         st = self._state
         ones = torch.ones(st["batch"], device=st["device"])
         # A parameter whose true gradient is exactly zero (e.g. an attention key bias: softmax
@@ -443,7 +607,7 @@ class PerExampleEngine:
             mine = self._weighted_for(p, ones)
             ref = torch.zeros_like(p) if ga is None else ga
             mine = torch.zeros_like(p) if mine is None else mine.to(p.dtype)
-            tol = (1e-2 if p.dtype in (torch.float16, torch.bfloat16) else 1e-3)
+            tol = (1e-2 if lowp or p.dtype in (torch.float16, torch.bfloat16) else 1e-3)
             err = float((mine - ref).norm())
             floor = math.sqrt(torch.finfo(p.dtype).eps) * total if p.dtype.is_floating_point else 0.0
             scale = float(ref.norm()) + float(mine.norm()) + floor + 1e-12
@@ -550,6 +714,8 @@ class PerExampleEngine:
         """Set ``p.grad = sum_i weights_i g_i`` for every covered parameter (overwrites)."""
         st = self._need_state()
         w = _check_weights("weights", weights, st["batch"], self.params[0])
+        if st.get("scale", 1.0) != 1.0:   # standard protocol, mean-reduced loss
+            w = w * st["scale"]
         joint = self._joint(lambda flat: w.to(flat.dtype) @ flat)
         self.write_grads(lambda p, cs: joint[id(p)] if id(p) in joint
                          else self._weighted_for(p, w))
@@ -583,6 +749,8 @@ class PerExampleEngine:
             name = self._names.get(id(p), str(id(p)))
             out[name] = (self._summed(cs, 0, st["batch"]).reshape(st["batch"], *p.shape) if cs
                          else torch.zeros(st["batch"], *p.shape, dtype=p.dtype, device=p.device))
+            if st.get("scale", 1.0) != 1.0:
+                out[name] = out[name] * st["scale"]
         return out
 
     def release(self) -> None:
@@ -591,3 +759,5 @@ class PerExampleEngine:
         for r in self._pending:
             r.edges = None  # see _backward_fast: breaks the record <-> node cycle
         self._pending = []
+        if self.loss_reduction is not None:
+            self.discard()

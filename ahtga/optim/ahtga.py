@@ -19,6 +19,17 @@ One step, for per-example losses l_1..l_B of a batch:
    theta <- theta - lr m.
    With gamma = 0 and wd = 0 this is exactly ``torch.optim.SGD(momentum=b1, dampening=b1)``.
 
+Two protocols.  ``AHTGA(model, loss_reduction="mean")`` (or ``"sum"``) is a drop-in
+torch.optim optimizer: its engine's hooks gather each layer's input and output gradient during
+the user's ``loss.backward()`` of the reduced loss and ``step()`` (or ``step(closure)``) turns
+them into norms, estimate, gamma and the weighted gradient without a second backward (a mean
+only rescales the gathered quantities by B).  Without ``loss_reduction``, ``step(losses)`` takes
+the per-example losses and runs one backward itself; it also works with ``loss_reduction`` set.
+Both give the same parameters to float tolerance, with both transforms, the lagged estimate,
+distributed gathering and checkpoints.  Gradient accumulation over several backwards before a
+step is refused (``RuntimeError`` at ``step()``): the per-example set of a step is one
+backward's batch.  ``zero_grad()`` drops what earlier backwards gathered.
+
 Parameters without a gradient.  As in torch.optim, a parameter with no gradient in a step
 (frozen with ``requires_grad_(False)`` after construction, or not in this step's graph, e.g. an
 unused branch) has ``.grad = None`` after the engine's write and is untouched: no momentum, no
@@ -164,6 +175,9 @@ class AHTGA(torch.optim.Optimizer):
         10^2-10^3: without rescaling, gamma > 0 then inflates the step by the mean of s.
     params : parameters or param groups to update (default: all of ``model``'s trainable ones).
     engine : an object with the ``PerExampleEngine`` interface, instead of building one.
+    loss_reduction : None (default: ``step(per_example_losses)`` runs the backward itself),
+        "mean" or "sum": the standard protocol (``loss.backward(); opt.step()`` or
+        ``opt.step(closure)`` with the loss reduced that way; see "Two protocols").
     """
 
     def __init__(self, model: nn.Module, *, lr: float = 1e-2,
@@ -176,7 +190,8 @@ class AHTGA(torch.optim.Optimizer):
                  min_samples: int = 32, seed: int = 0, estimate_every: int = 1,
                  estimate_device: str = "auto", estimate_lag: int = 0, mode: str = "fast",
                  batchnorm: str = "error", nonfinite: str = "skip", rescale: str = "none",
-                 params: Iterable | None = None, engine: Any = None):
+                 params: Iterable | None = None, engine: Any = None,
+                 loss_reduction: str | None = None):
         if not isinstance(model, nn.Module):
             raise TypeError(f"`model` must be a torch.nn.Module; got {type(model).__name__}")
         lr = check_positive("lr", lr, allow_zero=True)
@@ -193,6 +208,10 @@ class AHTGA(torch.optim.Optimizer):
         self.nonfinite = check_choice("nonfinite", nonfinite, {"skip", "raise"})
         self.rescale = check_choice("rescale", rescale, {"none", "mean"})
         check_choice("mode", mode, {"fast", "reference"})
+        if loss_reduction is not None:
+            check_choice("loss_reduction", loss_reduction, {"mean", "sum"})
+        self.loss_reduction = loss_reduction
+        self.last_stats: StepStats | None = None
         self.estimate_lag = check_int("estimate_lag", estimate_lag, min_value=0, max_value=1)
         self.target: TargetSchedule = make_target(target)
         self.exponent: ExponentRule = make_exponent(DEFAULT_EXPONENT if exponent is None
@@ -204,9 +223,16 @@ class AHTGA(torch.optim.Optimizer):
                                    estimate_device=estimate_device)
         if engine is None:
             from ..engine import PerExampleEngine
-            engine = PerExampleEngine(model, mode=mode, batchnorm=batchnorm)
+            engine = PerExampleEngine(model, mode=mode, batchnorm=batchnorm,
+                                      loss_reduction=loss_reduction)
         else:
-            for name in ("params", "backward", "write_weighted_grad", "write_sign_grad", "release"):
+            need = ("params", "backward", "write_weighted_grad", "write_sign_grad", "release")
+            if loss_reduction is not None:
+                need += ("collect",)
+                if getattr(engine, "loss_reduction", loss_reduction) != loss_reduction:
+                    raise ValueError(f"`loss_reduction`={loss_reduction!r} but the engine was "
+                                     f"built with {engine.loss_reduction!r}")
+            for name in need:
                 if not hasattr(engine, name):
                     raise TypeError(f"`engine` must have the PerExampleEngine interface; "
                                     f"{type(engine).__name__} lacks {name!r}")
@@ -258,7 +284,7 @@ class AHTGA(torch.optim.Optimizer):
         msg = f"AHTGA step {t} skipped: {why}; no parameter was changed"
         if self.nonfinite == "raise":
             raise FloatingPointError(msg)
-        warnings.warn(msg, RuntimeWarning, stacklevel=3)
+        warnings.warn(msg, RuntimeWarning, stacklevel=4)
         return StepStats(step=t, alpha_hat=_NAN, alpha=self.tracker.value if alpha is None else alpha,
                          alpha_star=alpha_star, gamma=_NAN, k=0, n=0, q05=_NAN, q50=_NAN, q95=_NAN,
                          max=_NAN, clamped=False, gamma_guarded=False, skipped=True,
@@ -343,27 +369,66 @@ class AHTGA(torch.optim.Optimizer):
                               torch.tensor([0.05, 0.5, 0.95, 1.0], dtype=torch.float64)).tolist()
 
     # ---------------------------------------------------------------- step
-    def step(self, losses: torch.Tensor) -> StepStats:  # type: ignore[override]
-        """One AHTGA step from per-example losses ``losses`` [B] (not reduced; with graph).
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """As torch.optim's; with the standard protocol it also drops the per-example
+        quantities gathered by backwards since the last step (a new step starts)."""
+        super().zero_grad(set_to_none)
+        if self.loss_reduction is not None and hasattr(self.engine, "discard"):
+            self.engine.discard()
 
-        Runs the backward itself (do not call ``losses.backward()``); returns ``StepStats``.
+    def step(self, closure: Any = None):  # type: ignore[override]
+        """One AHTGA step.
+
+        * ``step()`` (standard protocol, ``loss_reduction`` set): after ``loss.backward()`` of
+          the mean- or sum-reduced loss; the per-example quantities were gathered during that
+          backward (no second one). Returns ``StepStats``.
+        * ``step(closure)``: as torch.optim: ``closure()`` (zero_grad, forward, backward,
+          returning the loss) runs with grad enabled, then the step as above; returns the
+          closure's loss.
+        * ``step(losses)`` with per-example losses [B] (not reduced; with graph): runs the
+          backward itself (do not call ``losses.backward()``); returns ``StepStats``.
+
+        ``last_stats`` holds the ``StepStats`` of the last step in every case.
         """
-        if not isinstance(losses, torch.Tensor) or losses.ndim != 1 or losses.numel() == 0:
+        if isinstance(closure, torch.Tensor):
+            self.last_stats = self._take_step(closure)
+            return self.last_stats
+        if closure is not None and not callable(closure):
+            raise TypeError("`closure` must be a callable (torch.optim's closure) or a tensor of "
+                            f"per-example losses; got {type(closure).__name__}")
+        if self.loss_reduction is None:
+            raise RuntimeError(
+                "AHTGA.step() without per-example losses is the standard protocol: build the "
+                "optimizer with loss_reduction='mean' (or 'sum', as your loss is reduced), then "
+                "loss.backward(); opt.step(); or call opt.step(per_example_losses)")
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        self.last_stats = self._take_step(None)
+        return self.last_stats if closure is None else loss
+
+    def _take_step(self, losses: torch.Tensor | None) -> StepStats:
+        """The step from per-example ``losses`` or (None) from what the engine gathered."""
+        if losses is None:
+            pass
+        elif not isinstance(losses, torch.Tensor) or losses.ndim != 1 or losses.numel() == 0:
             raise ValueError("`losses` must be a non-empty 1-d tensor of per-example losses [B] "
                              f"(reduction='none'); got {type(losses).__name__} of shape "
                              f"{tuple(getattr(losses, 'shape', ()))}")
-        if not losses.requires_grad:
+        elif not losses.requires_grad:
             raise ValueError("`losses` must require grad (compute them from the model's output "
                              "outside torch.no_grad)")
         t = self._step
         alpha_star = self.target.value(t)
         if self.estimate_lag:
             return self._step_lagged(losses, t, alpha_star)
-        if not self._all_ok(bool(torch.isfinite(losses.detach()).all()), losses.device):
+        if losses is not None and not self._all_ok(bool(torch.isfinite(losses.detach()).all()),
+                                                   losses.device):
             self.engine.release()   # drop what the engine recorded during this forward
             return self._skip("NaN or Inf in the per-example losses (on some rank)", t, alpha_star)
 
-        local = self.engine.backward(losses).detach()
+        local = self._local_norms(losses)
         norms, offset = gather_norms(local, return_offset=True)
         B = norms.numel()
         # The estimate needs the norms on the host anyway (when it runs on the CPU): copy them
@@ -426,10 +491,20 @@ class AHTGA(torch.optim.Optimizer):
         if self._pending_tracker is not None:
             self.tracker.load_state_dict(self._pending_tracker)
 
-    def _step_lagged(self, losses: torch.Tensor, t: int, alpha_star: float) -> StepStats:
-        dev = losses.device
-        loss_ok = torch.isfinite(losses.detach()).all().to(torch.float64).reshape(1)
-        local = self.engine.backward(losses).detach()
+    def _local_norms(self, losses: torch.Tensor | None) -> torch.Tensor:
+        """This rank's per-example gradient norms: the engine's backward of ``losses``, or
+        (standard protocol, ``losses`` None) what it gathered during the user's backward."""
+        return (self.engine.collect() if losses is None
+                else self.engine.backward(losses)).detach()
+
+    def _step_lagged(self, losses: torch.Tensor | None, t: int, alpha_star: float) -> StepStats:
+        if losses is None:   # (non-finite losses show in the norms)
+            dev = self.engine.params[0].device
+            loss_ok = torch.ones(1, dtype=torch.float64, device=dev)
+        else:
+            dev = losses.device
+            loss_ok = torch.isfinite(losses.detach()).all().to(torch.float64).reshape(1)
+        local = self._local_norms(losses)
         norms, offset = gather_norms(local, return_offset=True)
         B = norms.numel()
         try:

@@ -16,18 +16,25 @@ STEPS = 4
 def _opt(model, kind):
     kw = dict(lr=0.1, betas=(0.8, 0.9), exponent="exact", target=1.4, estimator=fixed_k_hill(8),
               transform="direction" if kind != "sign" else "sign_normalized")
+    if kind == "standard":             # loss.mean().backward(); opt.step()
+        return AHTGA(model, loss_reduction="mean", **kw)
     if kind in ("fast", "fast_lag"):   # fast_lag: the lagged estimate, on a thread per rank
         return AHTGA(model, mode="fast", estimate_lag=int(kind == "fast_lag"), **kw)
     return AHTGA(model, engine=LoopEngine(model), **kw)
 
 
-def _train(model, opt, rank=None):
+def _train(model, opt, rank=None, kind=None):
     stats = []
     for x, y in batches(STEPS, sum(SPLIT), seed=9):
         if rank is not None:
             lo = sum(SPLIT[:rank])
             x, y = x[lo:lo + SPLIT[rank]], y[lo:lo + SPLIT[rank]]
-        stats.append(opt.step(per_example_loss(model, x, y)).as_dict())
+        if kind == "standard":
+            opt.zero_grad()
+            per_example_loss(model, x, y).mean().backward()
+            stats.append(opt.step().as_dict())
+        else:
+            stats.append(opt.step(per_example_loss(model, x, y)).as_dict())
     return stats
 
 
@@ -38,7 +45,7 @@ def _worker(rank, world, init_file, out_dir, kinds):
         for kind in kinds:     # one spawn for all variants: starting processes is the slow part
             model = mlp(seed=100 + rank)   # different inits: AHTGA broadcasts rank 0's
             opt = _opt(model, kind)
-            stats = _train(model, opt, rank)
+            stats = _train(model, opt, rank, kind)
             torch.save({"params": [p.detach() for p in model.parameters()], "stats": stats},
                        os.path.join(out_dir, f"{kind}-rank{rank}.pt"))
         dist.barrier()  # both ranks are past every collective before either tears gloo down
@@ -49,7 +56,7 @@ def _worker(rank, world, init_file, out_dir, kinds):
 def _kinds():
     try:
         import ahtga.engine  # noqa: F401
-        return ["loop", "fast", "fast_lag", "sign"]
+        return ["loop", "fast", "fast_lag", "sign", "standard"]
     except ImportError:
         return ["loop", "sign"]
 
@@ -60,7 +67,7 @@ def test_two_gloo_ranks_equal_one_process(tmp_path):
              join=True)
     for kind in kinds:
         model = mlp(seed=100)
-        ref_stats = _train(model, _opt(model, kind))
+        ref_stats = _train(model, _opt(model, kind), kind=kind)
         ref = [p.detach() for p in model.parameters()]
         outs = [torch.load(tmp_path / f"{kind}-rank{r}.pt") for r in range(2)]
         for out in outs:
