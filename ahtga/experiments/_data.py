@@ -43,6 +43,8 @@ class Prepared:
     raw_test_x: torch.Tensor | None = None  # test inputs before standardisation (for corruptions)
     mean: Any = 0.0                         # standardisation: (x - mean) / std
     std: Any = 1.0
+    ood_raw: torch.Tensor | None = None     # OOD inputs before standardisation (``ood``; studies.load_ood)
+    ood_error: str | None = None            # why the OOD set could not be loaded (then ood_raw is None)
 
     def standardise(self, x: torch.Tensor) -> torch.Tensor:
         """Apply the training split's standardisation to raw inputs (e.g. corrupted test images)."""

@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 from scipy import stats as _st
 
-from .store import read_json
+from .store import read_result
 
 
 def t_interval(values: Iterable[float], *, level: float = 0.95) -> dict[str, Any]:
@@ -35,10 +35,12 @@ def t_interval(values: Iterable[float], *, level: float = 0.95) -> dict[str, Any
 
 
 def load_results(out: str | Path, preset: str | None = None) -> list[dict]:
-    """All result files ``OUT/<preset>/<optimizer>/seed<k>.json`` (one preset or all)."""
+    """All result files ``OUT/<preset>/<optimizer>/seed<k>.json`` (one preset or all); a file
+    that cannot be parsed is left out with a RuntimeWarning (``store.read_result``)."""
     root = Path(out)
     pattern = f"{preset}/*/seed*.json" if preset else "*/*/seed*.json"
-    return [read_json(p) for p in sorted(root.glob(pattern))]
+    found = (read_result(p) for p in sorted(root.glob(pattern)))
+    return [r for r in found if r is not None]
 
 
 def _get(d: dict, dotted: str):

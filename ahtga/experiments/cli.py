@@ -10,7 +10,13 @@ Runs are independent processes (``--jobs``, default: the number of CPU cores, at
 scale), each with ``num_threads`` torch threads.  Learning-rate sweeps run first (they are
 shared by the seeds and, through ``lr_from``, by later presets), then every
 (preset, optimizer, seed) whose result file is missing.  A failed run is reported at the end
-(exit status 1) without stopping the others.
+(exit status 1) without stopping the others.  A run whose lock another live process holds
+(``locks``: a second command on the same ``--out``, here or on another machine) is left to it
+and reported as ``busy``.
+
+User errors (an unknown key, preset or optimizer, a bad value, a missing data folder, a device
+this torch build lacks, an ``lr_from`` preset whose sweep has not been run) are checked before
+anything trains and printed as one line, ``error: ...``, with exit status 2.
 """
 from __future__ import annotations
 
@@ -23,7 +29,17 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Sequence
 
-from .config import SCALES, parse_set
+from .config import SCALES, UnknownConfigKey, parse_set
+
+#: Exceptions that are the user's to fix: printed as one ``error:`` line (exit status 2 before
+#: any run, one line per failed run after).
+USER_ERRORS = (ValueError, KeyError, FileNotFoundError, NotADirectoryError, LookupError)
+
+
+def error_line(e: BaseException) -> str:
+    """One line for a user error (a KeyError's message without repr quotes)."""
+    msg = e.args[0] if isinstance(e, KeyError) and not isinstance(e, UnknownConfigKey) and e.args else str(e)
+    return " ".join(str(msg).split())
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -70,7 +86,9 @@ def _task(kind: str, preset: str, scale: str, overrides: dict, label: str, seed:
         lr_sweep(cfg, label, Path(out))
     else:
         src = run_one(cfg, label, seed, out, force=force)
-        for p2, l2 in copies:
+        if src is None:   # another live process holds this run
+            kind = "busy"
+        for p2, l2 in (copies if src is not None else ()):
             copy_result(src, resolve(p2, scale, overrides), l2, seed, out)
     return kind, f"{preset}/{label}" + ("" if kind == "sweep" else f"/seed{seed}"), seed, time.time() - t0
 
@@ -87,6 +105,20 @@ def needs_sweep(cfg, label: str, out: Path) -> bool:
     return _recorded_choice(out, cfg.preset, label, grid, setting) is None
 
 
+def _failure(t: tuple, e: BaseException) -> str:
+    what = f"{t[0]} {t[1]}/{t[4]}" + ("" if t[0] == "sweep" else f"/seed{t[5]}")
+    if isinstance(e, USER_ERRORS):
+        return f"error: {what}: {error_line(e)}"
+    return f"{what}:\n" + "".join(traceback.format_exception(type(e), e, e.__traceback__))
+
+
+def _report(k: str, what: str, dt: float) -> None:
+    if k == "busy":
+        print(f"busy  run   {what} (held by another live process; left to it)", flush=True)
+    else:
+        print(f"done {k:5s} {what} ({dt:.1f} s)", flush=True)
+
+
 def _execute(tasks: list[tuple], jobs: int) -> list[str]:
     failures = []
     if not tasks:
@@ -94,10 +126,9 @@ def _execute(tasks: list[tuple], jobs: int) -> list[str]:
     if jobs <= 1:
         for t in tasks:
             try:
-                k, what, _, dt = _task(*t)
-                print(f"done {k:5s} {what} ({dt:.1f} s)", flush=True)
-            except Exception:  # noqa: BLE001 - report and go on
-                failures.append(f"{t[0]} {t[1]}/{t[4]}/seed{t[5]}:\n{traceback.format_exc()}")
+                _report(*_drop_seed(_task(*t)))
+            except Exception as e:  # noqa: BLE001 - report and go on
+                failures.append(_failure(t, e))
         return failures
     import multiprocessing as mp
 
@@ -106,11 +137,27 @@ def _execute(tasks: list[tuple], jobs: int) -> list[str]:
         for f in as_completed(futs):
             t = futs[f]
             try:
-                k, what, _, dt = f.result()
-                print(f"done {k:5s} {what} ({dt:.1f} s)", flush=True)
-            except Exception:  # noqa: BLE001
-                failures.append(f"{t[0]} {t[1]}/{t[4]}/seed{t[5]}:\n{traceback.format_exc()}")
+                _report(*_drop_seed(f.result()))
+            except Exception as e:  # noqa: BLE001
+                failures.append(_failure(t, e))
     return failures
+
+
+def _drop_seed(r: tuple) -> tuple:
+    k, what, _, dt = r
+    return k, what, dt
+
+
+def preflight(cfg) -> None:
+    """Checks that need no training, before any run starts: the device, and the data folder of
+    a data set that does not ship with a dependency."""
+    from .runner import check_device
+
+    check_device(cfg.device)
+    if cfg.dataset != "digits" and not (cfg.data_dir and Path(cfg.data_dir).expanduser().exists()):
+        raise FileNotFoundError(f"`data_dir` must name the folder holding the {cfg.dataset} files "
+                                f"(--data-dir DIR) for preset {cfg.preset!r}; got data_dir="
+                                f"{cfg.data_dir!r}" + (", which does not exist" if cfg.data_dir else ""))
 
 
 def run_presets(names: Sequence[str], scale: str, overrides: dict, out: Path, *,
@@ -122,13 +169,15 @@ def run_presets(names: Sequence[str], scale: str, overrides: dict, out: Path, *,
     out = Path(out)
     t0 = time.time()
     cfgs = {n: resolve(n, scale, overrides) for n in names}
+    for c in cfgs.values():
+        preflight(c)
     failures: list[str] = []
     for phase in ("own", "reuse"):
         sweeps = [("sweep", n, scale, overrides, lab, 0, str(out), False)
                   for n, c in cfgs.items() if (not c.lr_from) == (phase == "own")
                   for lab in c.optimizers if needs_sweep(c, lab, out)]
         failures += _execute(sweeps, jobs)
-    from .runner import resolve_lr, run_key, stored_is_current
+    from .runner import MissingSweep, missing_sweep, resolve_lr, run_key, stored_is_current
 
     def stale(path, c, lab) -> bool:
         """A stored result run_one would recompute (planning must count it)."""
@@ -138,6 +187,7 @@ def run_presets(names: Sequence[str], scale: str, overrides: dict, out: Path, *,
             return True
 
     groups: dict[str, list] = {}   # run_key -> [(preset, label, seed), ...]; the first one trains
+    no_sweep: dict[str, list[str]] = {}   # preset -> labels whose lr_from record is missing
     for n, c in cfgs.items():
         for s in (seeds if seeds is not None else default_seeds(n, scale)):
             for lab in c.optimizers:
@@ -145,9 +195,15 @@ def run_presets(names: Sequence[str], scale: str, overrides: dict, out: Path, *,
                 if force or not p.is_file() or stale(p, c, lab):
                     try:
                         key = run_key(c, lab, s, resolve_lr(c, lab, out)[0])
+                    except MissingSweep:
+                        if lab not in no_sweep.setdefault(n, []):
+                            no_sweep[n].append(lab)
+                        continue
                     except Exception:  # noqa: BLE001 - let the run itself report the error
                         key = f"{n}/{lab}/{s}"
                     groups.setdefault(key, []).append((n, lab, s))
+    for n, labs in no_sweep.items():
+        print(f"error: {error_line(missing_sweep(cfgs[n], labs, out))}", file=sys.stderr, flush=True)
     runs = [("run", n, scale, overrides, lab, s, str(out), force, tuple((p, l) for p, l, _ in g[1:]))
             for g in groups.values() for (n, lab, s) in g[:1]]
     # AHTGA runs are the slowest: start them first so the pool ends evenly (stable: preset order)
@@ -161,11 +217,20 @@ def run_presets(names: Sequence[str], scale: str, overrides: dict, out: Path, *,
         print(f"{len(failures)} task(s) failed:", file=sys.stderr)
         for f in failures:
             print(f, file=sys.stderr)
-        return 1
-    return 0
+    return 2 if no_sweep else (1 if failures else 0)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line; user errors (:data:`USER_ERRORS`) end in one ``error:`` line and exit
+    status 2."""
+    try:
+        return _main(argv)
+    except USER_ERRORS as e:
+        print(f"error: {error_line(e)}", file=sys.stderr, flush=True)
+        return 2
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m ahtga.experiments", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -225,6 +290,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         wanted = [s.strip() for s in args.presets.split(",") if s.strip()]
         bad = [w for w in wanted if w not in names]
         if bad:
-            raise SystemExit(f"--presets: not available at scale {args.scale}: {bad}; valid: {names}")
+            raise ValueError(f"--presets: not available at scale {args.scale}: {bad}; valid: {names}")
         names = [n for n in names if n in wanted]
     return run_presets(names, args.scale, overrides, Path(args.out), jobs=jobs, force=args.force)

@@ -376,7 +376,8 @@ def evaluate_oneshot_runs(model, runs, opts: dict) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------- training
 def train_run(cfg: RunConfig, label: str, seed: int, lr: float, data: FewshotData, *,
-              ckpt: Path | None = None, desc: str = "") -> dict:
+              ckpt: Path | None = None, desc: str = "", binding: dict | None = None,
+              lock=None) -> dict:
     """Train one few-shot run; returns ``curves``, ``final`` and ``timings`` like
     ``runner.train_run``.  Warnings of the tail estimator and skipped AHTGA steps are counted."""
     import warnings
@@ -386,17 +387,17 @@ def train_run(cfg: RunConfig, label: str, seed: int, lr: float, data: FewshotDat
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TailWarning)
         warnings.filterwarnings("ignore", message="AHTGA step", category=RuntimeWarning)
-        return _train_run(cfg, label, seed, lr, data, ckpt=ckpt, desc=desc)
+        return _train_run(cfg, label, seed, lr, data, ckpt=ckpt, desc=desc, binding=binding, lock=lock)
 
 
-def _train_run(cfg, label, seed, lr, data, *, ckpt, desc) -> dict:
+def _train_run(cfg, label, seed, lr, data, *, ckpt, desc, binding, lock) -> dict:
     from tqdm.auto import tqdm
 
     from ..data import EpisodeSampler
     from .distributed import is_distributed
-    from .runner import (_STAT_KEYS, _lr_factor, _report_validation, close_epoch, make_optimizer,
-                         record_step, resolve_optimizer, restore_checkpoint, save_checkpoint,
-                         timed_step)
+    from .runner import (_STAT_KEYS, _lr_factor, _report_validation, check_device, close_epoch,
+                         make_optimizer, record_step, resolve_optimizer, restore_checkpoint,
+                         save_checkpoint, timed_step)
 
     if is_distributed():
         raise NotImplementedError("task=fewshot runs in one process; start it without torchrun")
@@ -415,6 +416,7 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc) -> dict:
         rows_engine = mode == "rows"
     t_start, c_start = time.perf_counter(), time.process_time()
     torch.set_num_threads(cfg.num_threads)
+    check_device(cfg.device)
     device = torch.device(cfg.device)
     if device.type != "cpu":
         data = _to_device(data, device)
@@ -437,15 +439,16 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc) -> dict:
                                         "val_acc", "test_loss", "test_acc", "epoch_time", "eff_rank")},
               "tail": []}
     state = {"epoch": 0, "step": 0, "diverged": False, "train_s": 0.0, "eval_s": 0.0,
-             "skipped": 0, "clamped": 0, "alpha_start": None, "alpha_final": None}
+             "skipped": 0, "clamped": 0, "alpha_start": None, "alpha_final": None,
+             "window": [0.0, 0.0, 0]}
     resumed_from = None
-    restored = restore_checkpoint(ckpt, model, opt, gen)
+    restored = restore_checkpoint(ckpt, model, opt, gen, binding)
     if restored is not None:
         curves, state = restored
         resumed_from = state["epoch"]
     bar = tqdm(total=total, initial=state["step"], desc=desc or f"{cfg.preset}/{label}/seed{seed}",
                disable=not cfg.progress, leave=False, mininterval=1.0, dynamic_ncols=True)
-    win_loss, win_time, win_n = 0.0, 0.0, 0
+    win_loss, win_time, win_n = state.get("window", (0.0, 0.0, 0))
     while state["epoch"] < cfg.epochs and not state["diverged"]:
         t_ep = time.perf_counter()
         ep_loss, ep_acc, ep_n = 0.0, 0.0, 0
@@ -496,7 +499,10 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc) -> dict:
         state["eval_s"] += time.perf_counter() - t_ev
         e["epoch_time"].append(time.perf_counter() - t_ep)
         bar.set_postfix(val_acc=f"{va:.3f}" if va is not None else "-", refresh=False)
-        save_checkpoint(ckpt, cfg, state, model, opt, gen, curves)
+        state["window"] = [win_loss, win_time, win_n]
+        if lock is not None:
+            lock.check()
+        save_checkpoint(ckpt, cfg, state, model, opt, gen, curves, binding)
     bar.close()
     t_fin = time.perf_counter()
     final = final_metrics(cfg, model, data, curves, state)

@@ -278,7 +278,20 @@ def resolve(name: str, scale: str = "tiny", overrides: dict | None = None) -> Ru
     if cfg.task == "glue":  # hf_model: the transformers model and AHTGA's engine mode
         from .glue import adjust
         cfg = adjust(cfg, overrides)
+    check_optimizers(cfg.optimizers)
     return cfg
+
+
+def check_optimizers(labels) -> None:
+    """Every label must be a registry name of ``ahtga.optim`` or a key of :data:`VARIANTS`
+    (ValueError naming the unknown label and the valid ones)."""
+    from ..optim import OPTIMIZERS
+
+    for lab in labels:
+        if lab not in VARIANTS and lab not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {lab!r} in `optimizers`; valid: the registry names "
+                             f"{', '.join(sorted(OPTIMIZERS))} and the variants "
+                             f"{', '.join(sorted(VARIANTS))}")
 
 
 def default_seeds(name: str, scale: str) -> tuple[int, ...]:

@@ -35,32 +35,74 @@ import torch
 import torch.nn.functional as F
 
 from . import distributed as dist_
-from . import store
+from . import evaluation, store
 from ._data import Prepared, prepare as _prepare_arrays
 from .config import RunConfig, to_dict
+from .evaluation import evaluate, loss_acc, per_example_loss, predict  # noqa: F401 (re-exported)
+from .locks import LockLost, RunLock, lock_path
+
+
+class MissingSweep(LookupError):
+    """A preset takes its learning rates from another preset's sweep (``lr_from``) that has not
+    been run for this model and data set under this ``--out``."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def check_device(device: str) -> None:
+    """Refuse a device this torch build cannot use, before any data is loaded or trained."""
+    try:
+        d = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise ValueError(f"`device` must be a torch device such as cpu, cuda or cuda:1; got "
+                         f"device={device!r} ({e})") from None
+    if d.type == "cuda":
+        if torch.version.cuda is None:
+            raise ValueError(f"`device`={device!r}, but this torch build ({torch.__version__}) has no "
+                             "CUDA support; use --set device=cpu or install a CUDA build of torch")
+        if not torch.cuda.is_available():
+            raise ValueError(f"`device`={device!r}, but CUDA sees no GPU on this machine; use "
+                             "--set device=cpu")
+        if d.index is not None and d.index >= torch.cuda.device_count():
+            raise ValueError(f"`device`={device!r}, but this machine has {torch.cuda.device_count()} "
+                             "CUDA device(s)")
+    elif d.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        raise ValueError(f"`device`={device!r}, but MPS is not available in this torch build or machine")
 
 
 def prepare(cfg: RunConfig, seed: int):
     """The data of one run: ``fewshot.prepare`` for ``task="fewshot"``, ``glue.prepare`` for
-    ``task="glue"``, else ``_data.prepare``."""
+    ``task="glue"``, else ``_data.prepare`` plus the OOD set named by ``ood`` (loaded here,
+    before training: a set that cannot be found is reported now, with a warning, and the run
+    records ``final.ood.auroc = null`` with the reason beside its other results)."""
     if cfg.task == "fewshot":
         from . import fewshot
         return fewshot.prepare(cfg, seed)
     if cfg.task == "glue":
         from . import glue
         return glue.prepare(cfg, seed)
-    return _prepare_arrays(cfg, seed)
+    data = _prepare_arrays(cfg, seed)
+    if cfg.ood:
+        from .studies import load_ood
+        load_ood(cfg, data, seed)
+    return data
 
 
 # ----------------------------------------------------------------------------- optimizers
 def resolve_optimizer(label: str) -> tuple[str, dict]:
     """(registry name, kwargs) of an optimizer label: an entry of ``presets.VARIANTS`` or a
-    plain registry name with no extra kwargs."""
+    plain registry name with no extra kwargs; an unknown label is a ValueError naming the valid
+    ones."""
+    from ..optim import OPTIMIZERS
     from .presets import VARIANTS
 
     if label in VARIANTS:
         name, kw = VARIANTS[label]
         return name, dict(kw)
+    if label not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {label!r} in `optimizers`; valid: the registry names "
+                         f"{', '.join(sorted(OPTIMIZERS))} and the variants {', '.join(sorted(VARIANTS))}")
     return label, {}
 
 
@@ -139,9 +181,8 @@ def _recorded_choice(out: Path, preset: str, label: str, grid: list[float] | Non
     labels = ([label] if label in VARIANT_GRIDS or grid is not None
               else [label, resolve_optimizer(label)[0]])
     for lab in labels:
-        p = _sweep_file(out, preset, lab)
-        if p.is_file():
-            rec = store.read_json(p)
+        rec = store.read_result(_sweep_file(out, preset, lab), what="sweep record")
+        if rec is not None:
             if (rec.get("chosen") is not None and (grid is None or rec.get("grid") == grid)
                     and _same_setting(rec, setting)):
                 return float(rec["chosen"])
@@ -156,7 +197,18 @@ def lr_sweep(cfg: RunConfig, label: str, out: Path) -> dict:
     grid = sweep_grid(cfg, label)
     setting = sweep_setting(cfg)
     path = _sweep_file(out, cfg.preset, label)
-    rec = store.read_json(path) if path.is_file() else {}
+    lock = RunLock(path.with_suffix(".lock")) if dist_.world_size() == 1 else None
+    while lock is not None and not lock.acquire():   # another process sweeps: wait for it
+        time.sleep(min(5.0, lock.heartbeat_s))
+    try:
+        return _lr_sweep(cfg, label, out, grid, setting, path, lock)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _lr_sweep(cfg, label, out, grid, setting, path, lock) -> dict:
+    rec = store.read_result(path, what="sweep record") or {}
     if not _same_setting(rec, setting):  # another task, data set or model: start again
         rec = {}
     if rec.get("chosen") is not None and rec.get("grid") == grid:
@@ -171,6 +223,8 @@ def lr_sweep(cfg: RunConfig, label: str, out: Path) -> dict:
         key = repr(lr)
         if key in rec["points"]:
             continue
+        if lock is not None:
+            lock.check()
         res = train_run(sweep_cfg, label, 0, lr, data, desc=f"sweep {cfg.preset}/{label} lr={lr:g}")
         fin = res["final"]
         rec["points"][key] = {"val_acc": fin["val_acc"], "val_loss": fin["val_loss"],
@@ -209,6 +263,8 @@ def known_lr(cfg: RunConfig, label: str, out: Path | None) -> float | None:
         if v is None and _sweep_file(out, cfg.preset, label).is_file():
             return math.nan
         return v
+    if cfg.lr_from:
+        return None
     return resolve_lr(cfg, label, out)[0]
 
 
@@ -227,7 +283,20 @@ def resolve_lr(cfg: RunConfig, label: str, out: Path | None) -> tuple[float, dic
         return float(rec["chosen"]), {"source": f"sweep of preset {cfg.preset}", "grid": rec["grid"],
                                       "points": rec["points"], "rule": rec.get("rule"),
                                       "at_grid_edge": rec.get("at_grid_edge")}
+    if cfg.lr_from:
+        raise missing_sweep(cfg, [label], out)
     return default_lr(label), {"source": "registry default (no sweep)"}
+
+
+def missing_sweep(cfg: RunConfig, labels, out: Path | None) -> MissingSweep:
+    """The error of a preset whose ``lr_from`` sweep has no record for ``labels``."""
+    where = f"under {out}" if out is not None else "(no --out given)"
+    return MissingSweep(
+        f"preset {cfg.preset!r} takes its learning rates from preset {cfg.lr_from!r}'s sweep "
+        f"(lr_from={cfg.lr_from!r}), which has no finished record for {', '.join(labels)} with "
+        f"model {cfg.model!r} on {cfg.dataset!r} {where}; run `python -m ahtga.experiments run "
+        f"{cfg.lr_from} --scale {cfg.scale} --out {out}` (with the same --set/--data-dir) first, "
+        "or give the rates with --set lr=... or lr_overrides")
 
 
 def _replace(cfg: RunConfig, **kw) -> RunConfig:
@@ -269,54 +338,6 @@ def build(cfg: RunConfig, data: Prepared) -> torch.nn.Module:
     return build_model(cfg.model, **kw)
 
 
-def per_example_loss(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy per example ``[B]``.  Language models (output ``[B, L, V]``, targets
-    ``[B, L]``): an example is a sequence and its loss the mean token loss over its L positions."""
-    if out.dim() == 3:
-        return F.cross_entropy(out.transpose(1, 2), y, reduction="none").mean(1)
-    return F.cross_entropy(out, y, reduction="none")
-
-
-@torch.no_grad()
-def predict(model: torch.nn.Module, x: torch.Tensor, batch_size: int, device) -> torch.Tensor:
-    """Logits of ``x`` in eval mode, on CPU in float64 (classification; see :func:`evaluate`)."""
-    was = model.training
-    model.eval()
-    outs = [model(x[i:i + batch_size].to(device)).double().cpu() for i in range(0, x.shape[0], batch_size)]
-    model.train(was)
-    return torch.cat(outs) if outs else torch.zeros(0)
-
-
-def loss_acc(logits: torch.Tensor, y: torch.Tensor) -> tuple[float | None, float | None]:
-    """Mean cross-entropy and accuracy of logits ``[N, C]`` (or ``[N, L, V]`` per token)."""
-    if logits.numel() == 0:
-        return None, None
-    loss = float(per_example_loss(logits, y).mean())
-    return (loss if math.isfinite(loss) else None), float((logits.argmax(-1) == y).double().mean())
-
-
-@torch.no_grad()
-def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int, device
-             ) -> tuple[float | None, float | None]:
-    """Mean per-example loss and accuracy of ``(x, y)`` streamed in batches (no stored logits:
-    a language model's logits over a test set would not fit in memory).  For a language model
-    the loss is the mean token NLL (equal-length sequences) and the accuracy next-token."""
-    if x.shape[0] == 0:
-        return None, None
-    was = model.training
-    model.eval()
-    tot_loss, tot_acc, n = 0.0, 0.0, 0
-    for i in range(0, x.shape[0], batch_size):
-        xb, yb = x[i:i + batch_size].to(device), y[i:i + batch_size].to(device)
-        out = model(xb).double()
-        tot_loss += float(per_example_loss(out, yb).sum())
-        tot_acc += float((out.argmax(-1) == yb).double().reshape(xb.shape[0], -1).mean(1).sum())
-        n += xb.shape[0]
-    model.train(was)
-    loss = tot_loss / n
-    return (loss if math.isfinite(loss) else None), tot_acc / n
-
-
 def _lr_factor(cfg: RunConfig, step: int, total: int) -> float:
     if cfg.warmup_steps and step < cfg.warmup_steps:
         return (step + 1) / cfg.warmup_steps
@@ -352,11 +373,30 @@ def timed_step(opt, losses, mean_loss: float, state: dict, device, t0: float):
     return stats, dt
 
 
-def restore_checkpoint(ckpt: Path | None, model, opt, gen) -> tuple[dict, dict] | None:
+def binding_of(cfg: RunConfig, label: str, seed: int, lr: float) -> dict:
+    """What a checkpoint is bound to: the run's :func:`run_key` (its whole resolved config, the
+    optimizer and its options, the learning rate and the seed) and the package's source digest
+    (``store.code_version()["source_sha256"]``)."""
+    return {"run_key": run_key(cfg, label, seed, lr),
+            "source_sha256": store.code_version().get("source_sha256")}
+
+
+def restore_checkpoint(ckpt: Path | None, model, opt, gen, binding: dict | None = None
+                       ) -> tuple[dict, dict] | None:
     """Load the checkpoint at ``ckpt`` (if there is one) into the model, the optimizer, the data
-    generator and torch's RNG; returns its ``(curves, state)``, or None."""
+    generator and torch's RNG; returns its ``(curves, state)``, or None.  With ``binding``
+    (:func:`binding_of`), a checkpoint written for another config or other code (or before
+    checkpoints carried a binding) is deleted with a RuntimeWarning and the run starts fresh."""
     ck = store.load_checkpoint(ckpt) if ckpt is not None else None
     if ck is None:
+        return None
+    if binding is not None and ck.get("binding") != binding:
+        old = ck.get("binding") or {}
+        why = ("another config (settings, optimizer options, learning rate or seed)"
+               if old.get("run_key") != binding["run_key"] else "other code (the ahtga sources changed)")
+        warnings.warn(f"{ckpt}: checkpoint of epoch {ck.get('state', {}).get('epoch')} was written "
+                      f"for {why}; starting fresh", RuntimeWarning, stacklevel=2)
+        Path(ckpt).unlink(missing_ok=True)
         return None
     model.load_state_dict(ck["model"])
     opt.load_state_dict(ck["optimizer"])
@@ -368,9 +408,9 @@ def restore_checkpoint(ckpt: Path | None, model, opt, gen) -> tuple[dict, dict] 
 
 
 def save_checkpoint(ckpt: Path | None, cfg: RunConfig, state: dict, model, opt, gen,
-                    curves: dict) -> None:
+                    curves: dict, binding: dict | None = None) -> None:
     """Write the run's checkpoint atomically after every ``checkpoint_every``-th epoch (not after
-    the last one, nor after a divergence; on the main rank only)."""
+    the last one, nor after a divergence; on the main rank only), with its ``binding``."""
     if (ckpt is None or not cfg.checkpoint_every or state["epoch"] % cfg.checkpoint_every
             or state["epoch"] >= cfg.epochs or state["diverged"] or not dist_.is_main()):
         return
@@ -378,7 +418,7 @@ def save_checkpoint(ckpt: Path | None, cfg: RunConfig, state: dict, model, opt, 
         "model": model.state_dict(), "optimizer": opt.state_dict(),
         "optimizer_extra": opt.extra_state_dict() if hasattr(opt, "extra_state_dict") else None,
         "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
-        "curves": curves, "state": state})
+        "curves": curves, "state": state, "binding": binding})
 
 
 def close_epoch(curves: dict, state: dict, t_ep: float, train_loss_sum: float, n: int) -> dict:
@@ -418,7 +458,8 @@ def _stats_dict(stats: Any) -> dict:
 
 # ----------------------------------------------------------------------------- training
 def train_run(cfg: RunConfig, label: str, seed: int, lr: float, data: Prepared, *,
-              ckpt: Path | None = None, desc: str = "") -> dict:
+              ckpt: Path | None = None, desc: str = "", binding: dict | None = None,
+              lock: RunLock | None = None) -> dict:
     """Train and evaluate one run; returns the ``curves``, ``final`` and ``timings`` parts.
 
     Tail-estimator warnings (``TailWarning``: clamped k, infinite estimates) and AHTGA's
@@ -430,14 +471,16 @@ def train_run(cfg: RunConfig, label: str, seed: int, lr: float, data: Prepared, 
 
     if cfg.task == "fewshot":
         from . import fewshot
-        return fewshot.train_run(cfg, label, seed, lr, data, ckpt=ckpt, desc=desc)
+        return fewshot.train_run(cfg, label, seed, lr, data, ckpt=ckpt, desc=desc, binding=binding,
+                                 lock=lock)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TailWarning)
         warnings.filterwarnings("ignore", message="AHTGA step", category=RuntimeWarning)
-        return _train_run(cfg, label, seed, lr, data, ckpt=ckpt, desc=desc)
+        return _train_run(cfg, label, seed, lr, data, ckpt=ckpt, desc=desc, binding=binding,
+                          lock=lock)
 
 
-def _train_run(cfg, label, seed, lr, data, *, ckpt, desc) -> dict:
+def _train_run(cfg, label, seed, lr, data, *, ckpt, desc, binding, lock) -> dict:
     from tqdm.auto import tqdm
 
     from .studies import EpochProbes, final_metrics
@@ -445,6 +488,7 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc) -> dict:
     t_start = time.perf_counter()
     c_start = time.process_time()
     torch.set_num_threads(cfg.num_threads)
+    check_device(cfg.device)
     device = dist_.device_for(cfg.device)
     torch.manual_seed(seed)
     model = build(cfg, data).to(device)
@@ -462,9 +506,9 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc) -> dict:
                                         "test_loss", "test_acc", "epoch_time", "eff_rank")},
               "tail": []}
     state = {"epoch": 0, "step": 0, "diverged": False, "train_s": 0.0, "eval_s": 0.0,
-             "skipped": 0, "clamped": 0}
+             "skipped": 0, "clamped": 0, "window": [0.0, 0.0, 0]}
     resumed_from = None
-    restored = restore_checkpoint(ckpt, model, opt, gen)
+    restored = restore_checkpoint(ckpt, model, opt, gen, binding)
     if restored is not None:
         curves, state = restored
         probes.load_history(curves)
@@ -482,7 +526,7 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc) -> dict:
     if cfg.augment == "crop_flip":
         from ..data import random_crop_flip
         augment = random_crop_flip
-    win_loss, win_time, win_n = 0.0, 0.0, 0
+    win_loss, win_time, win_n = state.get("window", (0.0, 0.0, 0))   # the logging window
     while state["epoch"] < cfg.epochs and not state["diverged"]:
         t_ep = time.perf_counter()
         perm = torch.randperm(n, generator=gen)
@@ -522,8 +566,8 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc) -> dict:
         t_ev = time.perf_counter()
         if (state["epoch"] % cfg.eval_every == 0 or state["epoch"] >= cfg.epochs
                 or state["diverged"]):
-            vl, va = evaluate(model, data.val_x, data.val_y, cfg.eval_batch_size, device)
-            tl, ta = evaluate(model, data.test_x, data.test_y, cfg.eval_batch_size, device)
+            vl, va = evaluation.evaluate(model, data.val_x, data.val_y, cfg.eval_batch_size, device)
+            tl, ta = evaluation.evaluate(model, data.test_x, data.test_y, cfg.eval_batch_size, device)
             rank = probes.effective_rank()
             _report_validation(opt, state, vl)
             bar.set_postfix(val_acc=f"{va:.3f}" if va is not None else "-", refresh=False)
@@ -536,7 +580,10 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc) -> dict:
         e["eff_rank"].append(rank)
         state["eval_s"] += time.perf_counter() - t_ev
         e["epoch_time"].append(time.perf_counter() - t_ep)
-        save_checkpoint(ckpt, cfg, state, model, opt, gen, curves)
+        state["window"] = [win_loss, win_time, win_n]
+        if lock is not None:
+            lock.check()
+        save_checkpoint(ckpt, cfg, state, model, opt, gen, curves, binding)
     bar.close()
     probes.at_end(state["step"], curves)
     t_fin = time.perf_counter()
@@ -634,27 +681,81 @@ def _matches(stored: dict, cfg: RunConfig, label: str, lr: float | None = None) 
 
 
 def stored_is_current(path: Path, cfg: RunConfig, label: str, out: Path) -> bool:
-    """Whether the stored result at ``path`` can be kept for this run: same config and optimizer
-    options, and the same lr when that is known without training (a missing sweep record does
-    not start a sweep just to decide)."""
-    return _matches(store.read_json(path), cfg, label, known_lr(cfg, label, out))
+    """Whether the stored result at ``path`` can be kept for this run: readable (a truncated
+    file is not, with a warning), same config and optimizer options, and the same lr when that
+    is known without training (a missing sweep record does not start a sweep just to decide)."""
+    stored = store.read_result(path)
+    return stored is not None and _matches(stored, cfg, label, known_lr(cfg, label, out))
 
 
-def run_one(cfg: RunConfig, label: str, seed: int, out: str | Path, *, force: bool = False) -> Path:
-    """Run (or skip, when its result exists) one (preset, optimizer, seed); returns the result path."""
+def failed_path(result: Path) -> Path:
+    """``seed<k>.failed``: the error of the last attempt of a run that raised (JSON)."""
+    return Path(result).with_suffix(".failed")
+
+
+def _current(path: Path, cfg: RunConfig, label: str, out: Path, force: bool, *, say: bool) -> bool:
+    if force or not path.is_file():
+        return False
+    stored = store.read_result(path)                 # an unreadable file warns and is missing
+    if stored is None:
+        return False
+    if _matches(stored, cfg, label, known_lr(cfg, label, out)):
+        return True
+    if say:
+        warnings.warn(f"{path}: stored config, optimizer options or learning rate differ from "
+                      "this run's; recomputing it", RuntimeWarning, stacklevel=3)
+    return False
+
+
+def run_one(cfg: RunConfig, label: str, seed: int, out: str | Path, *, force: bool = False
+            ) -> Path | None:
+    """Run (or skip, when its current result exists) one (preset, optimizer, seed); returns the
+    result path, or None when another live process holds the run's lock (it is training it).
+
+    Order: the device and the learning rate are checked first (``MissingSweep`` for an
+    ``lr_from`` preset without its sweep), then the run's lock is claimed (``locks.RunLock``;
+    not under torchrun, where every rank runs the same runs), the result re-checked, the data
+    prepared (every data set the run needs, OOD set included, before training), and the run
+    trained from its checkpoint when that checkpoint is bound to this exact run and code.  An
+    exception leaves ``seed<k>.failed`` (the error) beside the result; success removes it."""
     out = Path(out)
     path = store.result_path(out, cfg.preset, label, seed)
-    if path.is_file() and not force:
-        if stored_is_current(path, cfg, label, out):
-            return path
-        warnings.warn(f"{path}: stored config, optimizer options or learning rate differ from "
-                      "this run's; recomputing it", RuntimeWarning, stacklevel=2)
+    if _current(path, cfg, label, out, force, say=True):
+        return path
+    check_device(cfg.device)
+    resolve_optimizer(label)
+    lock = RunLock(lock_path(path)) if dist_.world_size() == 1 else None
+    if lock is not None and not lock.acquire():
+        return None
+    try:
+        if lock is not None and _current(path, cfg, label, out, force, say=False):
+            return path                                  # finished by another process meanwhile
+        return _run_locked(cfg, label, seed, out, path, lock)
+    except Exception as e:
+        if dist_.is_main() and not isinstance(e, LockLost):
+            import socket
+            import traceback
+            store.write_json_atomic(failed_path(path), {
+                "error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc(),
+                "host": socket.gethostname(), "pid": __import__("os").getpid(),
+                "failed_unix": time.time()})
+        raise
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _run_locked(cfg: RunConfig, label: str, seed: int, out: Path, path: Path,
+                lock: RunLock | None) -> Path:
     t0 = time.time()
     torch.set_num_threads(cfg.num_threads)
     lr, lr_info = resolve_lr(cfg, label, out)
     data = prepare(cfg, seed)
     ckpt = store.checkpoint_path(path)
-    res = train_run(cfg, label, seed, lr, data, ckpt=ckpt)
+    res = train_run(cfg, label, seed, lr, data, ckpt=ckpt, binding=binding_of(cfg, label, seed, lr),
+                    lock=lock)
+    if lock is not None:
+        lock.check()
     name, kw = resolve_optimizer(label)
     result = {
         "preset": cfg.preset, "optimizer": label, "seed": int(seed), "scale": cfg.scale,
@@ -672,5 +773,6 @@ def run_one(cfg: RunConfig, label: str, seed: int, out: str | Path, *, force: bo
     if dist_.is_main():
         store.write_json_atomic(path, result)
         ckpt.unlink(missing_ok=True)
+        failed_path(path).unlink(missing_ok=True)
     dist_.barrier()
     return path

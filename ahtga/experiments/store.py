@@ -2,19 +2,29 @@
 
 Layout: ``OUT/<preset>/<optimizer>/seed<k>.json`` holds one finished run; beside it
 ``seed<k>.ckpt`` holds the checkpoint of an unfinished one (deleted when the result is written).
-Every write goes to ``<name>.tmp`` first and is moved into place with ``os.replace``, which is
-atomic on POSIX file systems: a reader sees either the old file or the complete new one, and an
-exception or a kill mid-write leaves no partial result (a stray ``.tmp`` is ignored and
-overwritten next time).
+Every write goes to a temporary name unique to the writer (``<name>.<pid>.<random>.tmp``) first
+and is moved into place with ``os.replace``, which is atomic on POSIX file systems: a reader
+sees either the old file or the complete new one, an exception or a kill mid-write leaves no
+partial result, and two processes writing the same file never share a temporary name (a stray
+``.tmp`` is ignored).  A result or record that cannot be parsed anyway (copied by hand, a full
+disk, a file system without atomic rename) is read as missing, with a warning
+(:func:`read_result`), so the run is recomputed instead of blocking the preset.
+
+``code_version()`` records ``git describe``, the commit and ``source_sha256``, a digest of every
+``.py`` file of the installed ``ahtga`` package: checkpoints are bound to it (a checkpoint of
+other code is not resumed).
 """
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import math
 import os
 import platform
 import subprocess
+import uuid
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -46,17 +56,27 @@ def _jsonable(x: Any) -> Any:
     return x
 
 
+def tmp_path(path: str | os.PathLike) -> Path:
+    """A temporary name beside ``path`` that no other writer uses: ``<name>.<pid>.<hex>.tmp``."""
+    path = Path(path)
+    return path.with_name(f"{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+
+
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:
-    """Serialise first (so a bad object raises before anything is written), then tmp + replace."""
+    """Serialise first (so a bad object raises before anything is written), then write to a
+    writer-unique temporary name, fsync and ``os.replace``."""
     path = Path(path)
     text = json.dumps(_jsonable(obj), indent=1, allow_nan=False)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    tmp = tmp_path(path)
+    try:
+        with open(tmp, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 
@@ -65,34 +85,73 @@ def read_json(path: str | os.PathLike) -> Any:
         return json.load(f)
 
 
+def read_result(path: str | os.PathLike, *, what: str = "result") -> dict | None:
+    """The JSON object at ``path``; None when there is no file, and None with a RuntimeWarning
+    (``unreadable <what> file ...; treating it as missing``) when it cannot be parsed or is not
+    a JSON object, so the caller recomputes it."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        obj = read_json(path)
+    except (ValueError, UnicodeDecodeError) as e:   # JSONDecodeError is a ValueError
+        warnings.warn(f"{path}: unreadable {what} file ({type(e).__name__}: {e}); treating it as "
+                      "missing and recomputing it", RuntimeWarning, stacklevel=2)
+        return None
+    if not isinstance(obj, dict):
+        warnings.warn(f"{path}: unreadable {what} file (not a JSON object); treating it as "
+                      "missing and recomputing it", RuntimeWarning, stacklevel=2)
+        return None
+    return obj
+
+
 def save_checkpoint_atomic(path: str | os.PathLike, state: dict) -> Path:
-    """``torch.save`` to ``<path>.tmp``, then ``os.replace``."""
+    """``torch.save`` to a writer-unique temporary name, then ``os.replace``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    tmp = tmp_path(path)
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict | None:
-    """The checkpoint at ``path``, or None if there is none (or it cannot be read)."""
+    """The checkpoint at ``path``, or None if there is none (or, with a warning, if it cannot be
+    read: the run then starts fresh)."""
     path = Path(path)
     if not path.is_file():
         return None
     try:
         return torch.load(path, map_location="cpu", weights_only=False)
-    except Exception:  # a corrupt checkpoint (should not happen with atomic writes): restart
+    except Exception as e:  # noqa: BLE001 - a corrupt checkpoint: restart
+        warnings.warn(f"{path}: unreadable checkpoint ({type(e).__name__}: {e}); starting fresh",
+                      RuntimeWarning, stacklevel=2)
         return None
+
+
+@functools.lru_cache(maxsize=1)
+def source_digest() -> str:
+    """sha256 over the relative path and bytes of every ``.py`` file of the ``ahtga`` package
+    (sorted by path): what a checkpoint is bound to besides the config."""
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*.py")):
+        h.update(p.relative_to(root).as_posix().encode() + b"\0")
+        h.update(p.read_bytes() + b"\0")
+    return h.hexdigest()
 
 
 @functools.lru_cache(maxsize=1)
 def code_version() -> dict:
     """``git describe --always --dirty`` and the commit hash of the package's repository when it
-    is a git checkout, else the installed package version only."""
+    is a git checkout (else None), the installed package version and :func:`source_digest`."""
     from ahtga import __version__
 
-    info: dict[str, Any] = {"package": __version__, "git_describe": None, "git_commit": None}
+    info: dict[str, Any] = {"package": __version__, "git_describe": None, "git_commit": None,
+                            "source_sha256": source_digest()}
     root = Path(__file__).resolve().parents[2]
     try:
         def git(*args):

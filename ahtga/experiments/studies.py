@@ -30,33 +30,33 @@ OOD sets:
 * ``uniform``: i.i.d. uniform pixels over the test images' range;
 * ``mnist`` (for digits runs; needs ``data_dir`` with MNIST's IDX files): MNIST test digits
   average-pooled to 8x8, each rescaled to maximum 1 like digits -- the issue's digits -> MNIST;
-* ``fashion_mnist`` (for MNIST runs; ``data_dir`` must also hold Fashion-MNIST, or be its folder).
+* ``fashion_mnist`` (for MNIST runs): Fashion-MNIST's test files in a sub-folder of ``data_dir``
+  (``fashion_mnist``, ``fashion-mnist``, ``FashionMNIST``) or a sibling folder of those names;
+  ``data_dir`` itself only when the run's data set is not MNIST (MNIST's files have the same
+  names: taking them for Fashion-MNIST would measure MNIST against itself).
+The OOD set is loaded with the run's data, before training (:func:`load_ood`): a set that cannot
+be found is reported then, and the run records ``final.ood = {"set", "auroc": null, "error"}``
+beside its other results.
 """
 from __future__ import annotations
 
 import math
+import warnings
+from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
+from .evaluation import evaluate, fixed_indices as _fixed_indices, loss_acc, per_example_loss, predict
 from ..metrics import (TailMonitor, auroc, expected_calibration_error, generalization_gap,
                        gradient_effective_rank, gram_matrix, hessian_top_eigenvalue, hessian_trace,
                        max_softmax_scores, probe_per_example, reliability_diagram)
 from .config import RunConfig
 
 
-def per_example_loss(out, y):
-    from .runner import per_example_loss as f
-    return f(out, y)
-
 PERTURBATIONS = {"gaussian": {"sigma": 0.3}, "blur": {"sigma": 1.0}, "contrast": {"factor": 0.4}}
 OOD_SETS = ("permuted", "uniform", "mnist", "fashion_mnist")
-
-
-def _fixed_indices(n: int, m: int, seed: int) -> torch.Tensor:
-    g = torch.Generator().manual_seed(10_000 + int(seed))
-    return torch.randperm(n, generator=g)[:min(m, n)]
 
 
 class EpochProbes:
@@ -109,7 +109,6 @@ class EpochProbes:
 
 
 def _logits(model, x, cfg, device):
-    from .runner import predict
     return predict(model, x, cfg.eval_batch_size, device)
 
 
@@ -143,17 +142,54 @@ def _ood_inputs(kind: str, cfg: RunConfig, data, seed: int) -> torch.Tensor:
         m = m / m.amax(dim=(1, 2, 3), keepdim=True).clamp_min(1e-12) * float(raw.max())
         return m.reshape(m.shape[0], *raw.shape[1:])
     if kind == "fashion_mnist":
-        f = D.load_fashion_mnist(cfg.data_dir, "test").x.float()
+        f = D.load_fashion_mnist(_fashion_root(cfg), "test", verify=cfg.verify_checksums).x.float()
         return f.reshape(f.shape[0], *raw.shape[1:])
     raise ValueError(f"`ood` must be one of {list(OOD_SETS)} or empty; got ood={kind!r}")
+
+
+_FASHION_DIRS = ("fashion_mnist", "fashion-mnist", "FashionMNIST")
+
+
+def _fashion_root(cfg: RunConfig) -> Path:
+    """The folder holding Fashion-MNIST's test files (see the module docstring)."""
+    if not cfg.data_dir:
+        raise FileNotFoundError("OOD set 'fashion_mnist' not found: no `data_dir` given")
+    root = Path(cfg.data_dir).expanduser()
+    cands = [root / d for d in _FASHION_DIRS] + [root.parent / d for d in _FASHION_DIRS]
+    if cfg.dataset != "mnist":
+        cands.insert(0, root)
+    names = ("t10k-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte")
+    for c in cands:
+        for sub in ("", "raw"):
+            if any((c / sub / n).is_file() for n in names):
+                return c / sub
+    raise FileNotFoundError(
+        f"OOD set 'fashion_mnist' not found: no t10k-images-idx3-ubyte[.gz] in "
+        f"{', '.join(str(c) for c in cands)}" + (" (data_dir itself holds MNIST's files of the same "
+                                                 "names)" if cfg.dataset == "mnist" else ""))
+
+
+def load_ood(cfg: RunConfig, data, seed: int) -> None:
+    """Load the OOD inputs named by ``cfg.ood`` into ``data.ood_raw`` (raw, before
+    standardisation) and record ``data.info["ood"]``; when the set cannot be found or read,
+    warn now and leave ``data.ood_error`` (the reason) for :func:`final_metrics`."""
+    if cfg.ood not in OOD_SETS:
+        raise ValueError(f"`ood` must be one of {list(OOD_SETS)} or empty; got ood={cfg.ood!r}")
+    data.ood_raw, data.ood_error = None, None
+    try:
+        data.ood_raw = _ood_inputs(cfg.ood, cfg, data, seed)
+        data.info["ood"] = {"set": cfg.ood, "n": int(data.ood_raw.shape[0])}
+    except (OSError, ValueError) as e:     # missing files, checksum mismatch, unreadable file
+        data.ood_error = f"{type(e).__name__}: {e}"
+        data.info["ood"] = {"set": cfg.ood, "error": data.ood_error}
+        warnings.warn(f"ood={cfg.ood!r}: {e}; the run records its other results and "
+                      "final.ood.auroc = null", RuntimeWarning, stacklevel=2)
 
 
 def final_metrics(cfg: RunConfig, model, data, device, *, seed: int, curves: dict,
                   engine=None) -> dict[str, Any]:
     """The end-of-run metrics (module docstring); ``engine``: a per-example engine hooked on the
     model (AHTGA's), released after the Hessian probes' forward passes."""
-    from .runner import evaluate, loss_acc
-
     out: dict[str, Any] = {}
     if cfg.task == "lm":
         return _final_lm(cfg, model, data, device, seed=seed, curves=curves, engine=engine)
@@ -183,8 +219,11 @@ def final_metrics(cfg: RunConfig, model, data, device, *, seed: int, curves: dic
             xc = data.standardise(_corrupt(name, data.raw_test_x, seed))
             l, a = loss_acc(_logits(model, xc, cfg, device), data.test_y)
             out["perturbations"][name] = {"test_loss": l, "test_acc": a, **PERTURBATIONS[name]}
-    if cfg.ood:
-        xo = data.standardise(_ood_inputs(cfg.ood, cfg, data, seed))
+    if cfg.ood and getattr(data, "ood_raw", None) is None:
+        out["ood"] = {"set": cfg.ood, "auroc": None,
+                      "error": getattr(data, "ood_error", None) or "OOD set not loaded"}
+    elif cfg.ood:
+        xo = data.standardise(data.ood_raw)
         s_in = max_softmax_scores(te_logits)
         s_out = max_softmax_scores(_logits(model, xo, cfg, device))
         out["ood"] = {"set": cfg.ood, "auroc": auroc(s_in, s_out), "n_in": int(s_in.numel()),
@@ -228,7 +267,6 @@ def _final_lm(cfg, model, data, device, *, seed, curves, engine) -> dict[str, An
     """Language models: mean token NLL, next-token accuracy and perplexity exp(NLL) on each
     split, the generalization gap of the NLL; the dynamics probes as for classification."""
     from ..metrics import perplexity
-    from .runner import evaluate
 
     out: dict[str, Any] = {}
     for split, x, y in (("train", data.train_x, data.train_y), ("val", data.val_x, data.val_y),

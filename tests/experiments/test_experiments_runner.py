@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from ahtga.experiments import runner
+from ahtga.experiments import evaluation, runner
 from ahtga.experiments.cli import main as cli_main
 from ahtga.experiments.presets import resolve
 from ahtga.experiments.store import checkpoint_path, read_json, result_path
@@ -92,7 +92,7 @@ def test_killed_run_resumes_from_checkpoint(tmp_path, monkeypatch, label):
     cfg = resolve("main", "tiny", {**QUICK, "epochs": 3, "dynamics": False, "perturbations": (),
                                    "ood": ""})
     # val + test per epoch: the 5th evaluation is in epoch 3, after 2 checkpoints
-    ref, res = kill_and_resume(monkeypatch, tmp_path, cfg, label, 1, runner, "evaluate", 5)
+    ref, res = kill_and_resume(monkeypatch, tmp_path, cfg, label, 1, evaluation, "evaluate", 5)
     assert res["timings"]["resumed_from_epoch"] == 2
     assert res["curves"]["epoch"]["test_loss"] == pytest.approx(ref["curves"]["epoch"]["test_loss"], rel=1e-6)
     assert res["curves"]["step"]["train_loss"] == pytest.approx(ref["curves"]["step"]["train_loss"], rel=1e-6)
@@ -114,11 +114,14 @@ def test_lr_sweep_picks_by_validation_and_records(tmp_path, monkeypatch):
     assert rec["chosen"] == 0.1
     assert rec["setting"] == runner.sweep_setting(cfg)
     # a later preset reuses the recorded choice through lr_from ...
-    c2 = resolve("noise_sym20", "tiny", {"optimizers": ("sgd",)})
+    c2 = resolve("noise_sym20", "tiny", {"optimizers": ("sgd",), "model_kwargs": QUICK["model_kwargs"]})
     assert runner.resolve_lr(c2, "sgd", tmp_path)[0] == 0.1
-    # ... but not for another model, data set or batch size: that setting gets its own sweep
+    # ... but not for another model, data set or batch size: without a sweep of its own that
+    # is an error naming the preset to run first (never the registry default), with one a sweep
     other = dataclasses.replace(c2, model_kwargs={"hidden": [16]}, lr_sweep=False)
-    assert runner.resolve_lr(other, "sgd", tmp_path)[1]["source"].startswith("registry default")
+    with pytest.raises(runner.MissingSweep, match="preset 'main'"):
+        runner.resolve_lr(other, "sgd", tmp_path)
+    assert runner.known_lr(other, "sgd", tmp_path) is None
     assert runner.known_lr(dataclasses.replace(other, lr_sweep=True), "sgd", tmp_path) is None
     # a record written before settings were stored is reused (nothing to compare it with)
     rec.pop("setting")
@@ -195,8 +198,8 @@ def test_cli_run_list_and_errors(tmp_path, capsys):
     assert read_json(p)["config"]["batch_size"] == 32
     assert cli_main(["list"]) == 0
     assert "ablate_estimator" in capsys.readouterr().out
-    with pytest.raises(KeyError, match="Unknown config key: 'epoch'"):
-        cli_main(["run", "main", "--out", str(tmp_path), "--set", "epoch=1"])
+    assert cli_main(["run", "main", "--out", str(tmp_path), "--set", "epoch=1"]) == 2
+    assert capsys.readouterr().err.startswith("error: Unknown config key: 'epoch'")
     assert cli_main(["aggregate", "main", "--out", str(tmp_path), "--metrics", "test_acc"]) == 0
 
 
