@@ -148,6 +148,30 @@ class RowGroupEngine:
             raise ValueError(f"`{name}` must have shape ({self.num_groups},); got "
                              f"{tuple(getattr(v, 'shape', ()))}")
 
+    def per_example_grads(self) -> dict[str, torch.Tensor]:
+        """All per-example gradients ``{name: [B, *shape]}`` of the last backward (each the sum
+        of its group's rows; for tests and small models)."""
+        if self._groups is None or self.inner._state is None:
+            raise RuntimeError("call backward first (or the state was released)")
+        st = self.inner._state
+        out = {}
+        for p in self.params:
+            cs = st["contribs"].get(id(p), [])
+            name = self.inner._names.get(id(p), str(id(p)))
+            if not cs:
+                out[name] = torch.zeros(self.num_groups, *p.shape, dtype=p.dtype,
+                                        device=p.device)
+                continue
+            out[name] = torch.cat([self._group_sums(cs, a, b)
+                                   for a, b in self._group_chunks(p.numel())]).reshape(
+                self.num_groups, *p.shape)
+        return out
+
+    def remove(self) -> None:
+        """Remove the hooks (the engine can no longer be used)."""
+        self.inner.remove()
+        self._rows = self._groups = self._bounds = None
+
     def release(self) -> None:
         self.inner.release()
         self._rows = self._groups = self._bounds = None

@@ -52,8 +52,8 @@ per-example norms of all ranks, writes each rank's share (1/B_global) sum_{i loc
 sums the gradients over ranks itself; at construction it broadcasts the parameters and buffers of
 rank 0 so all replicas start equal.  Every rank must call ``step`` with its own batch.
 
-Lagged estimate (``estimate_lag=1``).  The tail estimate needs the norms on the host, and on a
-CPU ``hill_db`` costs about as much as a small model's step.  With ``estimate_lag=1`` step t uses
+Lagged estimate (``estimate_lag=1``).  The tail estimate needs the norms on the host and costs
+host time every step (``bench/bench_overhead.py`` times the step with and without the lag).  With ``estimate_lag=1`` step t uses
 the EMA alpha_{t-1} (estimates up to step t-1's norms) and the estimate of step t's norms runs on
 a background thread while the caller computes the next batch's forward and backward; the
 current batch's norms still give the median of the transform.  The step then synchronises with
@@ -144,10 +144,11 @@ class AHTGA(torch.optim.Optimizer):
         gamma_floor = 0.1 and no upper bound; "exact"), a dict spec such as
         ``{"name": "quadratic", "c1": 0.5}`` or an ``ExponentRule``.  Default:
         ``DEFAULT_EXPONENT`` = the source's quadratic rule bounded by gamma_max = 0.5.  The bound
-        is this package's guard: light-tailed norms read as alpha at the tracker's clamp (5), the
-        unbounded rule then gives gamma ~ 3 and diverged on 3/3 seeds of the digits MLP at
-        lr 0.1 (accuracy 0.11-0.35); gamma_max = 1 reached 0.93-0.96, 0.5 reached 0.97-0.98
-        (measured on CPU, seeds 0-2, 20 epochs of batch 64).  Pass ``"quadratic"`` for the source.
+        is this package's guard: light-tailed norms read as alpha at the tracker's clamp (5), and
+        the unbounded rule then gives gamma ~ 3, which raises the largest gradients to about
+        the 4th power of their ratio to the median (the ablation variants ``ahtga_source`` and
+        ``ahtga_gmax1`` of ``ahtga.experiments.presets`` measure the effect).  Pass
+        ``"quadratic"`` for the source.
     estimator : a name of ``ahtga.tail.ESTIMATORS`` (default "hill_db") or a callable
         ``f(x, *, seed) -> .alpha, .k``.
     estimator_options : keyword options for a named estimator.
@@ -160,8 +161,8 @@ class AHTGA(torch.optim.Optimizer):
     seed : base seed of the estimator's randomness.
     estimate_every : estimate alpha every this many steps only (default 1: every step).
     estimate_device : where the tail estimate runs: "auto" (default: on the CPU for pools of at
-        most 65536 norms, which on a GPU is several times cheaper than dozens of tiny kernels),
-        "cpu" or "same" (the device of the norms).
+        most 65536 norms, one copy instead of dozens of tiny kernels on an accelerator; no
+        benchmark here compares the two), "cpu" or "same" (the device of the norms).
     estimate_lag : 0 (default: each step uses the estimate of its own norms) or 1 (each step
         uses the estimate up to the previous step's norms, computed on a background thread while
         the next batch is prepared; see "Lagged estimate" in the module docstring).

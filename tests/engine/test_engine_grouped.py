@@ -92,3 +92,22 @@ def test_bad_input():
         eng.backward(torch.ones(3))
     with pytest.raises(ValueError, match="wraps the fast engine"):
         RowGroupEngine(model, mode="reference")
+
+
+def test_per_example_grads_and_remove():
+    model = _model()
+    episodes = [_episode(4)]
+    _, _, ref_grads = _reference(model, episodes)
+    eng = RowGroupEngine(model, chunk_elems=200)
+    losses, _, rows, groups = protonet_rows(model, episodes)
+    eng.set_rows(rows, groups)
+    eng.backward(losses)
+    got = eng.per_example_grads()
+    assert set(got) == set(ref_grads)
+    for n, g in got.items():
+        torch.testing.assert_close(g, ref_grads[n], rtol=1e-6, atol=1e-9)
+    eng.remove()
+    with pytest.raises(RuntimeError, match="call backward first"):
+        eng.per_example_grads()
+    protonet_rows(model, episodes)           # no hooks left: nothing is recorded
+    assert not eng.inner._pending
