@@ -5,7 +5,13 @@ The macros of ``sim.bias.report`` (``bias_numbers.tex``: ``\atlasNref``, ``\atla
 known points) plus, from its summary, ``\atlasAvailable`` (yes/no), ``\atlasStamp`` (scale and
 replications), ``\atlasRbcWinsWhere`` / ``\atlasRbcLosesWhere`` (the (alpha, n) cells where the
 bias-reduced Hill ``hill_rbc`` has the lower / higher RMSE than ``hill_db``),
-``\atlas<Est>RefA<alpha>`` (the reference values of the known points, from ``sim.bias.report.KNOWN``).  Every macro the
+``\atlas<Est>RefA<alpha>`` (the reference values of the known points, from ``sim.bias.report.KNOWN``);
+issue 14: ``\atlasSqrtWins`` / ``\atlasSqrtCells`` / ``\atlasSqrtWinsWhere`` (|stable| cells of
+the 18-cell grid where ``hill_db_sqrt`` beats ``hill_db``), ``\atlasLepskiBeatsTe`` /
+``\atlasLepskiTeCells`` / ``\atlasLepskiLosesTeWhere`` (the default against ``hill_db_te``),
+``\atlasTarget{Grid,Abs,ParetoType,Small,Cost}`` (pass / fail / incomplete),
+``\atlasSmallWorstRatio`` (largest RMSE ratio to Hill at floor(sqrt(n)) at n = 32..512),
+``\atlasSmallMax`` (largest estimate over the true index there), ``\atlasParetoTypeWorstRatio``.  Every macro the
 text uses is defined even without atlas results (value "n/a"), by ``\providecommand``.
 """
 import pathlib
@@ -13,6 +19,7 @@ import re
 import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import bias_source as B  # noqa: E402
 import common as C  # noqa: E402
 
 #: macros the paper's text quotes; defined as "n/a" when the atlas did not produce them
@@ -23,7 +30,11 @@ USED = ["atlasNref", "atlasReps", "atlasScale", "atlasHillDbMeanAOnePointFive",
         "atlasHillDbSqrtKnownAOnePointNine", "atlasHillDbSqrtRefAOnePointFive",
         "atlasHillDbSqrtRefAOnePointNine", "atlasHillParetoMeanAOnePointFive",
         "atlasHillParetoExpectedAOnePointFive", "atlasHillRbcRmseWins", "atlasHillRbcBiasWins",
-        "atlasHillRbcCells", "atlasHillDbSqrtRmseWins", "atlasHillDbSqrtCells"]
+        "atlasHillRbcCells", "atlasHillDbSqrtRmseWins", "atlasHillDbSqrtCells",
+        "atlasSqrtWins", "atlasSqrtCells", "atlasSqrtWinsWhere", "atlasLepskiBeatsTe",
+        "atlasLepskiTeCells", "atlasLepskiLosesTeWhere", "atlasTargetGrid", "atlasTargetAbs",
+        "atlasTargetParetoType", "atlasTargetSmall", "atlasTargetCost", "atlasSmallWorstRatio",
+        "atlasSmallMax", "atlasParetoTypeWorstRatio"]
 _NEWCMD = re.compile(r"^\\newcommand\{\\([A-Za-z]+)\}\{(.*)\}\s*$")
 
 
@@ -40,7 +51,7 @@ def where(cells) -> str:
 
 def main(argv=None):
     a = C.parse_args(__doc__, argv)
-    tmp, summary = C.bias_report(a.results)
+    tmp, summary = B.bias_report(a)
     M = C.Macros("paper/scripts/num_bias.py (from sim.bias.report)")
     if tmp is not None:
         with tmp:
@@ -53,6 +64,27 @@ def main(argv=None):
     wl = (summary or {}).get("win_loss_vs_hill_db", {}).get("hill_rbc")
     M.add("atlasRbcWinsWhere", where(wl["rmse_wins_at"]) if wl else "n/a")
     M.add("atlasRbcLosesWhere", where(wl["rmse_loses_at"]) if wl else "n/a")
+    svp = (summary or {}).get("sqrt_vs_paper")
+    if svp:
+        M.add("atlasSqrtWins", str(svp["sqrt_wins"]))
+        M.add("atlasSqrtCells", str(svp["cells"]))
+        M.add("atlasSqrtWinsWhere", where(svp["sqrt_wins_at"]))
+    tg = (summary or {}).get("targets")
+    if tg:
+        for name, t in zip(("Grid", "Abs", "ParetoType", "Small", "Cost"), tg):
+            M.add(f"atlasTarget{name}", t["verdict"].lower())
+        grid = [c for c in tg[0]["cells"] if c["value"] is not None and c["reference"] is not None]
+        M.add("atlasLepskiBeatsTe", str(sum(c["value"] < c["reference"] for c in grid)))
+        M.add("atlasLepskiTeCells", str(len(grid)))
+        M.add("atlasLepskiLosesTeWhere", where([[c["alpha"], c["n"]] for c in grid
+                                                if c["value"] >= c["reference"]]))
+        small = [c for c in tg[3]["cells"] if c["value"] is not None and c["reference"]]
+        if small:
+            M.add("atlasSmallWorstRatio", f"{max(c['value'] / c['reference'] for c in small):.2f}")
+            M.add("atlasSmallMax", f"{max(c['max_estimate'] / c['alpha'] for c in small):.1f}")
+        pt = [c for c in tg[2]["cells"] if c["ratio"] is not None]
+        if pt:
+            M.add("atlasParetoTypeWorstRatio", f"{max(c['ratio'] for c in pt):.2f}")
     for kp in (summary or {}).get("known_points", []):
         alpha = C.camel(f"{kp['alpha']:g}")
         M.add(f"atlas{C.camel(kp['estimator'])}RefA{alpha}", f"{kp['reference']:.2f}")

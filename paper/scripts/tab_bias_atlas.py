@@ -6,12 +6,13 @@ import pathlib
 import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import bias_source as B  # noqa: E402
 import common as C  # noqa: E402
 
 
 def main(argv=None):
     a = C.parse_args(__doc__, argv)
-    tmp, summary = C.bias_report(a.results)
+    tmp, summary = B.bias_report(a)
     if tmp is None:
         C.write_tables(a.out, [C.placeholder_table("bias atlas: " + C.NO_RESULTS)])
     else:
