@@ -20,7 +20,8 @@ layers' backward nodes ran (layers inside the graph); from the third on (``strea
 layers are processed by node pre-hooks as soon as their output gradient exists, and their
 stored input and output gradient are freed during the backward unless the layer's rule needs
 them for the weighted gradient; only the first layers of the graph (e.g. embeddings) and
-fallback modules are captured. If the graph changes so that a streamed layer becomes a first
+fallback modules are captured. The per-layer rules are found through the one registration
+point :func:`ahtga.engine.registry.register_rule` (built-in and user rules alike). If the graph changes so that a streamed layer becomes a first
 layer, its gradient would be missed: build a new engine (or pass ``stream=False``) for models
 whose structure changes between steps. The weighted
 gradient is then written by book-keeping from the stored inputs and output grads (no second
@@ -81,10 +82,10 @@ from .._validation import check_choice, check_int
 from . import hooks as H
 from .fallback import fallback_grads, output_batch_dims
 from .reference import batched_autograd_grads
+from .registry import RuleContext, rule_for
 
 __all__ = ["PerExampleEngine"]
 
-_BN = nn.modules.batchnorm._BatchNorm
 _JOINT_MAX = 1 << 16  # parameters this small (biases, norm weights) share one [B, N] block
 
 
@@ -95,7 +96,7 @@ def _joins_block(c) -> bool:
 
 
 class _Record:
-    __slots__ = ("module", "args", "kwargs", "leaves", "edges", "versions", "batch_stats",
+    __slots__ = ("module", "args", "kwargs", "leaves", "edges", "versions", "extra",
                  "gouts", "stream", "fired", "stats")
 
     def __init__(self):
@@ -185,9 +186,11 @@ class PerExampleEngine:
         self._planned = False          # first fast backward: find which layers can stream
         self._contribs = self._sqs = None
         self._streamable: set = set()
-        for m in model.modules():
-            if isinstance(m, _BN) and m.training and self.batchnorm == "error":
-                raise self._bn_error(m)
+        self._rule_of: dict = {}       # hooked module -> its registered Rule
+        for m in model.modules():      # a rule may refuse a module (BatchNorm under "error")
+            rule = rule_for(m)
+            if rule is not None and rule.forward_check is not None:
+                rule.forward_check(m, self)
         self._fallback_params: dict[nn.Module, list[str]] = {}
         # standard protocol: what the hooks gathered during the user's backward(s)
         self._backwards = 0            # completed backwards since the last collect
@@ -199,24 +202,16 @@ class PerExampleEngine:
             self._plan(model)
 
     # ----------------------------------------------------------------------------- set-up
-    def _bn_error(self, m) -> RuntimeError:
-        return RuntimeError(
-            f"{type(m).__name__} in training mode couples the examples of a batch through its "
-            "batch statistics, so per-example gradients are not defined. Replace it with "
-            "nn.GroupNorm (e.g. GroupNorm(32, C)), put it in eval mode, or pass "
-            "PerExampleEngine(..., batchnorm='batch-stat') to accept the documented "
-            "approximation (batch statistics treated as constants).")
-
     def _plan(self, model: nn.Module) -> None:
         covered: set[nn.Module] = set()
         for m in model.modules():
             if m in covered:
                 continue
             direct = [n for n, p in m.named_parameters(recurse=False) if p.requires_grad]
-            if isinstance(m, _BN):
-                self._handles.append(m.register_forward_hook(self._hook, with_kwargs=True))
-            elif H.has_fast_rule(m):
-                if direct:
+            rule = rule_for(m)
+            if rule is not None:   # a registered per-example rule (ahtga.engine.registry)
+                if direct or rule.hook_without_params:
+                    self._rule_of[m] = rule
                     self._handles.append(m.register_forward_hook(self._hook, with_kwargs=True))
             elif direct:
                 whole = (isinstance(m, (nn.RNNBase, nn.MultiheadAttention))
@@ -239,11 +234,11 @@ class PerExampleEngine:
     def _hook(self, m, args, kwargs, output):
         if not self._recording or not torch.is_grad_enabled():
             return
-        batch_stats = False
-        if isinstance(m, _BN):
-            batch_stats = m.training or m.running_mean is None
-            if batch_stats and self.batchnorm == "error":
-                raise self._bn_error(m)
+        rule = self._rule_of.get(m)
+        extra = None
+        if rule is not None:
+            if rule.forward_check is not None:
+                extra = rule.forward_check(m, self)
             if not any(p.requires_grad for p in m.parameters(recurse=False)):
                 return
         if m not in self._fallback_params and isinstance(output, torch.Tensor):
@@ -253,11 +248,12 @@ class PerExampleEngine:
             x = args[0] if args else next(iter(kwargs.values()))
             x = x.detach()
             r = _Record()
-            r.module, r.batch_stats, r.gouts = m, batch_stats, None
+            r.module, r.extra, r.gouts = m, extra, None
             r.args, r.kwargs, r.versions = (x,), {}, [(x, x._version)]
             edge = get_gradient_edge(output)
             r.leaves, r.edges = [tuple(output.shape)], [edge]
-            r.stats = H.forward_stats(m, output)
+            r.stats = (rule.forward_stats(m, output)
+                       if rule is not None and rule.forward_stats is not None else None)
             if self.loss_reduction is not None:
                 edge.node.register_prehook(functools.partial(self._attached_hook, r,
                                                              edge.output_nr))
@@ -277,7 +273,7 @@ class PerExampleEngine:
         if all(e is None for e in edges):
             return
         r = _Record()
-        r.module, r.batch_stats = m, batch_stats
+        r.module, r.extra = m, extra
         flat_args, spec = tree_flatten((args, kwargs))
         det = [v.detach() if isinstance(v, torch.Tensor) else v for v in flat_args]
         r.versions = [(v, v._version) for v in det if isinstance(v, torch.Tensor)]
@@ -554,15 +550,15 @@ class PerExampleEngine:
                     f"{type(m).__name__} ran on a batch of {first.shape[0] if first.dim() else 0}"
                     f" examples but `losses` has {batch}: the engine needs every hooked layer "
                     "to see the whole batch in dim 0")
-        gout = r.gouts[0]
-        if isinstance(m, _BN):
-            return H.batchnorm_rule(m, first, gout, self.chunk_elems, r.batch_stats)
         if m in self._fallback_params:
             return self._fallback(r, batch)
+        gout = r.gouts[0]
         if gout is None:
             return []
-        return H.fast_rule(m, first, gout, self.chunk_elems, self._cache_left,
-                           self.conv_strategy, r.stats)
+        return self._rule_of[m].fn(RuleContext(
+            module=m, input=first, grad_output=gout, batch=batch, budget=self.chunk_elems,
+            cache_left=self._cache_left, conv_strategy=self.conv_strategy, stats=r.stats,
+            extra=r.extra))
 
     def _fallback(self, r: _Record, batch: int):
         m = r.module

@@ -42,6 +42,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .registry import RuleContext, register_rule
+
 __all__ = ["Contribution", "Materialised", "FactorContribution", "EmbeddingContribution",
            "compute_dtype", "chunks", "rows"]
 
@@ -279,10 +281,13 @@ class EmbeddingContribution(Contribution):
 
 
 # --------------------------------------------------------------------------------------------
-# Rules: (module, record) -> list of Contribution. ``args`` are the stored forward inputs,
-# ``gout`` the gradient of the summed losses with respect to the (first) output.
+# Rules: ``rule(ctx: RuleContext) -> list[Contribution]``, each registered with
+# ``register_rule`` (ahtga.engine.registry), the same way a user's rule is.
 
-def linear_rule(m: nn.Linear, x: torch.Tensor, gout: torch.Tensor, budget: int, cache_left):
+@register_rule(nn.Linear)
+def linear_rule(ctx: RuleContext):
+    m, x, gout, budget, cache_left = (ctx.module, ctx.input, ctx.grad_output, ctx.budget,
+                                      ctx.cache_left)
     b = x.shape[0]
     dt = compute_dtype(x, gout, m.weight)
     d, p = m.in_features, m.out_features
@@ -335,8 +340,11 @@ def _unfold(x: torch.Tensor, ks, dl, st) -> torch.Tensor:
     return F.unfold(x, ks, dilation=dl, stride=st).transpose(1, 2)
 
 
-def conv_rule(m: nn.Conv1d | nn.Conv2d, x: torch.Tensor, gout: torch.Tensor, budget: int,
-              cache_left, conv_strategy: str = "auto"):
+@register_rule(nn.Conv1d, nn.Conv2d)
+def conv_rule(ctx: RuleContext):
+    m, x, gout, budget, cache_left, conv_strategy = (ctx.module, ctx.input, ctx.grad_output,
+                                                     ctx.budget, ctx.cache_left,
+                                                     ctx.conv_strategy)
     one_d = isinstance(m, nn.Conv1d)
     b = x.shape[0]
     dt = compute_dtype(x, gout, m.weight)
@@ -405,7 +413,9 @@ def conv_rule(m: nn.Conv1d | nn.Conv2d, x: torch.Tensor, gout: torch.Tensor, bud
     return out
 
 
-def embedding_rule(m: nn.Embedding, idx: torch.Tensor, gout: torch.Tensor, budget: int):
+@register_rule(nn.Embedding)
+def embedding_rule(ctx: RuleContext):
+    m, idx, gout = ctx.module, ctx.input, ctx.grad_output
     if m.scale_grad_by_freq:
         raise NotImplementedError(
             "nn.Embedding(scale_grad_by_freq=True) scales gradients by token counts over the "
@@ -428,7 +438,9 @@ def _affine(m, xhat, gout, chan_shape_fn):
     return out
 
 
-def layernorm_rule(m, x, gout, budget):
+@register_rule(nn.LayerNorm, nn.RMSNorm)
+def layernorm_rule(ctx: RuleContext):
+    m, x, gout = ctx.module, ctx.input, ctx.grad_output
     dt = compute_dtype(x, gout)
     k = len(m.normalized_shape)
     dims = tuple(range(x.dim() - k, x.dim()))
@@ -459,11 +471,23 @@ def _ones(n, dtype, device):
     return _ONES[key]
 
 
-def groupnorm_rule(m: nn.GroupNorm, x, gout, budget, stats=None):
+def _groupnorm_stats(m: nn.Module, output: torch.Tensor):
+    """GroupNorm's mean and rstd as its forward's autograd node saved them (so the rule does not
+    recompute them), or None."""
+    node = output.grad_fn
+    if node is not None and type(node).__name__ == "NativeGroupNormBackward0":
+        # detached: a record must not hold the graph (its node's pre-hook holds the record)
+        return node._saved_result1.detach(), node._saved_result2.detach()
+    return None
+
+
+@register_rule(nn.GroupNorm, forward_stats=_groupnorm_stats)
+def groupnorm_rule(ctx: RuleContext):
     """Per-example GroupNorm grads: the batch folded into the groups of one GroupNorm
     (N = 1, C' = B C, G' = B G), whose native backward returns per-channel = per-example
-    weight and bias grads. ``stats``: the forward's (mean, rstd) of shape [B, G], as autograd
+    weight and bias grads. ``ctx.stats``: the forward's (mean, rstd) of shape [B, G], as autograd
     saved them; recomputed when absent or in another dtype."""
+    m, x, gout, stats = ctx.module, ctx.input, ctx.grad_output, ctx.stats
     want_w = m.weight is not None and m.weight.requires_grad
     want_b = m.bias is not None and m.bias.requires_grad
     if not (want_w or want_b):
@@ -491,7 +515,26 @@ def groupnorm_rule(m: nn.GroupNorm, x, gout, budget, stats=None):
     return out
 
 
-def batchnorm_rule(m, x, gout, budget, batch_stats: bool):
+def _batchnorm_check(m: nn.Module, engine) -> bool:
+    """Whether this forward uses batch statistics; refused under ``batchnorm="error"``."""
+    batch_stats = m.training or m.running_mean is None
+    if batch_stats and getattr(engine, "batchnorm", "error") == "error":
+        raise RuntimeError(
+            f"{type(m).__name__} in training mode couples the examples of a batch through its "
+            "batch statistics, so per-example gradients are not defined. Replace it with "
+            "nn.GroupNorm (e.g. GroupNorm(32, C)), put it in eval mode, or pass "
+            "PerExampleEngine(..., batchnorm='batch-stat') to accept the documented "
+            "approximation (batch statistics treated as constants).")
+    return batch_stats
+
+
+@register_rule(nn.modules.batchnorm._BatchNorm, forward_check=_batchnorm_check,
+               hook_without_params=True)
+def batchnorm_rule(ctx: RuleContext):
+    """BatchNorm's weight and bias: ``xhat_i * g_i`` and ``g_i`` summed over positions, with
+    ``xhat`` from the batch statistics (treated as constants; ``ctx.extra`` True) or the
+    running ones."""
+    m, x, gout, batch_stats = ctx.module, ctx.input, ctx.grad_output, ctx.extra
     dt = compute_dtype(x, gout)
     b, c = x.shape[:2]
     xf, gf = x.to(dt), gout.to(dt)
@@ -508,40 +551,3 @@ def batchnorm_rule(m, x, gout, budget, batch_stats: bool):
         return v.reshape(b, c, -1).sum(2)
 
     return _affine(m, xhat, gf, reduce)
-
-
-FAST_TYPES = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Embedding, nn.LayerNorm, nn.RMSNorm,
-              nn.GroupNorm)
-
-
-def has_fast_rule(m: nn.Module) -> bool:
-    """True for the layer types above when their ``forward`` is the stock one."""
-    for cls in FAST_TYPES:
-        if isinstance(m, cls):
-            return type(m).forward is cls.forward
-    return False
-
-
-def forward_stats(m: nn.Module, output: torch.Tensor):
-    """What a rule can reuse from the forward's autograd node (GroupNorm: its saved mean and
-    rstd, so the rule does not recompute them), or None."""
-    if isinstance(m, nn.GroupNorm):
-        node = output.grad_fn
-        if node is not None and type(node).__name__ == "NativeGroupNormBackward0":
-            # detached: a record must not hold the graph (its node's pre-hook holds the record)
-            return node._saved_result1.detach(), node._saved_result2.detach()
-    return None
-
-
-def fast_rule(m, x, gout, budget, cache_left, conv_strategy="auto", stats=None):
-    if isinstance(m, nn.Linear):
-        return linear_rule(m, x, gout, budget, cache_left)
-    if isinstance(m, (nn.Conv1d, nn.Conv2d)):
-        return conv_rule(m, x, gout, budget, cache_left, conv_strategy)
-    if isinstance(m, nn.Embedding):
-        return embedding_rule(m, x, gout, budget)
-    if isinstance(m, (nn.LayerNorm, nn.RMSNorm)):
-        return layernorm_rule(m, x, gout, budget)
-    if isinstance(m, nn.GroupNorm):
-        return groupnorm_rule(m, x, gout, budget, stats)
-    raise TypeError(f"no fast rule for {type(m).__name__}")

@@ -147,3 +147,45 @@ class FunctionalTie(nn.Module):
 
     def forward(self, idx):
         return self.emb(idx).mean(1) @ self.emb.weight.T
+
+
+# A user's own layer and its per-example rule, registered through the public registration point
+# (the README shows the same example).
+from ahtga.engine import Materialised, RuleContext, register_rule  # noqa: E402
+
+
+class Gate(nn.Module):
+    """y = x * sigmoid(w) + b over the last dim (any leading dims)."""
+
+    def __init__(self, d):
+        super().__init__()
+        self.w = nn.Parameter(torch.linspace(-1.0, 1.0, d))
+        self.b = nn.Parameter(torch.zeros(d))
+
+    def forward(self, x):
+        return x * torch.sigmoid(self.w) + self.b
+
+
+@register_rule(Gate)
+def gate_rule(ctx: RuleContext):
+    m, b = ctx.module, ctx.batch
+    d = m.w.numel()
+    out = []
+    if m.w.requires_grad:   # d y / d w = x sigmoid'(w), summed over the leading dims
+        s = torch.sigmoid(m.w.detach())
+        xg = (ctx.input * ctx.grad_output).reshape(b, -1, d).sum(1)
+        out.append(Materialised(m.w, xg * s * (1 - s)))
+    if m.b.requires_grad:
+        out.append(Materialised(m.b, ctx.grad_output.reshape(b, -1, d).sum(1)))
+    return out
+
+
+class GateNet(nn.Module):
+    def __init__(self, k=3):
+        super().__init__()
+        self.inp = nn.Linear(6, 5)
+        self.gate = Gate(5)
+        self.fc = nn.Linear(5, k)
+
+    def forward(self, x):  # x [B, T, 6]
+        return self.fc(torch.tanh(self.gate(self.inp(x))).mean(1))

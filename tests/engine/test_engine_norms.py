@@ -7,30 +7,49 @@ import pytest
 import torch
 
 from ahtga.engine import PerExampleEngine, per_example_grads, per_example_norms
-from engine_models import (Conv1dNet, FunctionalTie, LSTMNet, MHANet, SharedNet,
+from engine_models import (Conv1dNet, FunctionalTie, GateNet, LSTMNet, MHANet, SharedNet,
                            TinyLM, TinyLMBroadcastPos, ce, cnn, mlp)
 
 
-def _data(name, b, g):
-    if name == "mlp":
-        return mlp().double(), torch.randn(b, 3, 2, 2, generator=g).double(), torch.randint(0, 3, (b,), generator=g)
-    if name == "cnn":
-        return cnn().double(), torch.randn(b, 3, 8, 8, generator=g).double(), torch.randint(0, 3, (b,), generator=g)
-    if name == "conv1d":
-        return Conv1dNet(3).double(), torch.randn(b, 2, 10, generator=g).double(), torch.randint(0, 3, (b,), generator=g)
-    if name in ("lm", "lm_tied"):
-        idx = torch.randint(0, 5, (b, 7), generator=g)  # small range: repeated tokens and padding 0
-        return TinyLM(tie=name == "lm_tied").double(), idx, torch.randint(0, 11, (b, 7), generator=g)
-    if name == "lstm":
-        return LSTMNet().double(), torch.randint(0, 9, (b, 6), generator=g), torch.randint(0, 3, (b,), generator=g)
-    if name == "mha":
-        return MHANet().double(), torch.randn(b, 5, 4, generator=g).double(), torch.randint(0, 3, (b,), generator=g)
-    if name == "shared":
-        return SharedNet().double(), torch.randn(b, 6, generator=g).double(), torch.randint(0, 3, (b,), generator=g)
-    raise KeyError(name)
+def _x(*shape):
+    return lambda b, g: torch.randn(b, *shape, generator=g, dtype=torch.float64)
 
 
-MODELS = ["mlp", "cnn", "conv1d", "lm", "lm_tied", "lstm", "mha", "shared"]
+def _ints(high, *shape):
+    return lambda b, g: torch.randint(0, high, (b, *shape), generator=g)
+
+
+def _bn_eval():
+    torch.manual_seed(3)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.BatchNorm2d(4),
+                              torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(64, 3))
+    with torch.no_grad():   # running statistics that are not the defaults
+        net[1].running_mean.uniform_(-0.5, 0.5)
+        net[1].running_var.uniform_(0.5, 2.0)
+    return net.eval()
+
+
+# One line per setting: (name, model factory, input (B, generator) -> x, target -> y); the loss
+# is ``ce``. A new per-example rule is tested by adding its layer here.
+SETTINGS = [
+    ("mlp", mlp, _x(3, 2, 2), _ints(3)),
+    ("cnn", cnn, _x(3, 8, 8), _ints(3)),                      # Conv2d variants, GroupNorm
+    ("conv1d", lambda: Conv1dNet(3), _x(2, 10), _ints(3)),
+    ("lm", TinyLM, _ints(5, 7), _ints(11, 7)),                # Embedding (padding, repeats),
+    ("lm_tied", lambda: TinyLM(tie=True), _ints(5, 7), _ints(11, 7)),  # LayerNorm, RMSNorm
+    ("lstm", LSTMNet, _ints(9, 6), _ints(3)),                 # fallback (whole module)
+    ("mha", MHANet, _x(5, 4), _ints(3)),                      # fallback, batch in dim 1
+    ("shared", SharedNet, _x(6), _ints(3)),                   # one Linear twice, custom layer
+    ("batchnorm_eval", _bn_eval, _x(3, 4, 4), _ints(3)),      # BatchNorm, running statistics
+    ("registered_rule", GateNet, _x(4, 6), _ints(3)),         # a user's rule (engine_models)
+]
+IDS = [s[0] for s in SETTINGS]
+
+
+def _data(setting, b, g):
+    _, build, make_x, make_y = setting
+    model = build().double()
+    return model, make_x(b, g), make_y(b, g)
 
 
 def _reference(model, x, y):
@@ -39,6 +58,8 @@ def _reference(model, x, y):
 
 
 def _engine_step(model, x, y, mode="fast"):
+    if mode == "standard":
+        return _standard_step(model, x, y)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         eng = PerExampleEngine(model, mode=mode)
@@ -53,12 +74,25 @@ def _engine_step(model, x, y, mode="fast"):
     return eng, norms
 
 
-@pytest.mark.parametrize("name", MODELS)
-@pytest.mark.parametrize("mode", ["fast", "reference"])
-def test_engine_matches_reference(name, mode):
-    g = torch.Generator().manual_seed(MODELS.index(name))
-    torch.manual_seed(MODELS.index(name))
-    model, x, y = _data(name, 6, g)
+def _standard_step(model, x, y):
+    """The standard protocol: the user's backward of the mean loss, then collect()."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        eng = PerExampleEngine(model, loss_reduction="mean")
+        for _ in range(3):   # verification on the first collect
+            model.zero_grad(set_to_none=True)
+            ce(model(x), y).mean().backward()
+            norms = eng.collect()
+    return eng, norms
+
+
+@pytest.mark.parametrize("setting", SETTINGS, ids=IDS)
+@pytest.mark.parametrize("mode", ["fast", "reference", "standard"])
+def test_engine_matches_reference(setting, mode):
+    seed = IDS.index(setting[0])
+    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    model, x, y = _data(setting, 6, g)
     ref = _reference(model, x, y)
     eng, norms = _engine_step(model, x, y, mode)
     rn = per_example_norms(ref)
