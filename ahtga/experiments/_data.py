@@ -25,6 +25,7 @@ from typing import Any
 
 import torch
 
+from .. import data as D
 from .config import RunConfig
 
 
@@ -45,6 +46,7 @@ class Prepared:
     std: Any = 1.0
     ood_raw: torch.Tensor | None = None     # OOD inputs before standardisation (``ood``; studies.load_ood)
     ood_error: str | None = None            # why the OOD set could not be loaded (then ood_raw is None)
+    train_on_device: tuple | None = None    # (train_x, train_y) on the training device (Task.to_device)
 
     def standardise(self, x: torch.Tensor) -> torch.Tensor:
         """Apply the training split's standardisation to raw inputs (e.g. corrupted test images)."""
@@ -67,8 +69,6 @@ def tensor_digest(*ts: torch.Tensor) -> str:
 
 def _load_splits(cfg: RunConfig):
     """(train ArrayDataset, test ArrayDataset or None)."""
-    from .. import data as D
-
     name = cfg.dataset
     v = {"verify": cfg.verify_checksums}
     if name == "digits":
@@ -97,7 +97,6 @@ def _load_splits(cfg: RunConfig):
 def _flips(dataset: str) -> dict[int, int]:
     """Asymmetric-noise class mapping: MNIST's (2->7, 3->8, 7->1, 5<->6) for digit data sets,
     CIFAR-10's (truck->automobile, bird->airplane, deer->horse, cat<->dog) otherwise."""
-    from .. import data as D
     return dict(D.CIFAR10_FLIPS if dataset.startswith("cifar10") else D.MNIST_FLIPS)
 
 
@@ -128,8 +127,6 @@ def prepare_lm(cfg: RunConfig, seed: int) -> Prepared:
     hidden state is carried between batches (stateless truncated BPTT, so per-example gradients
     are defined per sequence).  ``train_fraction`` / ``max_train_examples`` keep a seeded random
     subset of training sequences; label noise and standardisation do not apply."""
-    from .. import data as D
-
     name = {"tinyshakespeare": "tiny_shakespeare"}.get(cfg.dataset, cfg.dataset)
     if name not in D.CORPORA:
         raise ValueError(f"`dataset` must be one of {sorted(D.CORPORA)} for task=lm; got dataset={cfg.dataset!r}")
@@ -162,8 +159,7 @@ def subset_train(cfg, x: torch.Tensor, y: torch.Tensor, seed: int):
     """The training rows a run uses: a stratified ``train_fraction`` (seeded), then at most
     ``max_train_examples`` rows chosen by a seeded permutation, kept in their original order."""
     if cfg.train_fraction < 1.0:
-        from ..data import stratified_subset
-        keep = stratified_subset(y, cfg.train_fraction, seed=seed)
+        keep = D.stratified_subset(y, cfg.train_fraction, seed=seed)
         x, y = x[keep], y[keep]
     if cfg.max_train_examples and x.shape[0] > cfg.max_train_examples:
         keep = torch.randperm(x.shape[0], generator=torch.Generator().manual_seed(seed))[:cfg.max_train_examples]
@@ -174,11 +170,6 @@ def subset_train(cfg, x: torch.Tensor, y: torch.Tensor, seed: int):
 
 def prepare(cfg: RunConfig, seed: int) -> Prepared:
     """Load and prepare the data of one run (see the module docstring)."""
-    from .. import data as D
-
-    if cfg.task == "lm":
-        return prepare_lm(cfg, seed)
-
     train, test = _load_splits(cfg)
     info: dict[str, Any] = {}
     x, y = train.x.float(), train.y.long()

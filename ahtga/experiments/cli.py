@@ -29,7 +29,13 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Sequence
 
+from .aggregate import aggregate, format_table
 from .config import SCALES, UnknownConfigKey, parse_set
+from .distributed import check_device, init_from_env
+from .lr import MissingSweep, lr_sweep, missing_sweep, needs_sweep, resolve_lr
+from .presets import PRESETS, default_seeds, presets_at, resolve, run_all_presets
+from .runner import copy_result, run_key, run_one, stored_is_current
+from .store import result_path
 
 #: Exceptions that are the user's to fix: printed as one ``error:`` line (exit status 2 before
 #: any run, one line per failed run after).
@@ -77,9 +83,6 @@ def _task(kind: str, preset: str, scale: str, overrides: dict, label: str, seed:
           out: str, force: bool, copies: tuple = ()) -> tuple[str, str, int, float]:
     """One sweep or run; ``copies``: (preset, label) pairs holding the identical run, written
     from this run's result afterwards."""
-    from .presets import resolve
-    from .runner import copy_result, lr_sweep, run_one
-
     t0 = time.time()
     cfg = resolve(preset, scale, overrides)
     if kind == "sweep":
@@ -91,18 +94,6 @@ def _task(kind: str, preset: str, scale: str, overrides: dict, label: str, seed:
         for p2, l2 in (copies if src is not None else ()):
             copy_result(src, resolve(p2, scale, overrides), l2, seed, out)
     return kind, f"{preset}/{label}" + ("" if kind == "sweep" else f"/seed{seed}"), seed, time.time() - t0
-
-
-def needs_sweep(cfg, label: str, out: Path) -> bool:
-    """Whether ``resolve_lr`` would run a sweep now (no override, no reusable choice, none done)."""
-    from .runner import _own_grid, _recorded_choice, sweep_setting
-
-    if label in cfg.lr_overrides or cfg.lr > 0 or not cfg.lr_sweep:
-        return False
-    grid, setting = _own_grid(cfg, label), sweep_setting(cfg)
-    if cfg.lr_from and _recorded_choice(out, cfg.lr_from, label, grid, setting) is not None:
-        return False
-    return _recorded_choice(out, cfg.preset, label, grid, setting) is None
 
 
 def _failure(t: tuple, e: BaseException) -> str:
@@ -151,8 +142,6 @@ def _drop_seed(r: tuple) -> tuple:
 def preflight(cfg) -> None:
     """Checks that need no training, before any run starts: the device, and the data folder of
     a data set that does not ship with a dependency."""
-    from .runner import check_device
-
     check_device(cfg.device)
     if cfg.dataset != "digits" and not (cfg.data_dir and Path(cfg.data_dir).expanduser().exists()):
         raise FileNotFoundError(f"`data_dir` must name the folder holding the {cfg.dataset} files "
@@ -163,9 +152,6 @@ def preflight(cfg) -> None:
 def run_presets(names: Sequence[str], scale: str, overrides: dict, out: Path, *,
                 seeds: Sequence[int] | None = None, jobs: int = 1, force: bool = False) -> int:
     """Sweeps (presets without ``lr_from`` first), then the runs; returns the exit status."""
-    from .presets import default_seeds, resolve
-    from .store import result_path
-
     out = Path(out)
     t0 = time.time()
     cfgs = {n: resolve(n, scale, overrides) for n in names}
@@ -177,8 +163,6 @@ def run_presets(names: Sequence[str], scale: str, overrides: dict, out: Path, *,
                   for n, c in cfgs.items() if (not c.lr_from) == (phase == "own")
                   for lab in c.optimizers if needs_sweep(c, lab, out)]
         failures += _execute(sweeps, jobs)
-    from .runner import MissingSweep, missing_sweep, resolve_lr, run_key, stored_is_current
-
     def stale(path, c, lab) -> bool:
         """A stored result run_one would recompute (planning must count it)."""
         try:
@@ -259,8 +243,6 @@ def _main(argv: Sequence[str] | None = None) -> int:
     p_agg.add_argument("--metrics", default="test_acc,test_loss,ece,gen_gap_loss")
     args = ap.parse_args(argv)
 
-    from .presets import PRESETS, default_seeds, presets_at, resolve, run_all_presets
-
     if args.cmd == "list":
         for n, p in PRESETS.items():
             if args.scale and args.scale not in p.scales:
@@ -271,12 +253,10 @@ def _main(argv: Sequence[str] | None = None) -> int:
                   f"{'':18s} {p.description}\n{'':18s} optimizers: {', '.join(opts)}")
         return 0
     if args.cmd == "aggregate":
-        from .aggregate import aggregate, format_table
         print(format_table(aggregate(args.out, args.preset, args.metrics.split(","))))
         return 0
     jobs = args.jobs or (min(2, os.cpu_count() or 1) if args.scale == "tiny" else 1)
     overrides = _overrides(args)
-    from .distributed import init_from_env
     first = args.preset if args.cmd == "run" else (run_all_presets(args.scale) or [None])[0]
     dev = resolve(first, args.scale, overrides).device if first in PRESETS else "cpu"
     if init_from_env(dev).world_size > 1:   # under torchrun: every rank runs the same runs in step

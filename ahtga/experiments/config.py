@@ -19,7 +19,8 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._validation import check_choice
+from .._validation import check_choice, check_in_range, check_int
+from .registry import task_names
 
 SCALES = ("tiny", "small", "full")
 
@@ -29,7 +30,7 @@ class RunConfig:
     # --- identity ---
     preset: str = "custom"              # name of the preset that produced this config (recorded)
     scale: str = "tiny"                 # tiny (sklearn digits, minutes on 2 cores) | small (offline real data) | full (GPUs)
-    task: str = "classification"        # classification | lm (next-token language modelling) | fewshot (episodes; see experiments.fewshot) | glue (GLUE TSV text classification; see experiments.glue)
+    task: str = "classification"        # a registered task (experiments.tasks): classification | lm (next-token language modelling) | fewshot (episodes) | glue (GLUE TSV text classification)
     # --- data ---
     dataset: str = "digits"             # digits | mnist | fashion_mnist | cifar10 | cifar10_npz | ptb | tinyshakespeare | sst2 | mrpc | rte (task=glue)
     data_dir: str | None = None         # folder holding the dataset's files (needed for all but digits)
@@ -180,11 +181,10 @@ def apply_overrides(cfg: RunConfig, overrides: dict[str, Any]) -> RunConfig:
 
 
 def validate(cfg: RunConfig) -> RunConfig:
-    """Range and choice checks of a resolved config (errors name the field and value)."""
-    from .._validation import check_in_range, check_int
-
+    """Range and choice checks of a config (errors name the field and value); the task's own
+    checks run once the whole config is resolved (``presets.resolve``)."""
     check_choice("scale", cfg.scale, SCALES)
-    check_choice("task", cfg.task, ("classification", "lm", "fewshot", "glue"))
+    check_choice("task", cfg.task, task_names())
     check_choice("label_noise_kind", cfg.label_noise_kind, ("symmetric", "asymmetric"))
     check_choice("lr_schedule", cfg.lr_schedule, ("constant", "cosine"))
     check_choice("augment", cfg.augment, ("", "crop_flip"))
@@ -200,10 +200,6 @@ def validate(cfg: RunConfig) -> RunConfig:
     for name in ("tail_every", "checkpoint_every", "sweep_epochs", "warmup_steps", "max_train_examples"):
         check_int(name, getattr(cfg, name), min_value=0)
     check_int("tail_probe", cfg.tail_probe, min_value=8)
-    if cfg.task == "fewshot" and cfg.eval_every != 1:
-        raise ValueError("`eval_every` applies to task='classification', 'lm' and 'glue' (few-shot "
-                         f"runs validate on episodes every epoch); got eval_every={cfg.eval_every!r} "
-                         "with task='fewshot'")
     if not cfg.optimizers:
         raise ValueError("`optimizers` must name at least one optimizer; got optimizers=()")
     if not isinstance(cfg.lr_grids, dict):

@@ -37,7 +37,7 @@ import torch
 import torch.distributed as dist
 
 __all__ = ["DistInfo", "init_from_env", "is_distributed", "rank", "world_size", "is_main",
-           "barrier", "shard", "global_mean", "wrap_model", "unwrap", "device_for"]
+           "barrier", "shard", "global_mean", "wrap_model", "unwrap", "device_for", "check_device"]
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,28 @@ def init_from_env(device: str = "cpu") -> DistInfo:
             torch.cuda.set_device(local)
         dist.init_process_group(backend=backend)
     return DistInfo(dist.get_rank(), dist.get_world_size(), local, dist.get_backend())
+
+
+def check_device(device: str) -> None:
+    """Refuse a device this torch build or machine cannot use (ValueError naming ``device``),
+    before any data is loaded or trained."""
+    try:
+        d = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise ValueError(f"`device` must be a torch device such as cpu, cuda or cuda:1; got "
+                         f"device={device!r} ({e})") from None
+    if d.type == "cuda":
+        if torch.version.cuda is None:
+            raise ValueError(f"`device`={device!r}, but this torch build ({torch.__version__}) has no "
+                             "CUDA support; use --set device=cpu or install a CUDA build of torch")
+        if not torch.cuda.is_available():
+            raise ValueError(f"`device`={device!r}, but CUDA sees no GPU on this machine; use "
+                             "--set device=cpu")
+        if d.index is not None and d.index >= torch.cuda.device_count():
+            raise ValueError(f"`device`={device!r}, but this machine has {torch.cuda.device_count()} "
+                             "CUDA device(s)")
+    elif d.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        raise ValueError(f"`device`={device!r}, but MPS is not available in this torch build or machine")
 
 
 def device_for(device: str) -> torch.device:

@@ -1,5 +1,6 @@
-"""Few-shot episodes in the runner (``task="fewshot"``): Prototypical Networks and first-order MAML
-trained with any registered optimizer through ``ahtga.optim.train_step``.
+"""Few-shot episodes: their data, per-query losses and metrics (Prototypical Networks and
+first-order MAML).  The task that trains them with any registered optimizer through the one
+training loop is :mod:`ahtga.experiments.tasks.fewshot`.
 
 What an *example* is.  AHTGA needs one loss per example.  Here an example is a **query** of an
 episode: its loss is the cross-entropy of that query's prediction, where the prediction uses
@@ -48,23 +49,29 @@ Result file: the runner's layout and keys.  ``final`` holds ``test_acc``, ``test
 per-episode accuracies), ``shots`` (``{"1": {"test_acc", "test_acc_ci95", "test_loss"}, ...}``),
 ``val_acc``/``val_loss`` (mean over the validation episodes), ``train_acc``/``train_loss`` (mean
 query accuracy/loss over the last epoch's training episodes, measured during training before
-each update), ``gen_gap_*``, ``diverged``, ``steps``, ``skipped_steps``, ``clamped_steps``,
-``time_per_epoch``, ``tail_alpha_start``/``tail_alpha_final`` (AHTGA's EMA alpha at its first and
-last step; null for baselines), ``fewshot`` (the resolved episode options); the
-classification-only keys (``ece``, ``reliability``, ``perturbations``, ``ood``) are null/empty.
+each update), ``gen_gap_*``, ``fewshot`` (the resolved episode options) and the loop's keys of
+every task (``diverged``, ``steps``, ``skipped_steps``, ``clamped_steps``, ``time_per_epoch``,
+``tail_alpha_*`` -- null, the tail monitor is off for episodes -- and ``ahtga_alpha_*``, AHTGA's
+EMA alpha); the classification-only keys (``ece``, ``reliability``, ``perturbations``, ``ood``)
+are null/empty.  Result files written before schema version 2 held AHTGA's EMA alpha under
+``tail_alpha_*``; ``store.upgrade_result`` moves it.
 """
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch.func import functional_call
 
+from .. import data as D
 from .._validation import check_choice, check_int, check_positive
+from ..data import Episode, EpisodeSampler
+from ..models.fewshot import maml_adapt, prototypical_logits
+from ._data import tensor_digest
 from .config import RunConfig
 
 #: Episode options (``RunConfig.fewshot`` is merged over these; unknown keys are an error).
@@ -86,7 +93,8 @@ FEWSHOT_DEFAULTS: dict[str, Any] = {
     "oneshot_runs": True,        # omniglot: evaluate Lake's 20 one-shot runs when the zip exists
 }
 
-_VAL_SEED, _TEST_SEED = 10_001, 20_001
+#: Seeds of the fixed validation and test episodes (plus the shot count).
+VAL_SEED, TEST_SEED = 10_001, 20_001
 
 
 def options(cfg: RunConfig) -> dict[str, Any]:
@@ -149,9 +157,6 @@ def _find(data_dir: str | None, names: tuple[str, ...]) -> Path | None:
 
 def prepare(cfg: RunConfig, seed: int) -> FewshotData:
     """Load the episode sources of ``cfg.dataset`` (see the module docstring)."""
-    from .. import data as D
-    from ._data import tensor_digest
-
     o = options(cfg)
     size = o["image_size"]
     runs = None
@@ -220,48 +225,16 @@ def prepare(cfg: RunConfig, seed: int) -> FewshotData:
     return FewshotData(train, val, test, o, info, runs)
 
 
-# ----------------------------------------------------------------------------- model, losses
-def build(cfg: RunConfig, data: FewshotData) -> torch.nn.Module:
-    """``cfg.model`` from ``ahtga.models``: ``protonet`` (default backbone Conv-4) for
-    ``method=protonet``; for ``fomaml`` any classifier taking ``num_classes`` (default ``conv4``
-    with a ``ways``-way head).  ``in_channels`` and ``image_size`` are filled in."""
-    import inspect
-
-    from ..models import MODELS, build_model
-
-    o = data.opts
-    kw: dict[str, Any] = {"in_channels": data.input_shape[0]}
-    factory = MODELS.get(cfg.model)
-    try:
-        params = inspect.signature(factory).parameters if factory is not None else {}
-    except (TypeError, ValueError):
-        params = {}
-    if cfg.model in ("protonet", "conv4") or "image_size" in params:
-        kw["image_size"] = data.input_shape[-1]
-    if o["method"] == "fomaml":
-        if cfg.model == "protonet":
-            raise ValueError("`model` must be a classifier (e.g. conv4) for fewshot.method=fomaml; got model='protonet'")
-        kw["num_classes"] = o["ways"]
-    elif cfg.model != "protonet":
-        raise ValueError(f"`model` must be 'protonet' for fewshot.method=protonet; got model={cfg.model!r}")
-    kw.update(cfg.model_kwargs)
-    return build_model(cfg.model, **kw)
-
-
+# ----------------------------------------------------------------------------- losses
 def episode_losses(model, episodes, opts: dict, *, train: bool = True
                    ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-query losses ``[sum of queries]`` (concatenated over ``episodes``) and per-query
     correctness (float ``[same]``).  ``train=False`` detaches the losses (evaluation)."""
-    from torch.func import functional_call
-
-    from ..models.fewshot import maml_adapt
-
     losses, correct = [], []
     for ep in episodes:
         if opts["method"] == "protonet":
             z = model.embed(torch.cat([ep.support_x, ep.query_x]))
             s, q = z[:len(ep.support_x)], z[len(ep.support_x):]
-            from ..models.fewshot import prototypical_logits
             logits = prototypical_logits(s, ep.support_y, q, ep.ways)
         else:
             params = {k: v for k, v in model.named_parameters() if v.requires_grad}
@@ -287,8 +260,6 @@ def protonet_rows(model, episodes) -> tuple[torch.Tensor, torch.Tensor, torch.Te
     the per-query cross-entropies the optimizer reports, the same values as
     :func:`episode_losses`.
     """
-    from ..models.fewshot import prototypical_logits
-
     losses, correct, rows, groups = [], [], [], []
     xs = []
     for ep in episodes:
@@ -334,8 +305,6 @@ def evaluate_episodes(model, source, opts: dict, *, shots: int, episodes: int, s
                       ) -> dict[str, Any]:
     """Mean query accuracy/loss over ``episodes`` fixed ``ways``-way ``shots``-shot episodes of
     ``source`` (seed ``seed``), with the 95% interval over episodes."""
-    from ..data import EpisodeSampler
-
     sampler = EpisodeSampler(source, ways=opts["ways"], shots=shots, queries=opts["queries"],
                              episodes=episodes, seed=seed)
     was = model.training
@@ -357,8 +326,6 @@ def evaluate_episodes(model, source, opts: dict, *, shots: int, episodes: int, s
 def evaluate_oneshot_runs(model, runs, opts: dict) -> dict[str, Any]:
     """Lake et al.'s 20-way 1-shot runs: prototypes = the 20 training images (ProtoNet) or
     adaptation on them (FOMAML, which needs a 20-way head: skipped unless ``ways == 20``)."""
-    from ..data import Episode
-
     if opts["method"] == "fomaml" and opts["ways"] != len(runs[0].support_y):
         return {"acc": None, "note": "fomaml head has a different number of ways"}
     accs = []
@@ -374,161 +341,16 @@ def evaluate_oneshot_runs(model, runs, opts: dict) -> dict[str, Any]:
     return {"acc": mean, "acc_ci95": ci95, "runs": len(accs), "acc_runs": accs}
 
 
-# ----------------------------------------------------------------------------- training
-def train_run(cfg: RunConfig, label: str, seed: int, lr: float, data: FewshotData, *,
-              ckpt: Path | None = None, desc: str = "", binding: dict | None = None,
-              lock=None) -> dict:
-    """Train one few-shot run; returns ``curves``, ``final`` and ``timings`` like
-    ``runner.train_run``.  Warnings of the tail estimator and skipped AHTGA steps are counted."""
-    import warnings
-
-    from ..tail import TailWarning
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", TailWarning)
-        warnings.filterwarnings("ignore", message="AHTGA step", category=RuntimeWarning)
-        return _train_run(cfg, label, seed, lr, data, ckpt=ckpt, desc=desc, binding=binding, lock=lock)
-
-
-def _train_run(cfg, label, seed, lr, data, *, ckpt, desc, binding, lock) -> dict:
-    from tqdm.auto import tqdm
-
-    from ..data import EpisodeSampler
-    from .distributed import is_distributed
-    from .runner import (_STAT_KEYS, _lr_factor, _report_validation, check_device, close_epoch,
-                         make_optimizer, record_step, resolve_optimizer, restore_checkpoint,
-                         save_checkpoint, timed_step)
-
-    if is_distributed():
-        raise NotImplementedError("task=fewshot runs in one process; start it without torchrun")
-    o = data.opts
-    rows_engine = False
-    if resolve_optimizer(label)[0] == "ahtga":
-        name, kw = resolve_optimizer(label)
-        mode = {**cfg.optimizer_kwargs, **cfg.ahtga_kwargs, **kw}.get("mode", "fast")
-        if mode not in ("reference", "rows"):
-            raise ValueError("AHTGA on episodes needs `ahtga_kwargs` mode='rows' or 'reference' (a "
-                             "query's loss depends on the support rows, so the plain fast per-layer "
-                             f"rules do not apply); got mode={mode!r}")
-        if mode == "rows" and o["method"] != "protonet":
-            raise ValueError("AHTGA mode='rows' is implemented for fewshot.method='protonet'; "
-                             f"got method={o['method']!r} (use mode='reference')")
-        rows_engine = mode == "rows"
-    t_start, c_start = time.perf_counter(), time.process_time()
-    torch.set_num_threads(cfg.num_threads)
-    check_device(cfg.device)
-    device = torch.device(cfg.device)
-    if device.type != "cpu":
-        data = _to_device(data, device)
-    torch.manual_seed(seed)
-    model = build(cfg, data).to(device)
-    if rows_engine:
-        from ..engine.grouped import RowGroupEngine
-        engine = RowGroupEngine(model)
-        opt = make_optimizer(cfg, label, model, lr, seed, engine=engine, mode="fast")
-    else:
-        opt = make_optimizer(cfg, label, model, lr, seed)
-    base_lrs = [g["lr"] for g in opt.param_groups]
-    steps_per_epoch = o["episodes_per_epoch"] // o["meta_batch"]
-    total = steps_per_epoch * cfg.epochs
-    gen = torch.Generator().manual_seed(seed)
-    sampler = EpisodeSampler(data.train, ways=o["ways"], shots=o["shots"], queries=o["queries"],
-                             episodes=1, seed=seed)
-    curves = {"step": {k: [] for k in ("step", "train_loss", "step_time", "lr", *_STAT_KEYS)},
-              "epoch": {k: [] for k in ("epoch", "step", "train_loss", "train_acc", "val_loss",
-                                        "val_acc", "test_loss", "test_acc", "epoch_time", "eff_rank")},
-              "tail": []}
-    state = {"epoch": 0, "step": 0, "diverged": False, "train_s": 0.0, "eval_s": 0.0,
-             "skipped": 0, "clamped": 0, "alpha_start": None, "alpha_final": None,
-             "window": [0.0, 0.0, 0]}
-    resumed_from = None
-    restored = restore_checkpoint(ckpt, model, opt, gen, binding)
-    if restored is not None:
-        curves, state = restored
-        resumed_from = state["epoch"]
-    bar = tqdm(total=total, initial=state["step"], desc=desc or f"{cfg.preset}/{label}/seed{seed}",
-               disable=not cfg.progress, leave=False, mininterval=1.0, dynamic_ncols=True)
-    win_loss, win_time, win_n = state.get("window", (0.0, 0.0, 0))
-    while state["epoch"] < cfg.epochs and not state["diverged"]:
-        t_ep = time.perf_counter()
-        ep_loss, ep_acc, ep_n = 0.0, 0.0, 0
-        model.train()
-        for _ in range(steps_per_epoch):
-            episodes = [_to(sampler.sample(gen), device) for _ in range(o["meta_batch"])]
-            f = _lr_factor(cfg, state["step"], total)
-            for g, base in zip(opt.param_groups, base_lrs):
-                g["lr"] = base * f
-            t0 = time.perf_counter()
-            if rows_engine:
-                losses, correct, row_losses, groups = protonet_rows(model, episodes)
-                opt.engine.set_rows(row_losses, groups)
-            else:
-                losses, correct = episode_losses(model, episodes, o)
-            mean_loss = float(losses.detach().mean())
-            done = timed_step(opt, losses, mean_loss, state, device, t0)
-            if done is None:
-                break
-            stats, dt = done
-            a = stats.get("alpha")
-            if a is not None and isinstance(a, float) and math.isfinite(a):
-                state["alpha_start"] = a if state["alpha_start"] is None else state["alpha_start"]
-                state["alpha_final"] = a
-            state["step"] += 1
-            win_loss += mean_loss; win_time += dt; win_n += 1
-            ep_loss += mean_loss; ep_acc += float(correct.mean()); ep_n += 1
-            if state["step"] % cfg.log_every == 0 or state["step"] == total:
-                record_step(curves, state["step"], win_loss / win_n, win_time / win_n,
-                            opt.param_groups[0]["lr"], stats)
-                win_loss, win_time, win_n = 0.0, 0.0, 0
-            bar.update(1)
-        e = close_epoch(curves, state, t_ep, ep_loss, ep_n)
-        t_ev = time.perf_counter()
-        e["train_acc"].append(ep_acc / ep_n if ep_n else None)
-        if data.val is not None:
-            v = evaluate_episodes(model, data.val, o, shots=o["shots"], episodes=o["val_episodes"],
-                                  seed=_VAL_SEED + o["shots"])
-            vl, va = v["loss"], v["acc"]
-        else:
-            vl = va = None
-        e["val_loss"].append(vl)
-        e["val_acc"].append(va)
-        e["test_loss"].append(None)   # test episodes are evaluated once, at the end
-        e["test_acc"].append(None)
-        e["eff_rank"].append(None)
-        _report_validation(opt, state, vl)
-        state["eval_s"] += time.perf_counter() - t_ev
-        e["epoch_time"].append(time.perf_counter() - t_ep)
-        bar.set_postfix(val_acc=f"{va:.3f}" if va is not None else "-", refresh=False)
-        state["window"] = [win_loss, win_time, win_n]
-        if lock is not None:
-            lock.check()
-        save_checkpoint(ckpt, cfg, state, model, opt, gen, curves, binding)
-    bar.close()
-    t_fin = time.perf_counter()
-    final = final_metrics(cfg, model, data, curves, state)
-    if curves["epoch"]["epoch"]:
-        curves["epoch"]["test_acc"][-1] = final["test_acc"]
-        curves["epoch"]["test_loss"][-1] = final["test_loss"]
-    epochs_run = max(1, len(curves["epoch"]["epoch"]))
-    step_times = [t for t in curves["step"]["step_time"] if t is not None]
-    final["time_per_epoch"] = state["train_s"] / epochs_run
-    timings = {"total_s": time.perf_counter() - t_start, "cpu_s": time.process_time() - c_start,
-               "train_s": state["train_s"], "eval_s": state["eval_s"],
-               "final_metrics_s": time.perf_counter() - t_fin,
-               "train_s_per_epoch": state["train_s"] / epochs_run,
-               "step_s_median": float(torch.tensor(step_times).median()) if step_times else None,
-               "resumed_from_epoch": resumed_from}
-    return {"curves": curves, "final": final, "timings": timings}
-
-
-def final_metrics(cfg, model, data: FewshotData, curves: dict, state: dict) -> dict[str, Any]:
+# ----------------------------------------------------------------------------- metrics
+def final_metrics(cfg, model, data: FewshotData, curves: dict) -> dict[str, Any]:
     """Test accuracy (with its 95% interval over episodes) at every ``test_shots``; see the
-    module docstring for the keys."""
+    module docstring for the keys.  The last epoch's ``test_loss``/``test_acc`` curve entries
+    are set to the final test values (test episodes are evaluated once, at the end)."""
     o = data.opts
     shots = {}
     for k in o["test_shots"]:
         r = evaluate_episodes(model, data.test, o, shots=k, episodes=o["test_episodes"],
-                              seed=_TEST_SEED + k)
+                              seed=TEST_SEED + k)
         shots[str(k)] = r
     main = shots[str(o["shots"])]
     e = curves["epoch"]
@@ -546,35 +368,13 @@ def final_metrics(cfg, model, data: FewshotData, curves: dict, state: dict) -> d
         "gen_gap_loss": (main["loss"] - train_loss) if main["loss"] is not None and train_loss is not None else None,
         "gen_gap_acc": (train_acc - main["acc"]) if train_acc is not None else None,
         "ece": None, "reliability": None, "perturbations": {}, "ood": None,
-        "tail_alpha_start": state.get("alpha_start"), "tail_alpha_final": state.get("alpha_final"),
-        "diverged": bool(state["diverged"]), "steps": state["step"],
-        "skipped_steps": state.get("skipped", 0), "clamped_steps": state.get("clamped", 0),
         "fewshot": {k: v for k, v in o.items()},
     }
+    if e["epoch"]:
+        e["test_acc"][-1], e["test_loss"][-1] = main["acc"], main["loss"]
     if data.oneshot_runs:
         r = evaluate_oneshot_runs(model, data.oneshot_runs, o)
         fin["oneshot_runs_acc"] = r["acc"]
         fin["oneshot_runs_ci95"] = r.get("acc_ci95")
         fin["oneshot_runs_acc_runs"] = r.get("acc_runs")
     return fin
-
-
-def _to(ep, device):
-    if device.type == "cpu":
-        return ep
-    from ..data import Episode
-    return Episode(ep.support_x.to(device), ep.support_y.to(device), ep.query_x.to(device),
-                   ep.query_y.to(device), ep.classes)
-
-
-def _to_device(data: FewshotData, device) -> FewshotData:
-    from ..data import ArrayDataset
-
-    def mv(d):
-        return None if d is None else ArrayDataset(d.x.to(device), d.y.to(device))
-    runs = data.oneshot_runs
-    if runs:
-        for r in runs:
-            r.support, r.support_y = r.support.to(device), r.support_y.to(device)
-            r.query, r.query_y = r.query.to(device), r.query_y.to(device)
-    return FewshotData(mv(data.train), mv(data.val), mv(data.test), data.opts, data.info, runs)

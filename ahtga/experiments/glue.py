@@ -25,40 +25,22 @@ can be downloaded here: every GLUE run needs ``--data-dir``.
   it for the model.  Input standardisation, corruptions and OOD sets do not apply (a run that
   asks for ``perturbations`` or ``ood`` is refused).
 
-Models.
-* Default: :class:`ahtga.models.BertClassifier` trained from scratch (``model="bert"``,
-  ``model_kwargs`` for its size; ``vocab_size`` and ``max_len`` are filled in).  It is made of
-  ``nn.Embedding``, ``nn.LayerNorm`` and ``nn.Linear`` only, every one called with the batch in
-  dim 0, so AHTGA's per-example gradients go through the engine's fast rules (``mode="fast"``);
-  the padding mask only changes the forward pass, the per-example gradients stay exact (checked
-  against ``torch.func`` in the tests).
-* ``hf_model=NAME`` (needs the optional ``transformers`` package): ``NAME`` (a Hugging Face model
-  name or a local folder written by ``save_pretrained``) is loaded with
-  ``AutoModelForSequenceClassification.from_pretrained`` and fine-tuned (``model`` becomes
-  ``hf_classifier``; ``model_kwargs`` go to ``from_pretrained``).  :class:`HFInputs` passes
-  explicit ``position_ids`` ``arange(T)`` expanded to ``[B, T]`` for models with absolute
-  positions (BERT's family): the default ``[1, T]`` position table would put a batch of 1 in dim 0
-  of the position embedding, which the fast engine refuses.  Measured (tiny BERT config,
-  transformers 5.24.0): with expanded positions the fast engine's per-example gradients match
-  ``torch.func``'s to 3e-7 relative error, but its first-step verification (per-example
-  gradients must sum to the batch gradient, to a relative 1e-3 with no absolute floor) fails on
-  the attention *key* biases, whose gradient is identically zero (softmax is invariant to adding
-  ``q . b_k`` to every score of a query): both sides are rounding noise of norm ~1e-12.  So GLUE
-  runs with ``hf_model`` set default AHTGA to ``mode="reference"`` (:func:`adjust`; recorded in
-  the config's ``ahtga_kwargs``).
+Models (``BertClassifier`` from scratch, or ``hf_model``) and the training are the task's:
+:mod:`ahtga.experiments.tasks.glue`.
 
 Options (``RunConfig.glue``, merged over :data:`GLUE_DEFAULTS`; unknown keys are an error):
 ``max_len`` (tokens per example), ``min_freq``, ``max_vocab``.
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
+from .. import data as D
 from .._validation import check_int
+from ..data.glue import GLUE_TASKS
+from ._data import Prepared, subset_train, tensor_digest
 from .config import RunConfig
 
 #: Options of ``RunConfig.glue``.
@@ -68,12 +50,8 @@ GLUE_DEFAULTS: dict[str, Any] = {
     "max_vocab": 0,     # BasicTokenizer: at most this many words (most frequent first); 0 = all
 }
 
-#: ``model_type`` of Hugging Face models whose positions are ``arange(T)`` (passed expanded).
-ABSOLUTE_POSITION_TYPES = ("bert", "electra", "albert", "ernie", "megatron-bert", "roformer")
-
 
 def tasks() -> tuple[str, ...]:
-    from ..data.glue import GLUE_TASKS
     return tuple(GLUE_TASKS)
 
 
@@ -89,25 +67,7 @@ def options(cfg: RunConfig) -> dict[str, Any]:
     return o
 
 
-def adjust(cfg: RunConfig, overrides: dict | None = None) -> RunConfig:
-    """Defaults that follow from ``hf_model`` (called by ``presets.resolve`` last): with a
-    pretrained model the model is ``hf_classifier`` (``model_kwargs`` only as given in
-    ``overrides``, for ``from_pretrained``) and AHTGA uses ``mode="reference"`` unless
-    ``ahtga_kwargs`` names a mode (see the module docstring for why)."""
-    import dataclasses
-
-    if cfg.task != "glue" or not cfg.hf_model:
-        return cfg
-    ov = overrides or {}
-    ak = dict(cfg.ahtga_kwargs)
-    ak.setdefault("mode", "reference")
-    return dataclasses.replace(cfg, model="hf_classifier", model_kwargs=dict(ov.get("model_kwargs", {})),
-                               ahtga_kwargs=ak)
-
-
 def _missing_files_error(cfg: RunConfig, err: Exception | None = None) -> FileNotFoundError:
-    from ..data.glue import GLUE_TASKS
-
     folder = GLUE_TASKS[cfg.dataset]["folder"]
     return FileNotFoundError(
         f"GLUE task {cfg.dataset!r} needs its official TSV files: pass --data-dir DIR (or --set "
@@ -158,9 +118,6 @@ def _encode_hf(split, tok, max_len: int) -> tuple[torch.Tensor, int]:
 def prepare(cfg: RunConfig, seed: int):
     """Load, split, tokenise and pack the data of one GLUE run (see the module docstring);
     returns an ``_data.Prepared`` whose ``test_*`` hold the official dev split."""
-    from .. import data as D
-    from ._data import Prepared, subset_train, tensor_digest
-
     check(cfg)
     o = options(cfg)
     if not cfg.data_dir:
@@ -231,56 +188,3 @@ def prepare(cfg: RunConfig, seed: int):
                   "train.tsv held out with split seed 0"],
     })
     return Prepared(x, y, y_clean, val_x, val_y, test_x, test_y, num_classes, info, raw_test_x=test_x)
-
-
-# ----------------------------------------------------------------------------- models
-class PackedInputs(nn.Module):
-    """``x [B, 3, T]`` (ids, segments, mask) -> ``model(ids, segments, mask)``; the wrapped model
-    is ``self.model`` (parameter names gain a ``model.`` prefix)."""
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 3 or x.shape[1] != 3:
-            raise ValueError(f"`x` must be packed GLUE inputs of shape [B, 3, T]; got shape {tuple(x.shape)}")
-        return self.model(x[:, 0], x[:, 1], x[:, 2])
-
-
-class HFInputs(nn.Module):
-    """A Hugging Face sequence classifier on packed inputs (``model`` = the ``transformers``
-    module): explicit ``[B, T]`` ``position_ids`` for absolute-position models (see the module
-    docstring), ``token_type_ids`` only where the model has more than one segment type."""
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
-        c = model.config
-        self.positions = getattr(c, "model_type", "") in ABSOLUTE_POSITION_TYPES
-        self.segments = int(getattr(c, "type_vocab_size", 1) or 1) > 1
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        ids, seg, mask = x[:, 0], x[:, 1], x[:, 2]
-        kw = {"attention_mask": mask}
-        if self.segments:
-            kw["token_type_ids"] = seg
-        if self.positions:
-            kw["position_ids"] = torch.arange(ids.shape[1], device=ids.device).expand(ids.shape[0], -1)
-        return self.model(input_ids=ids, **kw).logits
-
-
-def build(cfg: RunConfig, data) -> nn.Module:
-    """The model of a GLUE run on packed inputs (see the module docstring)."""
-    from ..models import build_model
-
-    if cfg.hf_model:
-        from ..models.hf import build_hf_classifier
-        hf = build_hf_classifier(cfg.hf_model, data.num_classes, **cfg.model_kwargs)
-        return HFInputs(hf.model)
-    o = options(cfg)
-    kw: dict[str, Any] = {"vocab_size": int(data.info["vocab_size"]), "num_classes": data.num_classes,
-                          "max_len": o["max_len"]}
-    kw.update(cfg.model_kwargs)
-    return PackedInputs(build_model(cfg.model, **kw))
-

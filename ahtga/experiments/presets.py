@@ -55,75 +55,55 @@ official dev split (GLUE test labels are hidden).  ``--set hf_model=NAME`` (opti
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
 from .config import FIELDS, SCALES, RunConfig, SCALE_DEFAULTS, apply_overrides, unknown_key_error
+from .optimizers import check_labels
+from .registry import (PRESETS, SEEDS, VARIANT_GRIDS, VARIANTS, Preset, get_task, load_plugins,
+                       make_preset, register_preset, register_variant)
+
+__all__ = ["PRESETS", "VARIANTS", "VARIANT_GRIDS", "Preset", "resolve", "default_seeds",
+           "presets_at", "run_all_presets", "check_optimizers"]
 
 MAIN = ("sgd", "adam", "clipped_sgd", "normalized_sgd", "tailopt", "signsgd", "signum",
         "ahtga", "ahtga_sign", "ahtga_source", "ahtga_rescaled")
 ROBUST = ("sgd", "adam", "clipped_sgd", "tailopt", "ahtga")
 
-#: label -> (registry name, kwargs)
-VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
-    "ahtga_sign": ("ahtga", {"transform": "sign_normalized"}),
-    "ahtga_sign_raw": ("ahtga", {"transform": "sign"}),
-    "ahtga_exact": ("ahtga", {"exponent": "exact"}),
-    "ahtga_fixed": ("ahtga", {"target": 1.5}),
-    "ahtga_linear": ("ahtga", {"target": {"name": "linear", "a_min": 1.2, "a_max": 1.8,
-                                          "t_trans": 200}}),
-    # one validation report per epoch: 1146 // 64 = 17 steps per epoch at tiny scale
-    "ahtga_validation": ("ahtga", {"target": {"name": "validation", "base": 1.5,
-                                              "eval_frequency": 17}}),
-    "ahtga_gamma0": ("ahtga", {"exponent": {"name": "fixed", "gamma": 0.0}}),
-    # the source's quadratic rule without the package's gamma_max bound
-    "ahtga_source": ("ahtga", {"exponent": "quadratic"}),
-    "ahtga_gmax1": ("ahtga", {"exponent": {"name": "quadratic", "gamma_max": 1.0}}),
-    # coefficients divided by their batch mean: reweighting without step-size inflation
-    "ahtga_rescaled": ("ahtga", {"rescale": "mean"}),
-}
+# label -> (registry name, kwargs); the source's sign form takes steps about sqrt(d) times
+# AHTGA's direction form (d ~ 1e4 parameters at tiny scale), so it has its own lr grid
+register_variant("ahtga_sign", "ahtga", {"transform": "sign_normalized"})
+register_variant("ahtga_sign_raw", "ahtga", {"transform": "sign"},
+                 grid=(0.03, 0.01, 0.003, 0.001, 0.0003))
+register_variant("ahtga_exact", "ahtga", {"exponent": "exact"})
+register_variant("ahtga_fixed", "ahtga", {"target": 1.5})
+register_variant("ahtga_linear", "ahtga", {"target": {"name": "linear", "a_min": 1.2, "a_max": 1.8,
+                                                      "t_trans": 200}})
+# one validation report per epoch: 1146 // 64 = 17 steps per epoch at tiny scale
+register_variant("ahtga_validation", "ahtga", {"target": {"name": "validation", "base": 1.5,
+                                                          "eval_frequency": 17}})
+register_variant("ahtga_gamma0", "ahtga", {"exponent": {"name": "fixed", "gamma": 0.0}})
+# the source's quadratic rule without the package's gamma_max bound
+register_variant("ahtga_source", "ahtga", {"exponent": "quadratic"})
+register_variant("ahtga_gmax1", "ahtga", {"exponent": {"name": "quadratic", "gamma_max": 1.0}})
+# coefficients divided by their batch mean: reweighting without step-size inflation
+register_variant("ahtga_rescaled", "ahtga", {"rescale": "mean"})
 for _c in (0.1, 0.5, 1.0):
-    VARIANTS[f"ahtga_c1_{_c}"] = ("ahtga", {"exponent": {"name": "quadratic", "c1": _c,
-                                                          "gamma_max": 0.5}})
-    VARIANTS[f"ahtga_c2_{_c}"] = ("ahtga", {"exponent": {"name": "quadratic", "c2": _c,
-                                                          "gamma_max": 0.5}})
+    register_variant(f"ahtga_c1_{_c}", "ahtga", {"exponent": {"name": "quadratic", "c1": _c,
+                                                              "gamma_max": 0.5}})
+    register_variant(f"ahtga_c2_{_c}", "ahtga", {"exponent": {"name": "quadratic", "c2": _c,
+                                                              "gamma_max": 0.5}})
 for _b in (0.5, 0.99):
-    VARIANTS[f"ahtga_b2_{_b}"] = ("ahtga", {"betas": (0.9, _b)})
+    register_variant(f"ahtga_b2_{_b}", "ahtga", {"betas": (0.9, _b)})
 ESTIMATOR_VARIANTS = ("hill", "hill_db_sqrt", "hill_rbc", "moment", "pickands")
 for _e in ESTIMATOR_VARIANTS:
-    VARIANTS[f"ahtga_est_{_e}"] = ("ahtga", {"estimator": _e})
+    register_variant(f"ahtga_est_{_e}", "ahtga", {"estimator": _e})
 
-#: label -> its own lr grid (else LR_GRIDS of its registry name). The source's sign form takes
-#: steps about sqrt(d) times AHTGA's direction form (d ~ 1e4 parameters at tiny scale).
-VARIANT_GRIDS: dict[str, tuple[float, ...]] = {
-    "ahtga_sign_raw": (0.03, 0.01, 0.003, 0.001, 0.0003),
-}
-
-
-@dataclass(frozen=True)
-class Preset:
-    name: str
-    study: str                      # main | robustness | dynamics | ablation | lowdata
-    description: str
-    common: dict = field(default_factory=dict)     # overrides at every scale
-    scales: dict = field(default_factory=dict)     # scale -> overrides (only scales listed run)
-    seeds: dict = field(default_factory=dict)      # scale -> default seeds
-    run_all: bool = True                           # included in ``run-all`` at its scales
-
-
-_SEEDS = {"tiny": (0, 1, 2), "small": (0, 1, 2), "full": (0, 1, 2, 3, 4)}
-_SEEDS_TS = {"tiny": (0, 1, 2), "small": (0, 1, 2)}
+_SEEDS = SEEDS
 _REUSE = {"lr_from": "main"}
 # the MNIST setting of `main` at small scale: every preset that reuses its learning rates
 # (lr_from="main") trains the same model on the same data (checked by the preset tests)
 _SMALL_MNIST = {"dataset": "mnist", "model": "small_cnn", "model_kwargs": {}}
 
 
-def _p(name, study, description, common=None, tiny=None, small=None, full=None, seeds=None,
-       run_all=True):
-    scales = {k: v for k, v in (("tiny", tiny), ("small", small), ("full", full)) if v is not None}
-    return Preset(name, study, description, dict(common or {}), scales,
-                  dict(seeds or {s: _SEEDS[s] for s in scales}), run_all)
+_p = make_preset
 
 
 FEWSHOT_OPTIMIZERS = ("sgd", "adam", "clipped_sgd", "normalized_sgd", "tailopt", "signsgd", "signum",
@@ -149,7 +129,7 @@ _GLUE = {"task": "glue", "model": "bert", "optimizers": GLUE_OPTIMIZERS, "lr_swe
          "model_kwargs": {"dim": 128, "depth": 2, "heads": 4, "dropout": 0.1, "init": "torch"}}
 
 
-PRESETS: dict[str, Preset] = {p.name: p for p in [
+for _preset in [
     _p("main", "main", "all optimizers; accuracy, calibration, curves, corruptions, OOD",
        common={"optimizers": MAIN, "lr_sweep": True, "perturbations": ("gaussian", "blur", "contrast")},
        tiny={"sweep_epochs": 0},   # sweep runs as long as the runs they choose for
@@ -253,7 +233,9 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
        small={**_GLUE, "dataset": "mrpc", "glue": {"max_len": 128}, "epochs": 10, "batch_size": 32,
               "sweep_epochs": 3, "tail_every": 50, "log_every": 10},
        seeds={"small": (0, 1, 2)}, run_all=False),
-]}
+]:
+    register_preset(_preset)
+load_plugins()   # task modules may register presets of their own
 
 
 def _check_keys(d: dict, where: str) -> None:
@@ -275,23 +257,16 @@ def resolve(name: str, scale: str = "tiny", overrides: dict | None = None) -> Ru
     for layer in (SCALE_DEFAULTS[scale], p.common, p.scales[scale], overrides or {}):
         _check_keys(layer, name)
         cfg = apply_overrides(cfg, layer)
-    if cfg.task == "glue":  # hf_model: the transformers model and AHTGA's engine mode
-        from .glue import adjust
-        cfg = adjust(cfg, overrides)
+    task = get_task(cfg.task)
+    cfg = task.adjust(cfg, overrides)   # e.g. glue: hf_model -> its model and AHTGA's engine mode
+    task.check(cfg)
     check_optimizers(cfg.optimizers)
     return cfg
 
 
-def check_optimizers(labels) -> None:
-    """Every label must be a registry name of ``ahtga.optim`` or a key of :data:`VARIANTS`
-    (ValueError naming the unknown label and the valid ones)."""
-    from ..optim import OPTIMIZERS
-
-    for lab in labels:
-        if lab not in VARIANTS and lab not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {lab!r} in `optimizers`; valid: the registry names "
-                             f"{', '.join(sorted(OPTIMIZERS))} and the variants "
-                             f"{', '.join(sorted(VARIANTS))}")
+#: Every label a registry name of ``ahtga.optim`` or a key of :data:`VARIANTS` (ValueError
+#: naming the unknown label and the valid ones).
+check_optimizers = check_labels
 
 
 def default_seeds(name: str, scale: str) -> tuple[int, ...]:

@@ -31,6 +31,33 @@ from typing import Any
 import torch
 
 
+#: Version of the result-file layout written now.  1 (no ``schema_version`` key): few-shot
+#: results held AHTGA's EMA alpha under ``final.tail_alpha_*``, the key every other task uses
+#: for the tail monitor's probe-batch estimate; 2: ``tail_alpha_*`` is the tail monitor's for
+#: every task and AHTGA's EMA alpha is ``final.ahtga_alpha_start``/``ahtga_alpha_final``.
+#: :func:`upgrade_result` reads version 1 as version 2.
+SCHEMA_VERSION = 2
+
+
+def upgrade_result(res: dict) -> dict:
+    """A result dict in the current layout (:data:`SCHEMA_VERSION`); version 1 few-shot results
+    have their ``tail_alpha_*`` moved to ``ahtga_alpha_*`` (the tail monitor was off there).
+    Other version 1 results gain null ``ahtga_alpha_*`` (not recorded then)."""
+    if res.get("schema_version", 1) >= SCHEMA_VERSION or not isinstance(res.get("final"), dict):
+        return res
+    res = dict(res)
+    fin = dict(res["final"])
+    if (res.get("config") or {}).get("task") == "fewshot":
+        fin["ahtga_alpha_start"] = fin.pop("tail_alpha_start", None)
+        fin["ahtga_alpha_final"] = fin.pop("tail_alpha_final", None)
+        fin["tail_alpha_start"] = fin["tail_alpha_final"] = None
+    else:
+        fin.setdefault("ahtga_alpha_start", None)
+        fin.setdefault("ahtga_alpha_final", None)
+    res["final"], res["schema_version"] = fin, SCHEMA_VERSION
+    return res
+
+
 def result_path(out: str | os.PathLike, preset: str, optimizer: str, seed: int) -> Path:
     """``OUT/<preset>/<optimizer>/seed<k>.json``."""
     return Path(out) / preset / optimizer / f"seed{int(seed)}.json"
@@ -88,7 +115,8 @@ def read_json(path: str | os.PathLike) -> Any:
 def read_result(path: str | os.PathLike, *, what: str = "result") -> dict | None:
     """The JSON object at ``path``; None when there is no file, and None with a RuntimeWarning
     (``unreadable <what> file ...; treating it as missing``) when it cannot be parsed or is not
-    a JSON object, so the caller recomputes it."""
+    a JSON object, so the caller recomputes it.  Result files (``what="result"``) are returned
+    in the current layout (:func:`upgrade_result`)."""
     path = Path(path)
     if not path.is_file():
         return None
@@ -102,7 +130,7 @@ def read_result(path: str | os.PathLike, *, what: str = "result") -> dict | None
         warnings.warn(f"{path}: unreadable {what} file (not a JSON object); treating it as "
                       "missing and recomputing it", RuntimeWarning, stacklevel=2)
         return None
-    return obj
+    return upgrade_result(obj) if what == "result" else obj
 
 
 def save_checkpoint_atomic(path: str | os.PathLike, state: dict) -> Path:

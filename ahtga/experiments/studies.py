@@ -10,7 +10,7 @@ During training (:class:`EpochProbes`):
 Language models (``task="lm"``): final losses are mean token NLLs with their perplexities
 (train/val/test), next-token accuracy; no calibration, corruptions or OOD.
 
-At the end (:func:`final_metrics`): loss and accuracy on train (labels as trained on, and clean
+At the end (:func:`final_classification`; language models :func:`final_lm`): loss and accuracy on train (labels as trained on, and clean
 labels when noise was added), validation and test; the generalization gap (test - train loss;
 train - test accuracy); ECE with ``calibration_bins`` bins and the reliability-diagram data on
 the test set; test accuracy under each corruption in ``perturbations``; max-softmax OOD AUROC on
@@ -47,13 +47,14 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from .evaluation import evaluate, fixed_indices as _fixed_indices, loss_acc, per_example_loss, predict
+from .. import data as D
 from ..metrics import (TailMonitor, auroc, expected_calibration_error, generalization_gap,
                        gradient_effective_rank, gram_matrix, hessian_top_eigenvalue, hessian_trace,
-                       max_softmax_scores, probe_per_example, reliability_diagram)
+                       max_softmax_scores, perplexity, probe_per_example, reliability_diagram)
 from .config import RunConfig
-
+from .evaluation import evaluate, fixed_indices, loss_acc, per_example_loss, predict
 
 PERTURBATIONS = {"gaussian": {"sigma": 0.3}, "blur": {"sigma": 1.0}, "contrast": {"factor": 0.4}}
 OOD_SETS = ("permuted", "uniform", "mnist", "fashion_mnist")
@@ -67,14 +68,14 @@ class EpochProbes:
         n = data.train_x.shape[0]
         self.monitor = None
         if cfg.tail_every and n >= 16:
-            idx = _fixed_indices(n, cfg.tail_probe, seed)
+            idx = fixed_indices(n, cfg.tail_probe, seed)
             self.monitor = TailMonitor(model, per_example_loss,
                                        data.train_x[idx].to(device), data.train_y[idx].to(device),
                                        every=cfg.tail_every, estimator=cfg.tail_estimator, seed=seed,
                                        engine=engine)
         self.rank_batch = None
         if cfg.dynamics and n >= 2:
-            idx = _fixed_indices(n, cfg.eff_rank_batch, seed + 1)
+            idx = fixed_indices(n, cfg.eff_rank_batch, seed + 1)
             self.rank_batch = (data.train_x[idx].to(device), data.train_y[idx].to(device))
 
     def _record(self, rec, curves):
@@ -113,7 +114,6 @@ def _logits(model, x, cfg, device):
 
 
 def _corrupt(name: str, x: torch.Tensor, seed: int) -> torch.Tensor:
-    from .. import data as D
 
     o = PERTURBATIONS[name]
     if name == "gaussian":
@@ -133,7 +133,6 @@ def _ood_inputs(kind: str, cfg: RunConfig, data, seed: int) -> torch.Tensor:
         g = torch.Generator().manual_seed(seed)
         lo, hi = float(raw.min()), float(raw.max())
         return lo + (hi - lo) * torch.rand(raw.shape, generator=g)
-    from .. import data as D
     if kind == "mnist":
         m = D.load_mnist(cfg.data_dir, "test").x.float()
         if m.dim() == 3:
@@ -172,7 +171,7 @@ def _fashion_root(cfg: RunConfig) -> Path:
 def load_ood(cfg: RunConfig, data, seed: int) -> None:
     """Load the OOD inputs named by ``cfg.ood`` into ``data.ood_raw`` (raw, before
     standardisation) and record ``data.info["ood"]``; when the set cannot be found or read,
-    warn now and leave ``data.ood_error`` (the reason) for :func:`final_metrics`."""
+    warn now and leave ``data.ood_error`` (the reason) for :func:`final_classification`."""
     if cfg.ood not in OOD_SETS:
         raise ValueError(f"`ood` must be one of {list(OOD_SETS)} or empty; got ood={cfg.ood!r}")
     data.ood_raw, data.ood_error = None, None
@@ -186,13 +185,12 @@ def load_ood(cfg: RunConfig, data, seed: int) -> None:
                       "final.ood.auroc = null", RuntimeWarning, stacklevel=2)
 
 
-def final_metrics(cfg: RunConfig, model, data, device, *, seed: int, curves: dict,
-                  engine=None) -> dict[str, Any]:
-    """The end-of-run metrics (module docstring); ``engine``: a per-example engine hooked on the
-    model (AHTGA's), released after the Hessian probes' forward passes."""
+def final_classification(cfg: RunConfig, model, data, device, *, seed: int, curves: dict,
+                         engine=None) -> dict[str, Any]:
+    """The end-of-run metrics of a classification run (module docstring); ``engine``: a
+    per-example engine hooked on the model (AHTGA's), released after the Hessian probes'
+    forward passes."""
     out: dict[str, Any] = {}
-    if cfg.task == "lm":
-        return _final_lm(cfg, model, data, device, seed=seed, curves=curves, engine=engine)
     tr_logits = _logits(model, data.train_x, cfg, device)
     out["train_loss"], out["train_acc"] = loss_acc(tr_logits, data.train_y)
     if cfg.label_noise > 0:
@@ -210,7 +208,6 @@ def final_metrics(cfg: RunConfig, model, data, device, *, seed: int, curves: dic
                                                  from_logits=True)
     else:
         out["ece"], out["reliability"] = None, None
-    _common(out, curves)
     if cfg.perturbations:
         out["perturbations"] = {}
         for name in cfg.perturbations:
@@ -235,14 +232,12 @@ def final_metrics(cfg: RunConfig, model, data, device, *, seed: int, curves: dic
 
 
 def _sharpness(cfg, model, data, device, seed) -> dict:
-    idx = _fixed_indices(data.train_x.shape[0], cfg.hessian_batch, seed + 2)
+    idx = fixed_indices(data.train_x.shape[0], cfg.hessian_batch, seed + 2)
     x, y = data.train_x[idx].to(device), data.train_y[idx].to(device)
     was = model.training
     model.eval()
     params = [p for p in model.parameters() if p.requires_grad]
     f = lambda: per_example_loss(model(x), y).mean()  # noqa: E731
-    from torch.nn.attention import SDPBackend, sdpa_kernel
-
     try:  # the math attention kernel has a double backward (the fused ones do not)
         with sdpa_kernel(SDPBackend.MATH):
             top = hessian_top_eigenvalue(f, params, iters=cfg.hessian_iters, tol=1e-3, seed=seed)
@@ -255,18 +250,9 @@ def _sharpness(cfg, model, data, device, seed) -> dict:
             "hessian_trace_stderr": tr["stderr"], "hessian_batch": int(x.shape[0])}
 
 
-def _common(out: dict, curves: dict) -> None:
-    tail = [r["alpha"] for r in curves["tail"] if r["alpha"] is not None]
-    out["tail_alpha_final"] = tail[-1] if tail else None
-    out["tail_alpha_start"] = curves["tail"][0]["alpha"] if curves["tail"] else None
-    out["time_per_epoch"] = (sum(t for t in curves["epoch"]["epoch_time"]) /
-                             max(1, len(curves["epoch"]["epoch_time"])))
-
-
-def _final_lm(cfg, model, data, device, *, seed, curves, engine) -> dict[str, Any]:
+def final_lm(cfg, model, data, device, *, seed, curves, engine) -> dict[str, Any]:
     """Language models: mean token NLL, next-token accuracy and perplexity exp(NLL) on each
     split, the generalization gap of the NLL; the dynamics probes as for classification."""
-    from ..metrics import perplexity
 
     out: dict[str, Any] = {}
     for split, x, y in (("train", data.train_x, data.train_y), ("val", data.val_x, data.val_y),
@@ -276,7 +262,6 @@ def _final_lm(cfg, model, data, device, *, seed, curves, engine) -> dict[str, An
         out[f"{split}_ppl"] = perplexity(l) if l is not None else None
     ok = out["train_loss"] is not None and out["test_loss"] is not None
     out["gen_gap_loss"] = generalization_gap(out["train_loss"], out["test_loss"]) if ok else None
-    _common(out, curves)
     if cfg.dynamics:
         _end_dynamics(out, cfg, model, data, device, seed, engine, curves)
     return out

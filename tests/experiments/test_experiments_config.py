@@ -5,11 +5,12 @@ import os
 
 import pytest
 
-from ahtga.experiments import aggregate, format_table, t_interval
+from ahtga.experiments import format_table, t_interval
+from ahtga.experiments.aggregate import aggregate
 from ahtga.experiments.cli import parse_seeds
 from ahtga.experiments.config import RunConfig, apply_overrides, coerce, parse_set
 from ahtga.experiments.presets import PRESETS, VARIANTS, VARIANT_GRIDS, resolve
-from ahtga.experiments.runner import resolve_optimizer
+from ahtga.experiments.optimizers import resolve_optimizer
 from ahtga.experiments.store import read_json, result_path, write_json_atomic
 
 
@@ -76,7 +77,7 @@ def test_every_preset_resolves_and_names_real_optimizers():
     with pytest.raises(ValueError, match="no 'tiny' version"):
         resolve("cifar10", "tiny")
     # a preset that reuses another's learning rates trains the same model on the same data
-    from ahtga.experiments.runner import sweep_setting
+    from ahtga.experiments.lr import sweep_setting
     for name, p in PRESETS.items():
         for scale in p.scales:
             cfg = resolve(name, scale)

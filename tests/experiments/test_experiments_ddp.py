@@ -9,7 +9,7 @@ import torch
 import torch.multiprocessing as mp
 
 from ahtga.experiments import distributed as D
-from ahtga.experiments import runner
+from ahtga.experiments import evaluation, runner
 from ahtga.experiments.presets import resolve
 from ahtga.experiments.store import read_json, result_path
 
@@ -33,13 +33,13 @@ def _worker(rank: int, world: int, port: int, out: str) -> None:
     assert info.world_size == world and info.backend == "gloo"
     cfg = resolve("main", "tiny", CFG)
     sizes = []
-    plain = runner.per_example_loss
+    plain = evaluation.per_example_loss
 
     def spy(out, y):          # batch sizes the model saw (training shards and evaluation)
         sizes.append(int(y.shape[0]))
         return plain(out, y)
 
-    runner.per_example_loss = spy
+    evaluation.per_example_loss = spy
     for lab in cfg.optimizers:
         runner.run_one(cfg, lab, 0, out)
     # each rank trained on its half of every global batch of 64

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from ahtga.data import ArrayDataset
-from ahtga.experiments import fewshot, runner
+from ahtga.experiments import fewshot, loop, runner
+from ahtga.experiments.registry import get_task
 from ahtga.experiments.config import to_dict
 from ahtga.experiments.presets import resolve
 from ahtga.experiments.store import read_json, result_path
@@ -85,8 +86,8 @@ def test_learns_above_chance_on_easy_episodes(label, lr):
         **QUICK, "epochs": 1, "model_kwargs": {"backbone": "conv4", "hidden": 16, "norm": "group"},
         "fewshot": {**FS, "episodes_per_epoch": 12, "test_episodes": 20, "test_shots": [1]}})
     data = fewshot.FewshotData(train, None, test, fewshot.options(cfg), {})
-    untrained = fewshot.train_run(cfg, label, 0, 1e-12, data)["final"]["test_acc"]
-    f = fewshot.train_run(cfg, label, 0, lr, data)["final"]
+    untrained = loop.train_run(cfg, label, 0, 1e-12, data)["final"]["test_acc"]
+    f = loop.train_run(cfg, label, 0, lr, data)["final"]
     # chance is 1/5 (the untrained Conv-4 measured 0.26 on these episodes); 8 episodes of
     # training measured 0.54 (sgd) / 0.59 (ahtga) at noise 0.3, so 12 at noise 0.2 clear 0.5
     assert f["steps"] == 12 and not f["diverged"]
@@ -108,7 +109,7 @@ def test_example_is_a_query_and_gradients_include_the_support_path():
     data = fewshot.FewshotData(train, None, train, o, {})
     # float64: the identity is exact, so rounding must not decide the test (in float32 it
     # depended on the thread count left by earlier tests)
-    model = fewshot.build(cfg, data).double()
+    model = get_task("fewshot").build_model(cfg, data).double()
     ep = EpisodeSampler(train, ways=5, shots=1, queries=7, episodes=1, seed=0).sample(
         torch.Generator().manual_seed(0))
     ep.support_x, ep.query_x = ep.support_x.double(), ep.query_x.double()
@@ -133,15 +134,14 @@ def test_ahtga_fast_engine_refused_and_unknown_option_named():
     cfg = resolve("fewshot_tiny", "tiny", {**QUICK, "ahtga_kwargs": {}})
     data = fewshot.FewshotData(train, None, test, fewshot.options(cfg), {})
     with pytest.raises(ValueError, match="mode='rows' or 'reference'"):
-        fewshot.train_run(cfg, "ahtga", 0, 0.5, data)
+        loop.train_run(cfg, "ahtga", 0, 0.5, data)
     fo = resolve("fewshot_tiny_fomaml", "tiny", {**QUICK, "ahtga_kwargs": {"mode": "rows"},
                                                  "fewshot": {**QUICK["fewshot"], "method": "fomaml"}})
     with pytest.raises(ValueError, match="implemented for fewshot.method='protonet'"):
-        fewshot.train_run(fo, "ahtga", 0, 0.5, fewshot.FewshotData(train, None, test,
+        loop.train_run(fo, "ahtga", 0, 0.5, fewshot.FewshotData(train, None, test,
                                                                     fewshot.options(fo), {}))
-    bad = resolve("fewshot_tiny", "tiny", {"fewshot": {"wayz": 5}})
-    with pytest.raises(KeyError, match="wayz"):
-        fewshot.options(bad)
+    with pytest.raises(KeyError, match="wayz"):      # refused when the config is resolved
+        resolve("fewshot_tiny", "tiny", {"fewshot": {"wayz": 5}})
     with pytest.raises(ValueError, match="fewshot.method"):
         fewshot.options(resolve("fewshot_tiny", "tiny", {"fewshot": {"method": "maml2"}}))
 
@@ -161,5 +161,5 @@ def test_fomaml_runs_through_train_step():
                                                               "episodes_per_epoch": 2}})
     data = fewshot.FewshotData(train, None, test, fewshot.options(cfg), {})
     for label in ("adam", "ahtga"):
-        f = fewshot.train_run(cfg, label, 0, 0.01 if label == "adam" else 0.5, data)["final"]
+        f = loop.train_run(cfg, label, 0, 0.01 if label == "adam" else 0.5, data)["final"]
         assert f["steps"] == 2 and 0 <= f["test_acc"] <= 1 and f["test_loss"] is not None

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from ahtga.experiments import glue, runner
+from ahtga.experiments.registry import get_task
 from ahtga.experiments.config import RunConfig, to_dict
 from ahtga.experiments.presets import resolve
 from ahtga.experiments.store import read_json, result_path
@@ -122,7 +123,7 @@ def test_fast_engine_is_exact_on_packed_bert_with_padding(glue_dir):
     x, y = data.train_x[:12], data.train_y[:12]
     assert bool((x[:, 2] == 0).any()) and bool((x[:, 1] == 1).any())  # padding and segment 1 present
     torch.manual_seed(0)
-    model = glue.build(cfg, data).double()
+    model = get_task("glue").build_model(cfg, data).double()
     eng = PerExampleEngine(model)  # verify=True: the first backward checks the sum
     norms = eng.backward(F.cross_entropy(model(x), y, reduction="none"))
     mine = eng.per_example_grads()
@@ -220,7 +221,7 @@ def test_hf_model_fine_tunes_through_the_runner(glue_dir, tmp_path):
 
     # measured: with explicit [B, T] position ids the fast rules are exact for HF BERT too
     data = glue.prepare(cfg, 0)
-    model = glue.build(cfg, data).eval()
+    model = get_task("glue").build_model(cfg, data).eval()
     x, y = data.train_x[:6], data.train_y[:6]
     eng = PerExampleEngine(model, verify=False)
     eng.backward(F.cross_entropy(model(x), y, reduction="none"))

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from ahtga.experiments import evaluation, runner
+from ahtga.experiments import evaluation, loop, lr, runner
 from ahtga.experiments.cli import main as cli_main
 from ahtga.experiments.presets import resolve
 from ahtga.experiments.store import checkpoint_path, read_json, result_path
@@ -66,7 +66,7 @@ def test_rerun_skips_done_results(e2e, monkeypatch):
     def fail(*a, **k):
         raise AssertionError("a finished run must not be recomputed")
 
-    monkeypatch.setattr(runner, "train_run", fail)
+    monkeypatch.setattr(loop, "train_run", fail)
     assert runner.run_one(cfg, "sgd", 0, out) == paths["sgd"]
     assert paths["sgd"].stat().st_mtime_ns == before
 
@@ -80,7 +80,7 @@ def test_stale_result_from_an_edited_config_is_recomputed(e2e, monkeypatch):
         calls.append(1)
         raise RuntimeError("stop after the decision to recompute")
 
-    monkeypatch.setattr(runner, "train_run", fake_train)
+    monkeypatch.setattr(loop, "train_run", fake_train)
     with pytest.warns(RuntimeWarning, match="differ from this run's; recomputing"):
         with pytest.raises(RuntimeError, match="stop after"):
             runner.run_one(edited, "sgd", 0, out)
@@ -112,21 +112,21 @@ def test_lr_sweep_picks_by_validation_and_records(tmp_path, monkeypatch):
         choice["points"]["10000000.0"]["val_acc"] <= choice["points"]["0.1"]["val_acc"])
     rec = read_json(tmp_path / "main" / "sgd" / "lr_sweep.json")
     assert rec["chosen"] == 0.1
-    assert rec["setting"] == runner.sweep_setting(cfg)
+    assert rec["setting"] == lr.sweep_setting(cfg)
     # a later preset reuses the recorded choice through lr_from ...
     c2 = resolve("noise_sym20", "tiny", {"optimizers": ("sgd",), "model_kwargs": QUICK["model_kwargs"]})
-    assert runner.resolve_lr(c2, "sgd", tmp_path)[0] == 0.1
+    assert lr.resolve_lr(c2, "sgd", tmp_path)[0] == 0.1
     # ... but not for another model, data set or batch size: without a sweep of its own that
     # is an error naming the preset to run first (never the registry default), with one a sweep
     other = dataclasses.replace(c2, model_kwargs={"hidden": [16]}, lr_sweep=False)
     with pytest.raises(runner.MissingSweep, match="preset 'main'"):
-        runner.resolve_lr(other, "sgd", tmp_path)
-    assert runner.known_lr(other, "sgd", tmp_path) is None
-    assert runner.known_lr(dataclasses.replace(other, lr_sweep=True), "sgd", tmp_path) is None
+        lr.resolve_lr(other, "sgd", tmp_path)
+    assert lr.known_lr(other, "sgd", tmp_path) is None
+    assert lr.known_lr(dataclasses.replace(other, lr_sweep=True), "sgd", tmp_path) is None
     # a record written before settings were stored is reused (nothing to compare it with)
     rec.pop("setting")
     (tmp_path / "main" / "sgd" / "lr_sweep.json").write_text(json.dumps(rec))
-    assert runner.resolve_lr(other, "sgd", tmp_path)[0] == 0.1
+    assert lr.resolve_lr(other, "sgd", tmp_path)[0] == 0.1
 
 
 def test_lr_grids_extend_a_sweep_and_recompute_results_of_another_lr(tmp_path, monkeypatch):
@@ -134,7 +134,7 @@ def test_lr_grids_extend_a_sweep_and_recompute_results_of_another_lr(tmp_path, m
     stored result whose lr is no longer the choice is recomputed; other labels' results (whose
     config differs only in another label's grid) are kept."""
     import ahtga.optim as O
-    from ahtga.experiments.cli import needs_sweep
+    from ahtga.experiments.lr import needs_sweep
     from ahtga.experiments.config import to_dict
 
     monkeypatch.setitem(O.LR_GRIDS, "sgd", (1e-7, 1e-6))
@@ -150,13 +150,13 @@ def test_lr_grids_extend_a_sweep_and_recompute_results_of_another_lr(tmp_path, m
     wide = resolve("main", "tiny", {**base, "lr_grids": {"sgd": [1e-7, 1e-6, 0.1]}})
     assert needs_sweep(wide, "sgd", tmp_path) and not needs_sweep(cfg, "sgd", tmp_path)
     trained = []
-    real = runner.train_run
+    real = loop.train_run
 
     def counting(c, label, seed, lr, *a, **k):
         trained.append((label, lr, c.epochs))
         return real(c, label, seed, lr, *a, **k)
 
-    monkeypatch.setattr(runner, "train_run", counting)
+    monkeypatch.setattr(loop, "train_run", counting)
     r1 = read_json(runner.run_one(wide, "sgd", 0, tmp_path))
     sweep = read_json(tmp_path / "main" / "sgd" / "lr_sweep.json")
     assert sweep["grid"] == [1e-7, 1e-6, 0.1] and set(sweep["points"]) == {"1e-07", "1e-06", "0.1"}
@@ -168,7 +168,7 @@ def test_lr_grids_extend_a_sweep_and_recompute_results_of_another_lr(tmp_path, m
     mtime = result_path(tmp_path, "main", "sgd", 0).stat().st_mtime_ns
     n = len(trained)
     assert needs_sweep(same, "sgd", tmp_path)  # the CLI sweeps first (here: no point to train)
-    assert runner.lr_sweep(same, "sgd", tmp_path)["chosen"] == 0.1
+    assert lr.lr_sweep(same, "sgd", tmp_path)["chosen"] == 0.1
     assert runner.run_one(same, "sgd", 0, tmp_path).stat().st_mtime_ns == mtime
     assert len(trained) == n
     # without any sweep record the stored result is kept (no sweep just to decide that)

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from ahtga.experiments import runner, store
+from ahtga.experiments import loop, lr, runner, store
 from ahtga.experiments.aggregate import aggregate
 from ahtga.experiments.cli import main as cli_main
 from ahtga.experiments.locks import RunLock, lock_path
@@ -28,7 +28,7 @@ QUICK = {"optimizers": ("sgd",), "epochs": 3, "max_train_examples": 256, "tail_e
 
 
 def _kill_at(monkeypatch, nth):
-    """Make ``runner.evaluate``'s ``nth`` call raise KeyboardInterrupt; returns the undo."""
+    """Make ``evaluation.evaluate``'s ``nth`` call raise KeyboardInterrupt; returns the undo."""
     from ahtga.experiments import evaluation
     real = evaluation.evaluate
     calls = {"n": 0}
@@ -110,7 +110,7 @@ def test_truncated_result_is_recomputed_and_skipped_by_aggregate(tmp_path):
     swept = resolve("main", "tiny", {**QUICK, "epochs": 1, "lr_overrides": {}, "lr_sweep": True,
                                      "lr_grids": {"sgd": [0.1]}})
     with pytest.warns(RuntimeWarning, match="unreadable"):
-        assert runner.resolve_lr(swept, "sgd", tmp_path)[0] == 0.1
+        assert lr.resolve_lr(swept, "sgd", tmp_path)[0] == 0.1
     assert read_json(rec)["chosen"] == 0.1
 
 
@@ -167,7 +167,7 @@ def test_run_held_by_another_process_is_skipped(tmp_path, monkeypatch):
     p = result_path(tmp_path, "main", "sgd", 0)
     other = RunLock(lock_path(p), heartbeat_s=0.05, stale_after_s=30)
     assert other.acquire()
-    monkeypatch.setattr(runner, "train_run", lambda *a, **k: pytest.fail("must not train"))
+    monkeypatch.setattr(loop, "train_run", lambda *a, **k: pytest.fail("must not train"))
     assert runner.run_one(cfg, "sgd", 0, tmp_path) is None   # busy: nothing done here
     assert not p.exists()
     other.release()
@@ -198,13 +198,13 @@ def test_missing_ood_set_is_reported_before_training_and_other_results_kept(tmp_
     _fake_mnist(tmp_path / "mnist")
     cfg = resolve("main", "small", {**MNIST_QUICK, "data_dir": str(tmp_path / "mnist")})
     order = []
-    real = runner.train_run
+    real = loop.train_run
 
     def spy(*a, **k):
         order.append("train")
         return real(*a, **k)
 
-    monkeypatch.setattr(runner, "train_run", spy)
+    monkeypatch.setattr(loop, "train_run", spy)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         r = read_json(runner.run_one(cfg, "sgd", 0, tmp_path / "out"))
@@ -222,7 +222,7 @@ def test_missing_ood_set_is_reported_before_training_and_other_results_kept(tmp_
 
 def test_missing_main_data_fails_before_anything_trains(tmp_path, monkeypatch):
     cfg = resolve("main", "small", {**MNIST_QUICK, "data_dir": str(tmp_path)})
-    monkeypatch.setattr(runner, "train_run", lambda *a, **k: pytest.fail("must not train"))
+    monkeypatch.setattr(loop, "train_run", lambda *a, **k: pytest.fail("must not train"))
     with pytest.raises(FileNotFoundError, match="data_dir"):
         runner.run_one(cfg, "sgd", 0, tmp_path / "out")
 
@@ -230,7 +230,7 @@ def test_missing_main_data_fails_before_anything_trains(tmp_path, monkeypatch):
 # ----------------------------------------------------------------------------- learning rates
 def test_ablation_without_the_sweep_record_refuses(tmp_path, monkeypatch):
     cfg = resolve("ablate_c1", "tiny", {"progress": False})
-    monkeypatch.setattr(runner, "train_run", lambda *a, **k: pytest.fail("must not train"))
+    monkeypatch.setattr(loop, "train_run", lambda *a, **k: pytest.fail("must not train"))
     with pytest.raises(runner.MissingSweep, match=r"preset 'main'.*run .*main.* first"):
         runner.run_one(cfg, "ahtga_c1_0.1", 0, tmp_path)
 
