@@ -1,6 +1,6 @@
 r"""Numbers quoted in the text that come from the code's defaults (not from results): the target
-alpha*, the learning-rate grids' sizes, the momentum conventions and the sharpness ceilings they
-imply.  Macros: ``\DefaultAlphaStar``, ``\DefaultGammaMax``, ``\LrGridText`` (e.g. "six-point" or
+target (``\DefaultTargetText``), the learning-rate grids' sizes, the momentum conventions and the sharpness ceilings they
+imply.  Macros: ``\DefaultTargetText``, ``\DefaultGammaMax``, ``\LrGridText`` (e.g. "six-point" or
 "five- to six-point"), ``\SgdMomentum``, ``\AhtgaBetaOne``, ``\SgdSharpCeil`` and
 ``\AhtgaSharpCeil``: on a quadratic with curvature lambda, heavy-ball momentum
 (b <- mu b + g, theta <- theta - lr b, torch's SGD) is stable iff lr lambda < 2 (1 + mu), and the
@@ -32,7 +32,15 @@ def main(argv=None):
     beta1 = float(A["betas"][0])
     mu = float(registry.DEFAULTS["sgd"]["momentum"])
     M = C.Macros("paper/scripts/num_defaults.py (from the code's defaults)")
-    M.add("DefaultAlphaStar", f"{float(A['target']):g}")
+    tgt = A["target"] if A["target"] is not None else opt.DEFAULT_TARGET
+    if isinstance(tgt, dict) and tgt.get("name") == "relative":
+        text = (f"relative: $\\alpha^*_t$ is {tgt['base']:g} times the median of the recent estimates, "
+                f"after a {tgt['warmup']}-step warm-up at $\\gamma=0$")
+    elif isinstance(tgt, dict):
+        text = f"the {tgt.get('name')} schedule"
+    else:
+        text = f"the constant $\\alpha^*={float(tgt):g}$"
+    M.add("DefaultTargetText", text)
     M.add("DefaultGammaMax", f"{float(opt.DEFAULT_EXPONENT['gamma_max']):g}")
     M.add("LrGridText", grid_text([len(g) for g in registry.LR_GRIDS.values()]))
     M.add("SgdMomentum", f"{mu:g}")

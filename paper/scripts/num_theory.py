@@ -4,7 +4,9 @@ Reads ``theory_checks.json`` written by ``python -m theory.run_all --out paper/g
 (``make theory``) beside the output file (the ``generated/`` folder); without it the macros say
 the checks were not run.  Macros: ``\TheoryChecksRun``, ``\TheoryChecksFailed``,
 ``\TheoryChecksSymbolic``, ``\TheoryChecksSimulation``, ``\TheoryChecksSeconds``,
-``\TheoryChecksAvailable`` (yes/no), ``\TheoryFailedList``.
+``\TheoryChecksAvailable`` (yes/no), ``\TheoryFailedList``, ``\TheoryChecksDerived``,
+``\TheoryChecksCited`` (basis "derivation" / "algebra on a cited premise"); from
+``theory_mutations.json`` (``--mutations``): ``\TheoryMutationsRun``, ``\TheoryMutationsCaught``.
 """
 import json
 import pathlib
@@ -13,7 +15,7 @@ import sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import common as C  # noqa: E402
 
-GENERATED_INPUTS = ("theory_checks.json",)   # read beside the output; scripts/build.py tracks it
+GENERATED_INPUTS = ("theory_checks.json", "theory_mutations.json")   # read beside the output; scripts/build.py tracks it
 
 
 def main(argv=None):
@@ -36,14 +38,27 @@ def main(argv=None):
         M.add("TheoryChecksSimulation", sum(c.get("kind") != "symbolic" for c in checks))
         M.add("TheoryChecksSeconds", f"{float(d.get('seconds') or 0):.0f}")
         M.add("TheoryFailedList", ", ".join(f"\\texttt{{{C.tex_escape(f)}}}" for f in failed) or "none")
+        M.add("TheoryChecksDerived", sum(c.get("basis") == "derivation" for c in checks))
+        M.add("TheoryChecksCited", sum(c.get("basis") == "algebra on a cited premise" for c in checks))
         what = f"{len(checks)} checks, {len(failed)} failed"
     else:
         M.add("TheoryChecksAvailable", "no")
         for n in ("TheoryChecksRun", "TheoryChecksFailed", "TheoryChecksSymbolic",
-                  "TheoryChecksSimulation", "TheoryChecksSeconds"):
+                  "TheoryChecksSimulation", "TheoryChecksSeconds", "TheoryChecksDerived", "TheoryChecksCited"):
             M.add(n, "n/a")
         M.add("TheoryFailedList", "n/a")
         what = "theory checks not run (make theory)"
+    mp = a.out.parent / "theory_mutations.json"
+    try:
+        md = json.loads(mp.read_text()) if mp.is_file() else None
+    except ValueError:
+        md = None
+    if md and isinstance(md.get("mutations"), list):
+        M.add("TheoryMutationsRun", len(md["mutations"]))
+        M.add("TheoryMutationsCaught", sum(bool(m.get("caught")) for m in md["mutations"]))
+    else:
+        M.add("TheoryMutationsRun", "n/a")
+        M.add("TheoryMutationsCaught", "n/a")
     C.write_text(a.out, M.text())
     C.report(a.out, what)
 

@@ -26,9 +26,17 @@ def _v(x) -> str:
     return str(x)
 
 
+def target_meaning(spec: dict) -> str:
+    """Words for a target spec of ``ahtga.control.schedules.make_target``."""
+    if spec.get("name") == "relative":
+        return (f"alpha* = {_v(spec.get('base'))} x the median of the recent estimates "
+                f"after a {_v(spec.get('warmup'))}-step warm-up at gamma = 0")
+    return f"{spec.get('name')} schedule"
+
+
 def rows() -> list[tuple[str, str, str]]:
     """(group, name = value, meaning) for every default, from the code."""
-    from ahtga.control import schedules, tail_tracker
+    from ahtga.control import schedules
     from ahtga.optim import ahtga as opt
     import importlib
 
@@ -39,7 +47,12 @@ def rows() -> list[tuple[str, str, str]]:
     R = []
     add = lambda g, n, v, m: R.append((g, f"{n} = {_v(v)}", m))  # noqa: E731
     g = "optimizer"
-    add(g, "target", A["target"], "alpha* (a number: constant target)")
+    tgt = A["target"] if A["target"] is not None else getattr(opt, "DEFAULT_TARGET", None)
+    if isinstance(tgt, dict):
+        add(g, "target", tgt.get("name"), "alpha* schedule " + ", ".join(
+            f"{k} = {_v(v)}" for k, v in tgt.items() if k != "name") + " (" + target_meaning(tgt) + ")")
+    else:
+        add(g, "target", tgt, "alpha* (a number: constant target)")
     add(g, "lr", A["lr"], "step size eta")
     b1, b2 = A["betas"]
     add(g, "betas", A["betas"], f"b1 = {b1:g}: momentum m <- b1 m + (1-b1) g (EMA convention); "
@@ -57,15 +70,20 @@ def rows() -> list[tuple[str, str, str]]:
     for k, v in ex.items():
         add(g, k, v, {"gamma_floor": "guard 1 + gamma >= gamma_floor",
                       "gamma_max": "upper bound on gamma"}.get(k, ""))
-    T = _defaults(tail_tracker.TailTracker.__init__)
     g = "tail tracker"
     add(g, "estimator", A["estimator"], "estimator of the tail index of the norms")
     add(g, "alpha_init", A["alpha_init"], "EMA start alpha_0")
     add(g, "alpha_clamp", A["alpha_clamp"], "each estimate clamped into this range (recorded)")
-    add(g, "window", A["window"], "steps whose norms are pooled")
+    pool = A.get("pool_size")
+    if A["window"] is None and pool is None:
+        pool = getattr(opt, "DEFAULT_POOL_SIZE", None)
+    if pool is not None and A["window"] is None:
+        add(g, "pool_size", pool, "the estimate uses the most recent pool_size positive norms "
+            "(of as many steps as that takes), made once the pool is full")
+    else:
+        add(g, "window", A["window"], "steps whose norms are pooled")
     add(g, "min_samples", A["min_samples"], "fewer positive norms: no estimate, alpha kept")
     add(g, "estimate_every", A["estimate_every"], "estimate every this many steps")
-    add(g, "pool_size", T.get("pool_size"), "pool by count instead of by steps (off)")
     R.append((g, "zero norms", "excluded from the tail sample (only norms > 0 are pooled)"))
     R.append((g, "non-finite estimate", "ignored: the EMA keeps its value (recorded as clamped)"))
     name = A["estimator"]
@@ -76,15 +94,20 @@ def rows() -> list[tuple[str, str, str]]:
         g = f"estimator {name}"
         for k, v in opts.items():
             if v is not None:
-                add(g, k, v, {"n_boot": "bootstrap resamples per stage",
-                              "k_search": "every k searched at each stage"}.get(k, ""))
-        if name.startswith("hill_db") or "n_boot" in opts:
+                add(g, k, v, {"n_boot": "double-bootstrap resamples per stage",
+                              "k_search": "every k searched at each stage",
+                              "cap_n": "from this sample size on, k is capped by the double bootstrap",
+                              "r": "Lepski rule's constant"}.get(k, ""))
+        if "n_boot" in opts:                    # a double bootstrap runs (alone or as a cap)
             D = _defaults(dbm.double_bootstrap)
             add(g, "eps (n1)", dbm.DEFAULT_EPS, "n1 = floor(n^(1-eps)), n2 = floor(n1^2/n)")
             add(g, "correction", D["correction"], "k* = round(k1^2/k2 c), c of the paper")
             R.append((g, "k range", f"2 <= k < n_s at each stage; k* clamped to [2, n-1]; "
                       f"k2 >= k1: up to {D['max_redraws']} redraws, then k* = floor(sqrt(n))"))
     g = "schedules"
+    Rel = _defaults(schedules.RelativeTarget.__init__)
+    R.append((g, ", ".join(f"{k} = {_v(v)}" for k, v in Rel.items()),
+              "relative: alpha*_t = ref_t x base, ref_t the median of the recent estimates"))
     L = inspect.signature(schedules.LinearTarget.__init__).parameters
     R.append((g, ", ".join(n for n in L if n != "self") + " (required)",
               "linear: alpha*_t = a_min + (a_max - a_min) min(1, t/t_trans)"))

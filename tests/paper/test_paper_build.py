@@ -408,12 +408,20 @@ def test_paper_placeholders_without_results(tree):
 
 def test_paper_num_theory_reads_the_checks(tmp_path):
     (tmp_path / "theory_checks.json").write_text(json.dumps({"seconds": 3.0, "checks": [
-        {"check": "theory.a.check_x", "kind": "symbolic", "passed": True},
-        {"check": "sim.check_y", "kind": "simulation", "passed": False}]}))
+        {"check": "theory.a.check_x", "kind": "symbolic", "passed": True, "basis": "derivation"},
+        {"check": "theory.a.check_z", "kind": "symbolic", "passed": True, "basis": "algebra on a cited premise"},
+        {"check": "sim.check_y", "kind": "simulation", "passed": False, "basis": "simulation"}]}))
     _call("num_theory", tmp_path, tmp_path, tmp_path / "num_theory.tex")
     t = (tmp_path / "num_theory.tex").read_text()
-    assert "\\newcommand{\\TheoryChecksRun}{2}" in t and "\\newcommand{\\TheoryChecksFailed}{1}" in t
+    assert "\\newcommand{\\TheoryChecksRun}{3}" in t and "\\newcommand{\\TheoryChecksFailed}{1}" in t
+    assert "\\newcommand{\\TheoryChecksDerived}{1}" in t and "\\newcommand{\\TheoryChecksCited}{1}" in t
+    assert "\\newcommand{\\TheoryMutationsRun}{n/a}" in t
     assert "check\\_y" in t
+    (tmp_path / "theory_mutations.json").write_text(json.dumps({"mutations": [
+        {"name": "a", "caught": True}, {"name": "b", "caught": False}]}))
+    _call("num_theory", tmp_path, tmp_path, tmp_path / "num_theory.tex")
+    t = (tmp_path / "num_theory.tex").read_text()
+    assert "\\newcommand{\\TheoryMutationsRun}{2}" in t and "\\newcommand{\\TheoryMutationsCaught}{1}" in t
 
 
 def _tex_sources() -> list[pathlib.Path]:
