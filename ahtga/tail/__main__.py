@@ -44,7 +44,7 @@ def _seed(text: str) -> int:
 
 
 def _epilog() -> str:
-    rows = "\n".join(f"  {name:<14s}{MIN_N.get(name, 2)}" for name in sorted(ESTIMATORS))
+    rows = "\n".join(f"  {name:<16s} {MIN_N.get(name, 2)}" for name in sorted(ESTIMATORS))
     return ("smallest sample each estimator accepts (n, after dropping zeros):\n" + rows)
 
 

@@ -60,9 +60,11 @@ def test_cli_signed_estimator_and_seed(files, capsys):
     assert rec["alpha"] == pytest.approx(float(stable_mmo(x)), rel=1e-9) and rec["k"] is None
     outs = []
     for _ in range(2):
-        assert main([str(tmp / "d.npy"), "--seed", "3", "--json"]) == 0
+        assert main([str(tmp / "d.npy"), "--estimator", "hill_db", "--seed", "3", "--json"]) == 0
         outs.append(json.loads(capsys.readouterr().out.strip().splitlines()[-1]))
     assert outs[0] == outs[1] and outs[0]["estimator"] == "hill_db"
+    assert main([str(tmp / "d.npy"), "--json"]) == 0          # the default estimator
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["estimator"] == "hill_lepski"
 
 
 def test_cli_errors_exit_2(files, tmp_path, capsys):
