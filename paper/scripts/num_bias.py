@@ -11,7 +11,10 @@ the 18-cell grid where ``hill_db_sqrt`` beats ``hill_db``), ``\atlasLepskiBeatsT
 ``\atlasLepskiTeCells`` / ``\atlasLepskiLosesTeWhere`` (the default against ``hill_db_te``),
 ``\atlasTarget{Grid,Abs,ParetoType,Small,Cost}`` (pass / fail / incomplete),
 ``\atlasSmallWorstRatio`` (largest RMSE ratio to Hill at floor(sqrt(n)) at n = 32..512),
-``\atlasSmallMax`` (largest estimate over the true index there), ``\atlasParetoTypeWorstRatio``.  Every macro the
+``\atlasSmallMax`` (largest estimate over the true index there), ``\atlasParetoTypeWorstRatio``;
+``\atlasBestStable`` / ``\atlasBestOther`` (how many cells each estimator has the lowest RMSE
+in, |stable| and the other laws, out of ``\atlasBestStableCells`` / ``\atlasBestOtherCells``),
+``\atlasMmoBestWhere`` (the |stable| cells where ``stable_mmo`` is best).  Every macro the
 text uses is defined even without atlas results (value "n/a"), by ``\providecommand``.
 """
 import pathlib
@@ -34,7 +37,8 @@ USED = ["atlasNref", "atlasReps", "atlasScale", "atlasHillDbMeanAOnePointFive",
         "atlasSqrtWins", "atlasSqrtCells", "atlasSqrtWinsWhere", "atlasLepskiBeatsTe",
         "atlasLepskiTeCells", "atlasLepskiLosesTeWhere", "atlasTargetGrid", "atlasTargetAbs",
         "atlasTargetParetoType", "atlasTargetSmall", "atlasTargetCost", "atlasSmallWorstRatio",
-        "atlasSmallMax", "atlasParetoTypeWorstRatio"]
+        "atlasSmallMax", "atlasParetoTypeWorstRatio", "atlasBestStable", "atlasBestStableCells",
+        "atlasBestOther", "atlasBestOtherCells", "atlasMmoBestWhere"]
 _NEWCMD = re.compile(r"^\\newcommand\{\\([A-Za-z]+)\}\{(.*)\}\s*$")
 
 
@@ -85,6 +89,20 @@ def main(argv=None):
         pt = [c for c in tg[2]["cells"] if c["ratio"] is not None]
         if pt:
             M.add("atlasParetoTypeWorstRatio", f"{max(c['ratio'] for c in pt):.2f}")
+    best = (summary or {}).get("best_by_cell")
+    if best:
+        def counts(rows):
+            c = {}
+            for r in rows:
+                c[r["best"]] = c.get(r["best"], 0) + 1
+            return ", ".join(f"\\texttt{{{e.replace('_', chr(92) + '_')}}} {k}"
+                             for e, k in sorted(c.items(), key=lambda t: (-t[1], t[0])))
+        st = [r for r in best if r["law"] == "stable"]
+        M.add("atlasBestStable", counts(st))
+        M.add("atlasBestStableCells", str(len(st)))
+        M.add("atlasBestOther", counts([r for r in best if r["law"] != "stable"]))
+        M.add("atlasBestOtherCells", str(len(best) - len(st)))
+        M.add("atlasMmoBestWhere", where([[r["alpha"], r["n"]] for r in st if r["best"] == "stable_mmo"]))
     for kp in (summary or {}).get("known_points", []):
         alpha = C.camel(f"{kp['alpha']:g}")
         M.add(f"atlas{C.camel(kp['estimator'])}RefA{alpha}", f"{kp['reference']:.2f}")
