@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from .._validation import as_tensor
-from .double_bootstrap import double_bootstrap
+from .double_bootstrap import double_bootstrap, te_n1
 from .hill import hill
 from .lepski import MIN_N as _LEPSKI_MIN_N, hill_lepski
 from .others import kernel_type, moment, pickands, stable_mmo
@@ -74,12 +74,6 @@ def _default_k(n: int) -> int:
 def _hill(t, *, k=None):
     k = _default_k(t.shape[0]) if k is None else k
     return TailEstimate(float(hill(t, k)), k, "hill")
-
-
-def te_n1(n: int) -> int:
-    """tail-estimation's first-stage resample size: n^eps with eps = (1 + log(floor(n/2))/log n)/2
-    (its ``t_bootstrap = 0.5``), about sqrt(n floor(n/2)) ~ 0.71 n."""
-    return int(n ** (0.5 * (1.0 + math.log(int(0.5 * n)) / math.log(n))))
 
 
 def _db(name, correction, te_sizes=False):

@@ -138,6 +138,12 @@ class DoubleBootstrapResult:
     diagnostics: dict = field(default_factory=dict, repr=False)
 
 
+def te_n1(n: int) -> int:
+    """tail-estimation's first-stage resample size: n^eps with eps = (1 + log(floor(n/2))/log n)/2
+    (its ``t_bootstrap = 0.5``), about sqrt(n floor(n/2)) ~ 0.71 n (registry entry ``hill_db_te``)."""
+    return int(n ** (0.5 * (1.0 + math.log(int(0.5 * n)) / math.log(n))))
+
+
 def make_generator(seed, generator, device) -> torch.Generator | None:
     """A torch.Generator on ``device`` from ``seed`` (int) or ``generator``; None: global RNG."""
     if seed is not None and generator is not None:

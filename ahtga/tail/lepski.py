@@ -50,7 +50,8 @@ import numpy as np
 import torch
 
 from .._validation import as_tensor, check_int, check_positive
-from .hill import tail_warn
+from .double_bootstrap import double_bootstrap, te_n1
+from .hill import collect_tail_warnings, tail_warn
 
 MIN_N = 3
 GRID_RATIO = 1.1
@@ -128,9 +129,6 @@ def hill_lepski(x, *, r: float = 2.0, cap_n: int = 5000, n_boot: int = 500,
     k_db = None
     k = k_lep
     if n >= cap_n:
-        from .api import te_n1                     # the registry's tail-estimation sizes
-        from .double_bootstrap import double_bootstrap
-        from .hill import collect_tail_warnings
         with collect_tail_warnings():               # its bound warnings concern its own k*
             db = double_bootstrap(t, n_boot=n_boot, n1=min(te_n1(n), n - 1), correction="sqrt",
                                   k_search="grid", seed=seed)

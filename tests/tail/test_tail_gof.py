@@ -1,7 +1,6 @@
 """Goodness of fit (Clauset-Shalizi-Newman) against the powerlaw package, warnings that name
 the problem, the command line's --gof, --jitter and --plot."""
 import json
-import math
 import warnings
 
 import numpy as np

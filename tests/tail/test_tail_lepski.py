@@ -1,14 +1,13 @@
 """The default estimator hill_lepski: Lepski's rule, the double-bootstrap cap, the small-k
 factor, errors, and the small-sample claim it was chosen for."""
 import math
-import warnings
 
 import numpy as np
 import pytest
 import torch
 
 from ahtga.tail import (DEFAULT, TailWarning, double_bootstrap, estimate, hill, hill_lepski)
-from ahtga.tail.api import te_n1
+from ahtga.tail.double_bootstrap import te_n1
 from ahtga.tail.lepski import k_grid, k_start, lepski_k
 
 
