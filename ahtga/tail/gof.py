@@ -167,12 +167,13 @@ def _fit_exponential(t, xmin):
     return np.log(lam) - lam * (t - xmin), {"lambda": float(lam)}
 
 
-def _maximise(ll, starts):
-    """Maximise sum(ll(p)) over 2 parameters: Nelder-Mead from each start, the best kept.
-    (L-BFGS-B's Fortran step was the slow part on a loaded machine, through its BLAS calls.)"""
+def _maximise(total, starts):
+    """Maximise total(p) (the summed log-likelihood) over 2 parameters: Nelder-Mead from each
+    start, the best kept.  (L-BFGS-B's Fortran step was the slow part on a loaded machine,
+    through its BLAS calls.)"""
     def f(p):
         with np.errstate(over="ignore", invalid="ignore"):
-            v = -float(np.sum(ll(p)))
+            v = -float(total(p))
         return v if math.isfinite(v) else 1e300
 
     best = None
@@ -193,18 +194,28 @@ def _fit_lognormal(t, xmin):
         return (-lt - ls - 0.5 * math.log(2 * math.pi) - 0.5 * ((lt - mu) / s) ** 2
                 - special.log_ndtr(-(l0 - mu) / s))
 
+    # the summed log-likelihood from sufficient statistics (O(1) per evaluation)
+    m, S0, S1, S2 = lt.size, float(lt.sum()), float(lt.sum()), float((lt * lt).sum())
+
+    def total(p):
+        mu, ls = p
+        s = math.exp(ls)
+        return (-S0 - m * ls - 0.5 * m * math.log(2 * math.pi)
+                - (S2 - 2.0 * mu * S1 + m * mu * mu) / (2.0 * s * s)
+                - m * float(special.log_ndtr(-(l0 - mu) / s)))
+
     # near a power law the likelihood has a long valley towards mu -> -inf, sigma -> inf: start
     # from the best point of a profile over sigma (mu maximised for each sigma on a line search)
     starts = [(float(lt.mean()), math.log(float(max(lt.std(), 1e-3))))]
     prof = []
     for sig in np.geomspace(0.1, 300.0, 16):
-        r = optimize.minimize_scalar(lambda mu: -float(np.sum(ll((mu, math.log(sig))))),
+        r = optimize.minimize_scalar(lambda mu: -total((mu, math.log(sig))),
                                      bounds=(l0 - 30.0 * sig * sig - 10.0, l0 + 10.0 * sig),
                                      method="bounded", options={"xatol": 1e-6 * max(1.0, sig * sig)})
         prof.append((r.fun, r.x, math.log(sig)))
     prof.sort()
-    starts += [(m, ls) for _f, m, ls in prof[:2]]
-    best = _maximise(ll, starts)
+    starts += [(m_, ls) for _f, m_, ls in prof[:2]]
+    best = _maximise(total, starts)
     mu, ls = best.x
     return ll(best.x), {"mu": float(mu), "sigma": float(math.exp(ls))}
 
@@ -218,8 +229,16 @@ def _fit_stretched(t, xmin):
         b, lam = math.exp(lb), math.exp(llam)
         return lb + llam + (b - 1.0) * ly - lam * np.expm1(b * ly) - math.log(xmin)
 
-    best = _maximise(ll, ((0.0, math.log(1.0 / max(np.mean(y - 1.0), 1e-12))), (math.log(0.3), 0.0),
-                          (math.log(0.1), math.log(2.0))))
+    m, Sly = ly.size, float(ly.sum())
+
+    def total(p):                     # one pass over the data per evaluation
+        lb, llam = p
+        b, lam = math.exp(lb), math.exp(llam)
+        return (m * (lb + llam - math.log(xmin)) + (b - 1.0) * Sly
+                - lam * float(np.expm1(b * ly).sum()))
+
+    best = _maximise(total, ((0.0, math.log(1.0 / max(np.mean(y - 1.0), 1e-12))), (math.log(0.3), 0.0),
+                             (math.log(0.1), math.log(2.0))))
     lb, llam = best.x
     b = math.exp(lb)
     best_ll = ll(best.x)
