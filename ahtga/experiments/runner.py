@@ -40,7 +40,7 @@ from .lr import MissingSweep, known_lr, resolve_lr  # noqa: F401 (MissingSweep r
 from .optimizers import optimizer_kwargs, resolve_optimizer
 from .registry import get_task
 
-__all__ = ["run_one", "run_key", "binding_of", "prepare", "copy_result", "stored_is_current",
+__all__ = ["run_one", "run_one_status", "run_key", "binding_of", "prepare", "copy_result", "stored_is_current",
            "failed_path", "MissingSweep"]
 
 
@@ -128,20 +128,27 @@ def run_one(cfg: RunConfig, label: str, seed: int, out: str | Path, *, force: bo
     """Run (or skip, when its current result exists) one (preset, optimizer, seed); returns the
     result path, or None when another live process holds the run's lock (module docstring).
     ``tensorboard``: a folder for TensorBoard scalars of this run (optional)."""
+    return run_one_status(cfg, label, seed, out, force=force, tensorboard=tensorboard)[0]
+
+
+def run_one_status(cfg: RunConfig, label: str, seed: int, out: str | Path, *, force: bool = False,
+                   tensorboard: str | None = None) -> tuple[Path | None, str]:
+    """:func:`run_one` with what happened: ``trained`` (by this call), ``current`` (a current
+    result was there, or another process wrote it meanwhile) or ``busy`` (path None)."""
     out = Path(out)
     path = store.result_path(out, cfg.preset, label, seed)
     if _current(path, cfg, label, out, force, say=True):
-        return path
+        return path, "current"
     dist_.check_device(cfg.device)
     resolve_optimizer(label)
     get_task(cfg.task).check_optimizer(cfg, label)
     lock = RunLock(lock_path(path)) if dist_.world_size() == 1 else None
     if lock is not None and not lock.acquire():
-        return None
+        return None, "busy"
     try:
         if lock is not None and _current(path, cfg, label, out, force, say=False):
-            return path                                  # finished by another process meanwhile
-        return _run_locked(cfg, label, seed, out, path, lock, tensorboard)
+            return path, "current"                       # finished by another process meanwhile
+        return _run_locked(cfg, label, seed, out, path, lock, tensorboard), "trained"
     except Exception as e:
         if dist_.is_main() and not isinstance(e, LockLost):
             store.write_json_atomic(failed_path(path), {
