@@ -6,6 +6,7 @@ Each ablation is a different piece (for example ``ExactExponent()`` instead of t
 from .exponents import ExactExponent, ExponentRule, FixedExponent, QuadraticExponent, make_exponent
 from .schedules import (ConstantTarget, LinearTarget, RelativeTarget, TargetSchedule,
                         ValidationTarget, make_target)
+from .regime import REGIME_KEYS, regime_shares
 from .tail_tracker import TailTracker, TrackerUpdate, step_seed
 from .transforms import (direction_coefficients, median, sign_coefficients, transform_direction,
                          transform_sign)
@@ -15,5 +16,5 @@ __all__ = [
     "make_target",
     "QuadraticExponent", "ExactExponent", "FixedExponent", "ExponentRule", "make_exponent",
     "direction_coefficients", "sign_coefficients", "transform_direction", "transform_sign",
-    "median", "TailTracker", "TrackerUpdate", "step_seed",
+    "median", "TailTracker", "TrackerUpdate", "step_seed", "regime_shares", "REGIME_KEYS",
 ]

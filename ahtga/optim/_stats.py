@@ -27,6 +27,9 @@ class StepStats:
     estimated : a tail estimate was made (False: too few positive norms, alpha kept).
     estimator_warning : the estimator raised a TailWarning (e.g. k* clamped at small n).
     skipped : the step was skipped (NaN/Inf losses, norms or gradients): no parameter changed.
+    alpha_transformed : the tail index of the transformed norms ||T(g_i)|| pooled like the
+        tracker's (``AHTGA(track_transformed=True)``; NaN otherwise or before the pool fills).
+    alpha_star is NaN on a skipped step before a relative target's first reading.
     """
     step: int
     alpha_hat: float
@@ -44,6 +47,7 @@ class StepStats:
     skipped: bool
     estimated: bool = True
     estimator_warning: bool = False
+    alpha_transformed: float = float("nan")
 
     def as_dict(self) -> dict:
         """A flat dict of plain Python numbers and bools."""

@@ -5,9 +5,13 @@ One step, for per-example losses l_1..l_B of a batch:
 1. the per-example gradient engine runs one backward and returns the norms ||g_i||
    (gathered over all ranks under ``torch.distributed``, so the estimate and the median use
    the global batch);
-2. the tail tracker estimates alpha_hat from the norms (default Hill with double-bootstrap k),
-   clamps a single bad estimate and updates the EMA alpha_t = b2 alpha_{t-1} + (1-b2) alpha_hat;
-3. the schedule gives alpha*_t, the exponent rule gamma_t = rule(alpha_t, alpha*_t);
+2. the tail tracker estimates alpha_hat from the norms pooled over recent steps (default: the
+   last ``DEFAULT_POOL_SIZE`` = 1024 positive norms, estimated by ``hill_lepski``, Hill at a k
+   chosen by Lepski's rule; ``window=1`` is the source's one-batch estimate), clamps a single
+   bad estimate and updates the EMA alpha_t = b2 alpha_{t-1} + (1-b2) alpha_hat;
+3. the schedule gives alpha*_t (default ``DEFAULT_TARGET``: 0.9 times the running median of the
+   recent estimates, after a 50-step warm-up at gamma = 0; a number is an absolute target),
+   the exponent rule gamma_t = rule(alpha_t, alpha*_t);
 4. the transform turns norms into coefficients (:mod:`ahtga.control.transforms`) and the engine
    writes the batch gradient g = (1/B) sum_i T(g_i):
    ``"direction"``: T(g_i) = s_i g_i,  s_i = (||g_i|| / (eps + median||g||))^gamma;
@@ -44,6 +48,18 @@ Non-finite values.  A NaN/Inf loss, norm or written gradient skips the whole ste
 ``RuntimeWarning`` (``nonfinite="skip"``, the default: no parameter, momentum, schedule step or
 estimator seed changes; the returned ``StepStats.skipped`` is True) or raises ``FloatingPointError``
 (``nonfinite="raise"``).  Parameters never become NaN through this optimizer.
+Why these defaults (the controller study's replay, ``ahtga.experiments`` preset family
+``controller``, measures them).  The source estimates on one batch with a double bootstrap and
+aims at an absolute alpha* = 1.5.  Per-example norms of a trained classifier have no single
+tail index: at a batch of 128 the estimate scatters over an order of magnitude from step to
+step, and pooled estimates depend on the pool's size (on MNIST's small CNN the median reading
+rose from ~0.6 at n = 128 to ~3.8 at n = 1024 and ~6 at n = 2048 with ``hill_lepski``).  An
+absolute 1.5 then lies on one side of nearly every reading: alpha > alpha* in 99% of logged
+steps at small scale, gamma at its cap in 74%, the c2 branch and the schedules never ran.
+A fixed pool makes the reading comparable between steps, and a target relative to the recent
+readings puts it on both sides of alpha*, so both branches of the rule run and gamma stays off
+its bounds.  ``target=1.5`` and ``window=1`` restore the source's configuration.
+
 Too few norms for the estimator: ``ValueError`` when B * window < min_samples; a transient
 shortage of positive norms keeps the previous alpha (see :mod:`ahtga.control.tail_tracker`).
 
@@ -90,9 +106,17 @@ from ..engine.distributed import allreduce_grads, gather_norms, is_distributed
 from ._common import check_state_dict
 from ._stats import StepStats
 
-__all__ = ["AHTGA", "ahtga_update", "DEFAULT_EXPONENT"]
+__all__ = ["AHTGA", "ahtga_update", "DEFAULT_EXPONENT", "DEFAULT_TARGET", "DEFAULT_POOL_SIZE"]
 
 _NAN = float("nan")
+
+#: The default target: 0.9 x the running median of the last 50 estimates, gamma = 0 for the
+#: first 50 steps (:class:`ahtga.control.RelativeTarget`).
+DEFAULT_TARGET: dict[str, Any] = {"name": "relative", "base": 0.9, "warmup": 50,
+                                  "reference": "running", "horizon": 50}
+
+#: The default pool of the tail estimate: the most recent 1024 positive per-example norms.
+DEFAULT_POOL_SIZE = 1024
 
 #: The default exponent rule: the source's quadratic rule with an upper bound on gamma.
 DEFAULT_EXPONENT: dict[str, Any] = {"name": "quadratic", "c1": 0.25, "c2": 0.25,
@@ -139,7 +163,9 @@ class AHTGA(torch.optim.Optimizer):
     betas : (b1, b2) in [0, 1): b1 momentum (per group), b2 the EMA factor of alpha.
     weight_decay : decoupled weight decay (>= 0), per group.
     target : alpha* schedule: a number (constant), a dict spec or a ``TargetSchedule``
-        (default 1.5, this package's choice).
+        (default None: ``DEFAULT_TARGET``, a :class:`ahtga.control.RelativeTarget` asking for
+        tails 10% heavier than the running median of the recent readings; see "Why these
+        defaults").
     exponent : the exponent rule: a name ("quadratic": the source rule with c1 = c2 = 0.25,
         gamma_floor = 0.1 and no upper bound; "exact"), a dict spec such as
         ``{"name": "quadratic", "c1": 0.5}`` or an ``ExponentRule``.  Default:
@@ -149,12 +175,22 @@ class AHTGA(torch.optim.Optimizer):
         the 4th power of their ratio to the median (the ablation variants ``ahtga_source`` and
         ``ahtga_gmax1`` of ``ahtga.experiments.presets`` measure the effect).  Pass
         ``"quadratic"`` for the source.
-    estimator : a name of ``ahtga.tail.ESTIMATORS`` (default "hill_db") or a callable
+    estimator : a name of ``ahtga.tail.ESTIMATORS`` (default "hill_lepski", the package's
+        default estimator; "hill_db" is the source's) or a callable
         ``f(x, *, seed) -> .alpha, .k``.
     estimator_options : keyword options for a named estimator.
     transform : "direction" (default), "sign" or "sign_normalized".
     eps : added to the median norm (>= 0).
-    window : steps of norms pooled for the estimate (default 1: this batch only).
+    window : steps of norms pooled for the estimate (1: this batch only, the source's choice).
+    pool_size : pool by count instead: each estimate uses the most recent ``pool_size`` positive
+        norms, of as many steps as that takes, and none is made before the pool is full (see
+        :class:`ahtga.control.TailTracker`).  Exclusive with ``window``; when neither is given,
+        ``DEFAULT_POOL_SIZE`` (1024: the estimator study's sizes where ``hill_lepski`` is within
+        its small-sample targets and n >= 1000).
+    track_transformed : also estimate, every step, the tail index of the transformed norms
+        ||T(g_i)|| = ||g_i|| s_i (pooled the same way, not smoothed), reported as
+        ``StepStats.alpha_transformed``: the index the transform achieved, which the exponent
+        rule aims at alpha* (costs a second estimate per step; default False).
     alpha_init : alpha_0 of the EMA (default 2.0).
     alpha_clamp : (lo, hi) range a single estimate is clamped into (default (0.1, 5.0)).
     min_samples : least number of positive norms the estimate needs (default 32).
@@ -183,16 +219,17 @@ class AHTGA(torch.optim.Optimizer):
 
     def __init__(self, model: nn.Module, *, lr: float = 1e-2,
                  betas: tuple[float, float] = (0.9, 0.9), weight_decay: float = 0.0,
-                 target: Any = 1.5, exponent: Any = None,
-                 estimator: str | Callable = "hill_db",
+                 target: Any = None, exponent: Any = None,
+                 estimator: str | Callable = "hill_lepski",
                  estimator_options: dict[str, Any] | None = None,
-                 transform: str = "direction", eps: float = 1e-8, window: int = 1,
+                 transform: str = "direction", eps: float = 1e-8, window: int | None = None,
                  alpha_init: float = 2.0, alpha_clamp: tuple[float, float] = (0.1, 5.0),
                  min_samples: int = 32, seed: int = 0, estimate_every: int = 1,
                  estimate_device: str = "auto", estimate_lag: int = 0, mode: str = "fast",
                  batchnorm: str = "error", nonfinite: str = "skip", rescale: str = "none",
                  params: Iterable | None = None, engine: Any = None,
-                 loss_reduction: str | None = None):
+                 loss_reduction: str | None = None, pool_size: int | None = None,
+                 track_transformed: bool = False):
         if not isinstance(model, nn.Module):
             raise TypeError(f"`model` must be a torch.nn.Module; got {type(model).__name__}")
         lr = check_positive("lr", lr, allow_zero=True)
@@ -214,14 +251,26 @@ class AHTGA(torch.optim.Optimizer):
         self.loss_reduction = loss_reduction
         self.last_stats: StepStats | None = None
         self.estimate_lag = check_int("estimate_lag", estimate_lag, min_value=0, max_value=1)
-        self.target: TargetSchedule = make_target(target)
+        self.target: TargetSchedule = make_target(DEFAULT_TARGET if target is None else target)
+        if window is None and pool_size is None:
+            pool_size = DEFAULT_POOL_SIZE
         self.exponent: ExponentRule = make_exponent(DEFAULT_EXPONENT if exponent is None
                                                     else exponent)
         self.tracker = TailTracker(estimator, beta=b2, alpha_init=alpha_init, clamp=alpha_clamp,
                                    window=window, min_samples=min_samples, seed=seed,
                                    estimate_every=estimate_every,
                                    estimator_options=estimator_options,
-                                   estimate_device=estimate_device)
+                                   estimate_device=estimate_device, pool_size=pool_size)
+        if not isinstance(track_transformed, bool):
+            raise TypeError(f"`track_transformed` must be a bool; got "
+                            f"track_transformed={track_transformed!r}")
+        # the achieved tail index: the same estimator on the transformed norms, pooled the
+        # same way, not smoothed (beta 0) and clamped only to keep it finite
+        self.transformed_tracker = None if not track_transformed else TailTracker(
+            estimator, beta=0.0, alpha_init=alpha_init, clamp=(1e-3, 1e3), window=window,
+            min_samples=min_samples, seed=seed + 1, estimate_every=estimate_every,
+            estimator_options=estimator_options, estimate_device=estimate_device,
+            pool_size=pool_size)
         if engine is None:
             from ..engine import PerExampleEngine
             engine = PerExampleEngine(model, mode=mode, batchnorm=batchnorm,
@@ -281,11 +330,38 @@ class AHTGA(torch.optim.Optimizer):
             raise
 
     # ---------------------------------------------------------------- helpers
-    def _skip(self, why: str, t: int, alpha_star: float, alpha: float | None = None) -> StepStats:
+    def _peek_target(self, t: int) -> float:
+        """alpha*_t without a new reading (a skipped step); NaN where the schedule has none yet
+        (a relative target before its first reading)."""
+        try:
+            return self.target.value(t)
+        except RuntimeError:
+            return _NAN
+
+    def _target(self, t: int, alpha: float, alpha_hat: float) -> float:
+        """Report this step's reading to the schedule, then alpha*_t."""
+        self.target.observe(t, alpha, alpha_hat)
+        return self.target.value(t)
+
+    def _track_transformed(self, norms_cpu: torch.Tensor, gamma: float) -> float:
+        """The tail index of the transformed norms ||T(g_i)|| = ||g_i|| s_i (direction form;
+        for the sign forms the same magnitudes, which ignore the sign's sqrt(nnz) factor),
+        pooled like the tracker's; NaN when not tracked or no estimate was made."""
+        if self.transformed_tracker is None:
+            return _NAN
+        x = norms_cpu.to(torch.float64)
+        y = x * direction_coefficients(x, gamma, self.eps, validate=False)
+        upd = self.transformed_tracker.update(y, checked=True)
+        return upd.alpha_hat_raw if upd.estimated else _NAN
+
+    def _skip(self, why: str, t: int, alpha_star: float | None,
+              alpha: float | None = None) -> StepStats:
         msg = f"AHTGA step {t} skipped: {why}; no parameter was changed"
         if self.nonfinite == "raise":
             raise FloatingPointError(msg)
         warnings.warn(msg, RuntimeWarning, stacklevel=4)
+        if alpha_star is None:
+            alpha_star = self._peek_target(t)
         return StepStats(step=t, alpha_hat=_NAN, alpha=self.tracker.value if alpha is None else alpha,
                          alpha_star=alpha_star, gamma=_NAN, k=0, n=0, q05=_NAN, q50=_NAN, q95=_NAN,
                          max=_NAN, clamped=False, gamma_guarded=False, skipped=True,
@@ -421,13 +497,12 @@ class AHTGA(torch.optim.Optimizer):
             raise ValueError("`losses` must require grad (compute them from the model's output "
                              "outside torch.no_grad)")
         t = self._step
-        alpha_star = self.target.value(t)
         if self.estimate_lag:
-            return self._step_lagged(losses, t, alpha_star)
+            return self._step_lagged(losses, t)
         if losses is not None and not self._all_ok(bool(torch.isfinite(losses.detach()).all()),
                                                    losses.device):
             self.engine.release()   # drop what the engine recorded during this forward
-            return self._skip("NaN or Inf in the per-example losses (on some rank)", t, alpha_star)
+            return self._skip("NaN or Inf in the per-example losses (on some rank)", t, None)
 
         local = self._local_norms(losses)
         norms, offset = gather_norms(local, return_offset=True)
@@ -439,11 +514,13 @@ class AHTGA(torch.optim.Optimizer):
         est_in = norms.to("cpu") if on_cpu else norms   # the estimate's input
         if not bool(torch.isfinite(est_in).all()):
             self.engine.release()
-            return self._skip("NaN or Inf in the per-example gradient norms", t, alpha_star)
-        snapshot = self.tracker.state_dict()
+            return self._skip("NaN or Inf in the per-example gradient norms", t, None)
+        snapshot = self._snapshot()
         try:
             upd = self.tracker.update(est_in, checked=True)
-        except ValueError:
+            alpha_star = self._target(t, upd.alpha, upd.alpha_hat)
+        except (ValueError, RuntimeError):
+            self._restore(snapshot)
             self.engine.release()
             raise
         gamma, guarded = self.exponent.compute(upd.alpha, alpha_star)
@@ -451,16 +528,27 @@ class AHTGA(torch.optim.Optimizer):
 
         with torch.no_grad():
             groups, all_grads = self._grouped_grads()
-            q = self._quantiles(est_in if on_cpu else norms.to("cpu"))
+            norms_cpu = est_in if on_cpu else norms.to("cpu")
+            q = self._quantiles(norms_cpu)
             if all_grads and self._finite_flags(all_grads, all_grads[0].device).item() != 1.0:
-                self.tracker.load_state_dict(snapshot)
+                self._restore(snapshot)
                 return self._skip("NaN or Inf in the written batch gradient", t, alpha_star)
             self._update(groups)
+        a_tr = self._track_transformed(norms_cpu, gamma)
         self._step += 1
         return StepStats(step=t, alpha_hat=upd.alpha_hat, alpha=upd.alpha, alpha_star=alpha_star,
                          gamma=gamma, k=upd.k, n=B, q05=q[0], q50=q[1], q95=q[2], max=q[3],
                          clamped=upd.clamped, gamma_guarded=guarded, skipped=False,
-                         estimated=upd.estimated, estimator_warning=upd.warned)
+                         estimated=upd.estimated, estimator_warning=upd.warned,
+                         alpha_transformed=a_tr)
+
+    def _snapshot(self) -> tuple[dict, dict]:
+        """The tracker's and the schedule's state, to undo a step that is skipped."""
+        return self.tracker.state_dict(), self.target.state_dict()
+
+    def _restore(self, snapshot: tuple[dict, dict]) -> None:
+        self.tracker.load_state_dict(snapshot[0])
+        self.target.load_state_dict(snapshot[1])
 
     # ---------------------------------------------------------------- lagged estimate
     def _start_estimate(self) -> None:
@@ -498,7 +586,7 @@ class AHTGA(torch.optim.Optimizer):
         return (self.engine.collect() if losses is None
                 else self.engine.backward(losses)).detach()
 
-    def _step_lagged(self, losses: torch.Tensor | None, t: int, alpha_star: float) -> StepStats:
+    def _step_lagged(self, losses: torch.Tensor | None, t: int) -> StepStats:
         if losses is None:   # (non-finite losses show in the norms)
             dev = self.engine.params[0].device
             loss_ok = torch.ones(1, dtype=torch.float64, device=dev)
@@ -519,6 +607,8 @@ class AHTGA(torch.optim.Optimizer):
             self.engine.release()
             raise
         alpha = self.tracker.value if upd is None else upd.alpha
+        target_state = self.target.state_dict()
+        alpha_star = self._target(t, alpha, _NAN if upd is None else upd.alpha_hat)
         gamma, guarded = self.exponent.compute(alpha, alpha_star)
         self._write(norms, gamma, offset, local)
         with torch.no_grad():
@@ -530,23 +620,27 @@ class AHTGA(torch.optim.Optimizer):
             ok = bool((host[B:] == 1.0).all()) and bool(torch.isfinite(norms_cpu).all())
             if not self._all_ok(ok, dev):
                 self._drop_estimate()  # restores the tracker; the same estimate is redone next
+                self.target.load_state_dict(target_state)
                 if self._pending is not None:
                     self._start_estimate()
                 return self._skip("NaN or Inf in the per-example losses, gradient norms or "
                                   "written batch gradient", t, alpha_star, alpha)
             q = self._quantiles(norms_cpu)
             self._update(groups)
+        a_tr = self._track_transformed(norms_cpu, gamma)
         self._step += 1
         self._pending, self._pending_tracker = norms_cpu, self.tracker.state_dict()
         self._start_estimate()
         if upd is None:
             return StepStats(step=t, alpha_hat=_NAN, alpha=alpha, alpha_star=alpha_star,
                              gamma=gamma, k=0, n=B, q05=q[0], q50=q[1], q95=q[2], max=q[3],
-                             clamped=False, gamma_guarded=guarded, skipped=False, estimated=False)
+                             clamped=False, gamma_guarded=guarded, skipped=False, estimated=False,
+                             alpha_transformed=a_tr)
         return StepStats(step=t, alpha_hat=upd.alpha_hat, alpha=upd.alpha, alpha_star=alpha_star,
                          gamma=gamma, k=upd.k, n=B, q05=q[0], q50=q[1], q95=q[2], max=q[3],
                          clamped=upd.clamped, gamma_guarded=guarded, skipped=False,
-                         estimated=upd.estimated, estimator_warning=upd.warned)
+                         estimated=upd.estimated, estimator_warning=upd.warned,
+                         alpha_transformed=a_tr)
 
     # ---------------------------------------------------------------- checkpoints
     def state_dict(self) -> dict[str, Any]:
@@ -555,6 +649,8 @@ class AHTGA(torch.optim.Optimizer):
         sd["ahtga"] = {"step": self._step,
                        "tracker": self._pending_tracker if pending else self.tracker.state_dict(),
                        "target": self.target.state_dict()}
+        if self.transformed_tracker is not None:
+            sd["ahtga"]["transformed_tracker"] = self.transformed_tracker.state_dict()
         if pending:
             sd["ahtga"]["pending_norms"] = self._pending.clone()
         return sd
@@ -570,6 +666,8 @@ class AHTGA(torch.optim.Optimizer):
         self._step = int(extra["step"])
         self.tracker.load_state_dict(extra["tracker"])
         self.target.load_state_dict(extra["target"])
+        if self.transformed_tracker is not None and "transformed_tracker" in extra:
+            self.transformed_tracker.load_state_dict(extra["transformed_tracker"])
         pending = extra.get("pending_norms")
         if pending is not None and not self.estimate_lag:
             # a lagged run resumed without the lag: fold the pending norms in now

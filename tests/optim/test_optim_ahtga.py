@@ -29,7 +29,11 @@ ENGINE_KINDS = ["loop"] + (["fast", "reference"] if _real_engine_available() els
 
 
 def make(model, kind, **kw):
+    # the step's mechanics are checked one batch per estimate (the source's window=1); the
+    # pooled default is tested in test_optim_ahtga_controller.py
     kw.setdefault("estimator", EST)
+    if "pool_size" not in kw:
+        kw.setdefault("window", 1)
     if kind == "loop":
         return AHTGA(model, engine=LoopEngine(model), **kw)
     return AHTGA(model, mode=kind, **kw)

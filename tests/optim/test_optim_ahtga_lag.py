@@ -13,7 +13,8 @@ from ahtga.optim.ahtga import AHTGA, ahtga_update
 from ahtga.tail import hill
 from optim_ahtga_kit import LoopEngine, batches, fixed_k_hill, mlp, per_example_loss
 
-KW = dict(lr=0.05, betas=(0.8, 0.7), target=1.3, exponent="exact", min_samples=16, seed=5)
+KW = dict(lr=0.05, betas=(0.8, 0.7), target=1.3, exponent="exact", min_samples=16, seed=5,
+          window=1)   # one batch per estimate: the lag's bookkeeping is checked step by step
 
 
 def _params(model):
