@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable, Mapping
 
-__all__ = ["REGIME_KEYS", "regime_shares"]
+__all__ = ["REGIME_KEYS", "regime_shares", "RegimeCounter"]
 
 #: The keys of :func:`regime_shares`'s result, in order.
 REGIME_KEYS = ("steps", "above", "below", "equal", "cap", "floor", "clamped", "estimated",
@@ -47,6 +47,69 @@ def _median(vals: list[float]) -> float:
     return vals[mid] if len(vals) % 2 else 0.5 * (vals[mid - 1] + vals[mid])
 
 
+def _branch_guard(r: Mapping[str, Any]) -> tuple[str, str]:
+    a, a_star, g = float(r["alpha"]), float(r["alpha_star"]), float(r["gamma"])
+    branch = "above" if a > a_star else "below" if a < a_star else "equal"
+    guarded = bool(r.get("gamma_guarded", False))
+    guard = "cap" if guarded and g > 0 else "floor" if guarded and g < 0 else "none"
+    return branch, guard
+
+
+class RegimeCounter:
+    """:func:`regime_shares` accumulated step by step in constant memory, for training loops
+    that checkpoint: ``add(stats)`` each step, ``shares()`` at the end; ``state_dict()`` /
+    ``load_state_dict()`` are plain JSON-able dicts.  Medians are not kept (they need every
+    value); ``shares()`` reports means of alpha, alpha* and the achieved index instead."""
+
+    _COUNTS = ("steps", "above", "below", "equal", "cap", "floor", "clamped", "estimated")
+    _SUMS = ("gamma", "alpha", "alpha_star", "alpha_transformed")
+
+    def __init__(self):
+        self.counts = {k: 0 for k in self._COUNTS}
+        self.sums = {k: 0.0 for k in self._SUMS}
+        self.finite = {k: 0 for k in self._SUMS}
+
+    def add(self, rec: Any) -> None:
+        r = _as_mapping(rec)
+        if r.get("skipped", False) or not all(k in r for k in ("alpha", "alpha_star", "gamma")):
+            return
+        vals = [float(r[k]) for k in ("alpha", "alpha_star", "gamma")]
+        if not all(math.isfinite(v) for v in vals):
+            return
+        branch, guard = _branch_guard(r)
+        self.counts["steps"] += 1
+        self.counts[branch] += 1
+        if guard != "none":
+            self.counts[guard] += 1
+        self.counts["clamped"] += int(bool(r.get("clamped", False)))
+        self.counts["estimated"] += int(bool(r.get("estimated", True)))
+        for k in self._SUMS:
+            v = float(r.get(k, math.nan))
+            if math.isfinite(v):
+                self.sums[k] += v
+                self.finite[k] += 1
+
+    def shares(self) -> dict[str, float | None]:
+        """Shares of the counted steps (None when none was counted) and means: ``steps``,
+        ``above``, ``below``, ``equal``, ``cap``, ``floor``, ``clamped``, ``estimated``,
+        ``gamma_mean``, ``alpha_mean``, ``alpha_star_mean``, ``alpha_transformed_mean``."""
+        n = self.counts["steps"]
+        out: dict[str, float | None] = {"steps": n}
+        for k in self._COUNTS[1:]:
+            out[k] = self.counts[k] / n if n else None
+        for k in self._SUMS:
+            out[f"{k}_mean"] = self.sums[k] / self.finite[k] if self.finite[k] else None
+        return out
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"counts": dict(self.counts), "sums": dict(self.sums), "finite": dict(self.finite)}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.counts = {k: int(state["counts"][k]) for k in self._COUNTS}
+        self.sums = {k: float(state["sums"][k]) for k in self._SUMS}
+        self.finite = {k: int(state["finite"][k]) for k in self._SUMS}
+
+
 def regime_shares(records: Iterable[Any]) -> dict[str, float]:
     """The controller's regime over ``records`` (StepStats or their dicts; skipped steps are
     left out).  Keys: :data:`REGIME_KEYS`; shares are NaN when no step is left."""
@@ -68,11 +131,10 @@ def regime_shares(records: Iterable[Any]) -> dict[str, float]:
     def share(pred) -> float:
         return sum(1 for r in rows if pred(r)) / n
 
-    out["above"] = share(lambda r: r["alpha"] > r["alpha_star"])
-    out["below"] = share(lambda r: r["alpha"] < r["alpha_star"])
-    out["equal"] = share(lambda r: r["alpha"] == r["alpha_star"])
-    out["cap"] = share(lambda r: bool(r.get("gamma_guarded", False)) and r["gamma"] > 0)
-    out["floor"] = share(lambda r: bool(r.get("gamma_guarded", False)) and r["gamma"] < 0)
+    for key in ("above", "below", "equal"):
+        out[key] = share(lambda r, key=key: _branch_guard(r)[0] == key)
+    for key in ("cap", "floor"):
+        out[key] = share(lambda r, key=key: _branch_guard(r)[1] == key)
     out["clamped"] = share(lambda r: bool(r.get("clamped", False)))
     out["estimated"] = share(lambda r: bool(r.get("estimated", True)))
     gammas = [float(r["gamma"]) for r in rows]

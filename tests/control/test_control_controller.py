@@ -1,5 +1,6 @@
 """The pieces that make AHTGA's controller operate: a pool of a fixed number of norms, targets
 relative to the index read in a warm-up, and the regime summary (branch and guard shares)."""
+import json
 import math
 from types import SimpleNamespace
 
@@ -10,7 +11,7 @@ from hypothesis import given, settings, strategies as st
 
 from ahtga.control import (ConstantTarget, LinearTarget, QuadraticExponent, RelativeTarget,
                            TailTracker, ValidationTarget, make_target)
-from ahtga.control.regime import REGIME_KEYS, regime_shares
+from ahtga.control.regime import REGIME_KEYS, RegimeCounter, regime_shares
 
 
 def _spy(seen):
@@ -160,3 +161,29 @@ def test_regime_shares_empty_and_bad_input():
         regime_shares([{"alpha": 1.0}])
     with pytest.raises(TypeError, match="StepStats or dicts"):
         regime_shares([3.0])
+
+
+def test_regime_counter_agrees_with_regime_shares_and_resumes():
+    rule = QuadraticExponent(c1=0.25, c2=0.25, gamma_floor=0.1, gamma_max=0.5)
+    rng = np.random.default_rng(0)
+    rows = []
+    for _ in range(60):
+        a, a_star = float(rng.uniform(0.2, 6.0)), float(rng.choice([1.5, 2.0]))
+        g, guarded = rule.compute(a, a_star)
+        rows.append(_row(a, a_star, g, guarded, clamped=bool(rng.random() < 0.1),
+                         alpha_transformed=a / (1 + g)))
+    rows.append(_row(2.0, 1.5, float("nan"), skipped=True))
+    c = RegimeCounter()
+    for r in rows[:25]:
+        c.add(r)
+    c2 = RegimeCounter()
+    c2.load_state_dict(json.loads(json.dumps(c.state_dict())))   # JSON round trip
+    for r in rows[25:]:
+        c2.add(r)
+    got, want = c2.shares(), regime_shares(rows)
+    for k in ("steps", "above", "below", "equal", "cap", "floor", "clamped", "estimated",
+              "gamma_mean"):
+        assert got[k] == pytest.approx(want[k]), k
+    assert got["alpha_transformed_mean"] == pytest.approx(
+        np.mean([r["alpha_transformed"] for r in rows[:60]]))
+    assert RegimeCounter().shares()["above"] is None
