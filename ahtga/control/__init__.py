@@ -6,7 +6,7 @@ Each ablation is a different piece (for example ``ExactExponent()`` instead of t
 from .exponents import ExactExponent, ExponentRule, FixedExponent, QuadraticExponent, make_exponent
 from .schedules import (ConstantTarget, LinearTarget, RelativeTarget, TargetSchedule,
                         ValidationTarget, make_target)
-from .regime import REGIME_KEYS, regime_shares
+from .regime import REGIME_KEYS, RegimeCounter, regime_shares
 from .tail_tracker import TailTracker, TrackerUpdate, step_seed
 from .transforms import (direction_coefficients, median, sign_coefficients, transform_direction,
                          transform_sign)
@@ -17,4 +17,5 @@ __all__ = [
     "QuadraticExponent", "ExactExponent", "FixedExponent", "ExponentRule", "make_exponent",
     "direction_coefficients", "sign_coefficients", "transform_direction", "transform_sign",
     "median", "TailTracker", "TrackerUpdate", "step_seed", "regime_shares", "REGIME_KEYS",
+    "RegimeCounter",
 ]
