@@ -33,7 +33,7 @@ from typing import Sequence
 from .aggregate import aggregate, format_table
 from .config import SCALES, UnknownConfigKey, parse_set
 from .distributed import check_device, init_from_env
-from .launch import LAUNCHERS, format_failure, make_launcher
+from .launch import LAUNCHERS, LocalLauncher, format_failure, make_launcher
 from .lr import MissingSweep, lr_sweep, missing_sweep, needs_sweep, resolve_lr
 from .presets import PRESETS, default_seeds, presets_at, resolve, run_all_presets
 from .runner import copy_result, run_key, run_one_status, stored_is_current
@@ -114,10 +114,12 @@ def _execute(launcher, units: list[tuple]) -> list[str]:
     return failures
 
 
-def preflight(cfg) -> None:
-    """Checks that need no training, before any run starts: the device, and the data folder of
-    a data set that does not ship with a dependency."""
-    check_device(cfg.device)
+def preflight(cfg, *, here: bool = True) -> None:
+    """Checks that need no training, before any run starts: the device (``here``: the runs
+    execute on this machine, not on a scheduler's nodes), and the data folder of a data set that
+    does not ship with a dependency."""
+    if here:
+        check_device(cfg.device)
     if cfg.dataset != "digits" and not (cfg.data_dir and Path(cfg.data_dir).expanduser().exists()):
         raise FileNotFoundError(f"`data_dir` must name the folder holding the {cfg.dataset} files "
                                 f"(--data-dir DIR) for preset {cfg.preset!r}; got data_dir="
@@ -133,7 +135,7 @@ def run_presets(names: Sequence[str], scale: str, overrides: dict, out: Path, *,
     launcher = launcher or make_launcher("local", jobs=jobs, out=out)
     cfgs = {n: resolve(n, scale, overrides) for n in names}
     for c in cfgs.values():
-        preflight(c)
+        preflight(c, here=isinstance(launcher, LocalLauncher))
     failures: list[str] = []
     for phase in ("own", "reuse"):
         sweeps = [("sweep", n, scale, overrides, lab, 0, str(out), False)

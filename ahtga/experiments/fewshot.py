@@ -47,9 +47,9 @@ few-shot report, e.g. Vinyals et al. 2016, Snell et al. 2017).  The model is tra
 Result file: the runner's layout and keys.  ``final`` holds ``test_acc``, ``test_acc_ci95``
 (half-width), ``test_acc_std``, ``test_loss``, ``test_episodes``, ``test_acc_episodes`` (the
 per-episode accuracies), ``shots`` (``{"1": {"test_acc", "test_acc_ci95", "test_loss"}, ...}``),
-``val_acc``/``val_loss`` (mean over the validation episodes), ``train_acc``/``train_loss`` (mean
-query accuracy/loss over the last epoch's training episodes, measured during training before
-each update), ``gen_gap_*``, ``fewshot`` (the resolved episode options) and the loop's keys of
+``val_acc``/``val_loss`` (mean over the validation episodes), ``train_acc``/``train_loss`` (the
+final model on ``val_episodes`` fixed training episodes, seed ``TRAIN_SEED``; the running means
+during training are ``curves.epoch.train_acc``/``train_loss``), ``gen_gap_*``, ``fewshot`` (the resolved episode options) and the loop's keys of
 every task (``diverged``, ``steps``, ``skipped_steps``, ``clamped_steps``, ``time_per_epoch``,
 ``tail_alpha_*`` -- null, the tail monitor is off for episodes -- and ``ahtga_alpha_*``, AHTGA's
 EMA alpha); the classification-only keys (``ece``, ``reliability``, ``perturbations``, ``ood``)
@@ -93,8 +93,8 @@ FEWSHOT_DEFAULTS: dict[str, Any] = {
     "oneshot_runs": True,        # omniglot: evaluate Lake's 20 one-shot runs when the zip exists
 }
 
-#: Seeds of the fixed validation and test episodes (plus the shot count).
-VAL_SEED, TEST_SEED = 10_001, 20_001
+#: Seeds of the fixed validation, test and (end-of-run) training episodes (plus the shot count).
+VAL_SEED, TEST_SEED, TRAIN_SEED = 10_001, 20_001, 30_001
 
 
 def options(cfg: RunConfig) -> dict[str, Any]:
@@ -354,8 +354,11 @@ def final_metrics(cfg, model, data: FewshotData, curves: dict) -> dict[str, Any]
         shots[str(k)] = r
     main = shots[str(o["shots"])]
     e = curves["epoch"]
-    train_loss = e["train_loss"][-1] if e["train_loss"] else None
-    train_acc = e["train_acc"][-1] if e["train_acc"] else None
+    # the final model on fixed training episodes, as classification's train_* are the final
+    # model on the training set (the running means during training are curves.epoch.train_*)
+    tr = evaluate_episodes(model, data.train, o, shots=o["shots"], episodes=o["val_episodes"],
+                           seed=TRAIN_SEED + o["shots"])
+    train_loss, train_acc = tr["loss"], tr["acc"]
     val_loss = e["val_loss"][-1] if e["val_loss"] else None
     val_acc = e["val_acc"][-1] if e["val_acc"] else None
     fin: dict[str, Any] = {
