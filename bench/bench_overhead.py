@@ -5,7 +5,7 @@ GPU work: the step is bound by what the host does per operator (Python, autograd
 kernel launch), and so are the engine's per-layer rules. This benchmark measures that host cost
 on the CPU, where it can be measured at every change: the same network and step functions as
 ``bench/gpu_step.py`` at width 4, 8x8 inputs and batch 32 on one thread (the convolutions are
-then a few microseconds each), with the GPU's defaults: the engine's ``conv_strategy="unfold"``
+then a few microseconds each), with the GPU's defaults: the engine's ``conv_strategy="mixed"``
 (its "auto" choice on CUDA) and ``torch.optim.SGD(foreach=True)``.
 
 Printed and saved per method: the median step time over ``rounds`` x ``block`` steps (the
@@ -51,7 +51,7 @@ def _build(name: str, *, batch=32, width=4, size=8):
     g = torch.Generator().manual_seed(0)
     x = torch.randn(batch, 3, size, size, generator=g)
     y = torch.randint(0, 10, (batch,), generator=g)
-    return make_method(name, build_model(width), x, y, None, conv_strategy="unfold",
+    return make_method(name, build_model(width), x, y, None, conv_strategy="mixed",
                        foreach=True)
 
 
@@ -92,7 +92,7 @@ def main(out_dir: pathlib.Path | None = None, *, methods=METHODS, rounds: int = 
     counts are those of the calling thread: with ``estimate_lag=1`` the estimate's CPU
     operators run on the background thread and are not counted."""
     med, counts = _measure(methods, 32, rounds, block, warmup)
-    out = {"setting": "ResNet-18-GN width 4, 8x8, batch 32, 1 thread, conv_strategy=unfold, "
+    out = {"setting": "ResNet-18-GN width 4, 8x8, batch 32, 1 thread, conv_strategy=mixed, "
                       f"SGD foreach; median of {rounds} rounds of {block} steps per method",
            "methods": {}}
     base = med["sgd"]

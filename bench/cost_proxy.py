@@ -4,9 +4,10 @@ A GPU step's time and peak memory follow from what its operators do; these count
 that on a CPU, so the GPU targets of ``bench/gpu_step.py`` can be tracked where no GPU is:
 
 * ``matmul_flops``: floating-point operations of matrix products and convolutions
-  (``torch.utils.flop_counter``; elementwise work is not counted). Grouped convolutions'
-  backward is over-counted by that counter (it ignores ``groups``), so compare code paths that
-  use ungrouped ones (the engine's ``conv_strategy="unfold"``, its GPU default).
+  (``torch.utils.flop_counter``; elementwise work is not counted). That counter ignores
+  ``groups`` in a convolution's weight gradient (it counts ``groups`` times the work); here
+  that term is divided by ``groups`` (:func:`conv_backward_flops`, tested against an
+  ungrouped convolution of the same work).
 * ``bytes_moved``: bytes of every tensor read or written by each operator that is not a view
   (inputs plus outputs; views, ``detach`` and aliases move nothing). A roofline's memory term.
 * ``ops``: operators dispatched that are not views (launches on a GPU).
@@ -90,12 +91,26 @@ class Traffic(TorchDispatchMode):
         return out
 
 
+def conv_backward_flops(grad_out_shape, x_shape, w_shape, bias, stride, padding, dilation,
+                        transposed, output_padding, groups, output_mask, out_shape=None,
+                        **kwargs) -> int:
+    """FLOPs of ``aten.convolution_backward``: torch's formula, with the weight-gradient term
+    divided by ``groups`` (each group's weight gradient only sees its own input channels)."""
+    from torch.utils.flop_counter import conv_backward_flop
+    args = (grad_out_shape, x_shape, w_shape, bias, stride, padding, dilation, transposed,
+            output_padding, groups)
+    grad_in = conv_backward_flop(*args, [output_mask[0], False, False], out_val=out_shape)
+    grad_w = conv_backward_flop(*args, [False, output_mask[1], False], out_val=out_shape)
+    return int(grad_in) + int(grad_w) // int(groups)
+
+
 def step_cost(step, persistent_bytes: int = 0) -> dict:
     """Counters of one call of ``step`` (a zero-argument training step; call it a few times
     first so lazy state such as momentum buffers exists). ``persistent_bytes``: what is alive
     across steps (parameters, optimizer state, inputs), added to the peak."""
     from torch.utils.flop_counter import FlopCounterMode
-    fc = FlopCounterMode(display=False)
+    fc = FlopCounterMode(display=False, custom_mapping={
+        torch.ops.aten.convolution_backward: conv_backward_flops})
     with fc:
         step()
     tr = Traffic()

@@ -143,7 +143,9 @@ class PerExampleEngine:
         "sum": the standard protocol (module docstring), gathered during the user's backward.
     conv_strategy : how per-example convolution weight gradients are materialised: "unfold"
         (im2col + batched matmul), "grouped" (one weight-gradient convolution with the batch
-        folded into the groups) or "auto" (grouped on CPU, unfold elsewhere).
+        folded into the groups), "mixed" (per layer: grouped where an example's im2col copy
+        would be larger than its per-example gradient, i.e. more output positions than output
+        channels per group; unfold elsewhere) or "auto" (grouped on the CPU, mixed elsewhere).
     """
 
     def __init__(self, model: nn.Module, *, mode: str = "fast", batchnorm: str = "error",
@@ -165,7 +167,7 @@ class PerExampleEngine:
         self.cache_elems = check_int("cache_elems", cache_elems, min_value=0)
         self.stream = bool(stream)
         self.conv_strategy = check_choice("conv_strategy", conv_strategy,
-                                          {"auto", "unfold", "grouped"})
+                                          {"auto", "unfold", "grouped", "mixed"})
         if loss_reduction is not None:
             check_choice("loss_reduction", loss_reduction, {"mean", "sum"})
             if self.mode != "fast":
@@ -640,7 +642,7 @@ class PerExampleEngine:
                     sqs.append(c.sq_norms())
             else:
                 sqs.append(torch.cat([
-                    self._summed(cs, s, e).reshape(e - s, -1).pow(2).sum(1)
+                    H.row_sq_norms(self._summed(cs, s, e))
                     for s, e in H.chunks(st["batch"], p.numel() * (len(cs) + 1),
                                          self.chunk_elems)]))
         st["joint"] = joint = []
@@ -660,7 +662,7 @@ class PerExampleEngine:
                 sizes.append(n)
                 start += n
             joint.append((flat, pids, sizes))
-            sqs.append(flat.pow(2).sum(1))
+            sqs.append(H.row_sq_norms(flat))
         dt = torch.float64 if any(q.dtype == torch.float64 for q in sqs) else torch.float32
         if not sqs:
             total = torch.zeros(st["batch"], dtype=dt, device=st["device"])

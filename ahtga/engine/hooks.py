@@ -58,6 +58,12 @@ def rows(t: torch.Tensor, s: int, e: int) -> torch.Tensor:
     return t if s == 0 and e == t.shape[0] else t[s:e]
 
 
+def row_sq_norms(t: torch.Tensor) -> torch.Tensor:
+    """Squared L2 norm of each row of ``t`` [b, ...]: one read of ``t`` (a ``pow`` then ``sum``
+    would write and read a temporary of its size; ``bench/bench_cost.py`` counts the bytes)."""
+    return torch.linalg.vector_norm(t.reshape(t.shape[0], -1), dim=1).square()
+
+
 def chunks(b: int, per_example: int, budget: int):
     """Slices of ``range(b)`` holding at most ``budget`` elements of ``per_example`` each."""
     step = max(1, int(budget // max(1, per_example)))
@@ -108,7 +114,7 @@ class Materialised(Contribution):
         self._G, self._block = None, (flat, s, e)
 
     def sq_norms(self):
-        return self.G.reshape(self.batch, -1).pow(2).sum(1)
+        return row_sq_norms(self.G)
 
     def weighted(self, w):
         return (w.to(self.dtype) @ self.G.reshape(self.batch, -1)).reshape(self.param.shape)
@@ -169,9 +175,7 @@ class FactorContribution(Contribution):
                 self.cache = cache
                 # the stored input and output grad are no longer needed
                 self.factors = self.weighted_fn = self.mat_fn = None
-                flat = self.cache.reshape(self.batch, -1)
-                return torch.linalg.vector_norm(flat, dim=1).pow(2) if flat.is_cuda \
-                    else flat.pow(2).sum(1)
+                return row_sq_norms(self.cache)
         per = gr * t * (d + p) + gr * (t * t if self.ghost else p * d)
         one = gr == 1
         out = []
@@ -191,7 +195,7 @@ class FactorContribution(Contribution):
                     gg = g @ g.transpose(-1, -2)
                     sq = (aa * gg).sum((1, 2, 3))
             else:
-                sq = self.materialise(s, e).reshape(e - s, -1).pow(2).sum(1)
+                sq = row_sq_norms(self.materialise(s, e))
             out.append(sq)
         return out[0] if len(out) == 1 else torch.cat(out)
 
@@ -392,19 +396,30 @@ def conv_rule(ctx: RuleContext):
                       padding=0, dilation=m.dilation, groups=gr)
 
         def mat(s, e):
-            # batch folded into groups: one grouped weight-gradient convolution, no unfold
+            # batch folded into groups: one grouped weight-gradient convolution, no unfold;
+            # symmetric zero padding is the convolution's own (no padded copy of the input)
             n = e - s
-            xs = padded4(s, e)
+            if symmetric_zeros:
+                xs = rows(x, s, e).to(dt)
+                xs = xs.unsqueeze(2) if one_d else xs
+                pad = (0, pads[0][0]) if one_d else tuple(lo for lo, _ in pads)
+            else:
+                xs, pad = padded4(s, e), 0
             gs = rows(g4, s, e).to(dt)
             wg = torch.nn.grad.conv2d_weight(
                 xs.reshape(1, n * xs.shape[1], *xs.shape[2:]),
                 (n * cout, m.in_channels // gr, *ks),
-                gs.reshape(1, n * cout, *gs.shape[2:]), stride=st, padding=0, dilation=dl,
+                gs.reshape(1, n * cout, *gs.shape[2:]), stride=st, padding=pad, dilation=dl,
                 groups=n * gr)
             return wg.reshape(n, *m.weight.shape)
 
-        use_grouped = conv_strategy == "grouped" or (conv_strategy == "auto"
-                                                     and x.device.type == "cpu")
+        # "mixed": the grouped weight-gradient convolution where an example's im2col copy
+        # (T x d) is larger than the per-example gradient it yields (p x d), i.e. T > p: the
+        # early, high-resolution layers, whose unfold copies dominate the bytes moved
+        # (bench/bench_cost.py counts them); batched matmuls on the unfolded input elsewhere.
+        use_grouped = (conv_strategy == "grouped"
+                       or (conv_strategy == "mixed" and t > p)
+                       or (conv_strategy == "auto" and (x.device.type == "cpu" or t > p)))
         out.append(FactorContribution(m.weight, b, gr, t, d, p, factors, weighted, dt, budget,
                                       cache_left, mat_fn=mat if use_grouped else None,
                                       frees=x.numel() + gout.numel()))

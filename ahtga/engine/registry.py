@@ -52,7 +52,8 @@ class RuleContext:
     budget : bound on the elements a rule should materialise at once (``chunk_elems``).
     cache_left : one-element list shared by the layers of one backward: elements of
         per-example gradients that may still be kept (see ``FactorContribution``).
-    conv_strategy : the engine's convolution strategy ("auto", "unfold", "grouped").
+    conv_strategy : the engine's convolution strategy ("auto", "unfold", "grouped",
+        "mixed").
     stats : what the registration's ``forward_stats`` took from the forward, or None.
     extra : what the registration's ``forward_check`` returned at the forward, or None.
     """

@@ -132,3 +132,34 @@ def test_cost_proxy_live_bytes_counts_storages_once():
     assert lv.live == 1000
     del d
     assert lv.live == 0
+
+
+def test_cost_proxy_counts_a_grouped_weight_gradient_as_its_groups_work():
+    """conv_backward_flops: a weight gradient with G groups counts 1/G of the ungrouped one
+    with the same channels (torch's own counter counts G times that), and the input gradient
+    is counted as torch does."""
+    import pathlib
+    import sys
+
+    from torch.utils.flop_counter import FlopCounterMode
+    root = str(pathlib.Path(__file__).resolve().parents[2])
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from bench.cost_proxy import conv_backward_flops
+
+    def flops(groups, wrt, fixed):
+        x = torch.randn(4, 8, 10, 10, requires_grad=True)
+        w = torch.randn(8, 8 // groups, 3, 3, requires_grad=True)
+        out = torch.nn.functional.conv2d(x, w, groups=groups)
+        mapping = {torch.ops.aten.convolution_backward: conv_backward_flops} if fixed else {}
+        fc = FlopCounterMode(display=False, custom_mapping=mapping)
+        with fc:
+            torch.autograd.grad(out.sum(), [{"w": w, "x": x}[k] for k in wrt])
+        return fc.get_total_flops()
+
+    full = 2 * 4 * 8 * 8 * 9 * 64            # N Cout Cin k^2 Ho Wo multiply-adds, x2
+    assert flops(1, "w", True) == flops(1, "w", False) == full
+    for g in (2, 8):
+        assert flops(g, "w", True) == full // g
+        assert flops(g, "w", False) > full // g          # torch's counter alone over-counts
+        assert flops(g, "x", True) == flops(g, "x", False) == full // g

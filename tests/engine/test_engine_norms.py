@@ -203,7 +203,7 @@ def test_engine_bad_input():
         PerExampleEngine("model")
 
 
-@pytest.mark.parametrize("strategy", ["unfold", "grouped"])
+@pytest.mark.parametrize("strategy", ["unfold", "grouped", "mixed"])
 @pytest.mark.parametrize("cache", [0, 2 ** 25])
 def test_engine_conv_strategies_and_cache(strategy, cache):
     """Both ways of materialising conv grads, with and without keeping them, agree."""
