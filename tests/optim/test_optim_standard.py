@@ -293,3 +293,20 @@ def test_autocast_bf16_on_cpu(protocol):
                 assert not opt.step(losses).skipped
     d_ref, d_bf = _flat(m_ref) - start, _flat(m_bf) - start
     assert float((d_bf - d_ref).norm() / d_ref.norm()) < 5e-2
+
+
+def test_nonfinite_loss_skips_the_step_on_the_standard_protocol():
+    m = _mlp()
+    opt = AHTGA(m, loss_reduction="mean", **_kw())
+    before = _flat(m)
+    x, y = _data(0)
+    x[3] = float("nan")
+    opt.zero_grad()
+    F.cross_entropy(m(x), y).backward()
+    with pytest.warns(RuntimeWarning, match="skipped"):
+        assert opt.step().skipped
+    assert torch.equal(_flat(m), before)
+    x, y = _data(1)
+    opt.zero_grad()
+    F.cross_entropy(m(x), y).backward()
+    assert not opt.step().skipped and not torch.equal(_flat(m), before)
