@@ -32,7 +32,9 @@ the per-example losses and runs one backward itself; it also works with ``loss_r
 Both give the same parameters to float tolerance, with both transforms, the lagged estimate,
 distributed gathering and checkpoints.  Gradient accumulation over several backwards before a
 step is refused (``RuntimeError`` at ``step()``): the per-example set of a step is one
-backward's batch.  ``zero_grad()`` drops what earlier backwards gathered.
+backward's batch.  ``zero_grad()`` drops what earlier backwards gathered.  The step writes
+``.grad`` from the per-example quantities, so changes made to ``.grad`` between the backward and
+the step (gradient clipping) do not reach the update.
 
 Parameters without a gradient.  As in torch.optim, a parameter with no gradient in a step
 (frozen with ``requires_grad_(False)`` after construction, or not in this step's graph, e.g. an
