@@ -16,7 +16,9 @@ from ahtga.experiments.store import read_json, result_path
 CFG = {"optimizers": ("sgd", "ahtga"), "epochs": 2, "max_train_examples": 256, "batch_size": 64,
        "tail_every": 0, "perturbations": (), "ood": "", "lr_sweep": False, "progress": False,
        "log_every": 1, "model_kwargs": {"hidden": [16]}, "checkpoint_every": 1,
-       "lr_overrides": {"sgd": 0.1, "ahtga": 0.5}}
+       "lr_overrides": {"sgd": 0.1, "ahtga": 0.5},
+       # one global batch per tail estimate (AHTGA's default pools 1024 norms: none in 8 steps)
+       "ahtga_kwargs": {"pool_size": 64}}
 
 
 def _free_port() -> int:
@@ -75,6 +77,7 @@ def test_two_ranks_match_one_process(runs, label):
     assert ca["step"] == cb["step"] and len(ca["step"]) == 2 * 4   # 256 train / 64 = 4 steps
     assert ca["train_loss"] == pytest.approx(cb["train_loss"], rel=1e-4)
     if label == "ahtga":   # the tail estimate saw the same global batch in the same order
+        assert None not in ca["alpha_hat"] and None not in cb["alpha_hat"]
         assert ca["alpha_hat"] == pytest.approx(cb["alpha_hat"], rel=1e-4)
         assert ca["gamma"] == pytest.approx(cb["gamma"], rel=1e-4)
 
