@@ -16,7 +16,8 @@ from optim_ahtga_kit import fixed_k_hill
 
 pl = pytest.importorskip("pytorch_lightning")
 
-OPTS = dict(lr=0.1, estimator=fixed_k_hill(6), min_samples=8, loss_reduction="mean")
+OPTS = dict(lr=0.1, estimator=fixed_k_hill(6), min_samples=8, target=1.5, window=1,
+            loss_reduction="mean")
 
 
 class Classifier(pl.LightningModule):
@@ -56,7 +57,7 @@ def test_lightning_automatic_optimization_equals_the_hand_written_loop(tmp_path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")             # Lightning's advice on num_workers etc.
         trainer.fit(module, loader)
-    assert len(module.gammas) == 12 and all(g == g for g in module.gammas)
+    assert len(module.gammas) == 12 and all(g == g and g != 0 for g in module.gammas)
 
     opt = AHTGA(manual, **OPTS)
     gammas = []
