@@ -20,6 +20,7 @@ Shares are over the steps given (a logger that keeps every k-th step gives share
 from __future__ import annotations
 
 import math
+import statistics
 from typing import Any, Iterable, Mapping
 
 __all__ = ["REGIME_KEYS", "regime_shares", "RegimeCounter"]
@@ -40,11 +41,9 @@ def _as_mapping(rec: Any) -> Mapping[str, Any]:
 
 
 def _median(vals: list[float]) -> float:
-    vals = sorted(v for v in vals if math.isfinite(v))
-    if not vals:
-        return math.nan
-    mid = len(vals) // 2
-    return vals[mid] if len(vals) % 2 else 0.5 * (vals[mid - 1] + vals[mid])
+    """The median of the finite values (NaN when there is none)."""
+    vals = [v for v in vals if math.isfinite(v)]
+    return statistics.median(vals) if vals else math.nan
 
 
 def _branch_guard(r: Mapping[str, Any]) -> tuple[str, str]:

@@ -33,6 +33,7 @@ it.
 from __future__ import annotations
 
 import math
+import statistics
 from typing import Any
 
 from .._validation import check_choice, check_int, check_positive
@@ -259,26 +260,20 @@ class RelativeTarget(TargetSchedule):
         if hasattr(self.base, "report"):   # validation-driven base: reports go to it
             self.report = self.base.report
 
-    @staticmethod
-    def _median(vals: list[float]) -> float:
-        vals = sorted(vals)
-        mid = len(vals) // 2
-        return vals[mid] if len(vals) % 2 else 0.5 * (vals[mid - 1] + vals[mid])
-
     def observe(self, step: int, alpha: float, alpha_hat: float) -> None:
         step = self._check_step(step)
         alpha = check_positive("alpha", alpha)
         self._alpha = alpha
         if self.reference == "warmup" and step >= self.warmup:
             if self.ref is None:   # the warm-up's estimates only, fixed from now on
-                self.ref = self._median(self.readings) if self.readings else alpha
+                self.ref = statistics.median(self.readings) if self.readings else alpha
             return
         if math.isfinite(alpha_hat):
             self.readings.append(float(alpha_hat))
             if self.reference == "running" and len(self.readings) > self.horizon:
                 del self.readings[:len(self.readings) - self.horizon]
         if step >= self.warmup and self.readings:
-            self.ref = self._median(self.readings)
+            self.ref = statistics.median(self.readings)
         elif step >= self.warmup and self.ref is None:
             self.ref = alpha
 

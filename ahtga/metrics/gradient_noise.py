@@ -56,7 +56,7 @@ def pooled_norms(model: torch.nn.Module, loss_fn: Callable, inputs: torch.Tensor
     return torch.cat(out).detach()
 
 
-def _flat_grad(model: torch.nn.Module, params: list[torch.Tensor], loss: torch.Tensor) -> torch.Tensor:
+def _flat_grad(params: list[torch.Tensor], loss: torch.Tensor) -> torch.Tensor:
     grads = torch.autograd.grad(loss, params, allow_unused=True)
     return torch.cat([torch.zeros(p.numel(), device=p.device, dtype=p.dtype) if g is None
                       else g.reshape(-1) for p, g in zip(params, grads)])
@@ -90,7 +90,7 @@ def minibatch_noise(model: torch.nn.Module, loss_fn: Callable, inputs: torch.Ten
     ref = None
     for i in range(0, n, ref_chunk):   # mean gradient of the probe set, in chunks
         losses = loss_fn(model(inputs[i:i + ref_chunk]), targets[i:i + ref_chunk])
-        g = _flat_grad(model, params, losses.sum()).detach()
+        g = _flat_grad(params, losses.sum()).detach()
         ref = g if ref is None else ref + g
     ref = ref / n
     gen = torch.Generator().manual_seed(int(seed))
@@ -98,7 +98,7 @@ def minibatch_noise(model: torch.nn.Module, loss_fn: Callable, inputs: torch.Ten
     for _ in range(n_batches):
         idx = _draw(n, batch_size, gen).to(inputs.device)
         losses = loss_fn(model(inputs[idx]), targets[idx])
-        rows.append(_flat_grad(model, params, losses.mean()).detach() - ref)
+        rows.append(_flat_grad(params, losses.mean()).detach() - ref)
     return torch.stack(rows)
 
 

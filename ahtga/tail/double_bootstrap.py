@@ -92,8 +92,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .._validation import as_tensor, check_choice, check_in_range, check_int
-from .hill import TailWarning, tail_warn
+from .._validation import check_choice, check_in_range, check_int
+from .hill import check_sample, tail_warn
 
 MIN_N = 16
 DEFAULT_EPS = 0.1
@@ -335,7 +335,6 @@ def _gamma_columns(shapes: torch.Tensor, nb: int, gen) -> torch.Tensor:
     d = (shapes - 1.0 / 3.0).expand(nb, -1).contiguous()
     c = torch.rsqrt(9.0 * d)
     out = torch.empty_like(d)
-    todo = torch.ones_like(d, dtype=torch.bool)
     dd, cc, idx = d.view(-1), c.view(-1), None
     while True:
         m = dd.numel()
@@ -492,12 +491,8 @@ def double_bootstrap(x, *, n_boot: int = 500, n1: int | None = None, eps: float 
     k* is never below 2 (k = 1 reads one log spacing): k* outside [2, n-1] is clamped, and a
     k* at either bound (clamped or not) comes with a :class:`TailWarning`.
     """
-    t = as_tensor("x", x)
-    if t.ndim != 1:
-        raise ValueError(f"`x` must be 1-d for the double bootstrap; got shape {tuple(t.shape)}")
+    t = check_sample(x, MIN_N, "the double bootstrap")
     n = t.shape[0]
-    if n < MIN_N:
-        raise ValueError(f"`x` needs at least {MIN_N} values for the double bootstrap; got n={n}")
     n_boot = check_int("n_boot", n_boot, min_value=2)
     max_redraws = check_int("max_redraws", max_redraws, min_value=0)
     check_choice("correction", correction, {"paper", "sqrt"})

@@ -61,6 +61,17 @@ def collect_tail_warnings():
         _collector.messages = outer
 
 
+def check_sample(x, min_n: int, what: str) -> torch.Tensor:
+    """``x`` as a 1-d tensor of at least ``min_n`` values; otherwise a ValueError that names
+    ``what`` (the estimator) and the shape or size."""
+    t = as_tensor("x", x)
+    if t.ndim != 1:
+        raise ValueError(f"`x` must be 1-d for {what}; got shape {tuple(t.shape)}")
+    if t.shape[0] < min_n:
+        raise ValueError(f"`x` needs at least {min_n} values for {what}; got n={t.shape[0]}")
+    return t
+
+
 def check_k(k, n: int, hi: int, rule: str) -> int:
     """``k`` as a Python int if it is an integer (Python, numpy or a 0-d integer tensor) with
     1 <= k <= hi; otherwise a ValueError naming ``k``, its value, ``n`` and ``rule``."""

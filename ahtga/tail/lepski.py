@@ -49,9 +49,9 @@ import math
 import numpy as np
 import torch
 
-from .._validation import as_tensor, check_int, check_positive
+from .._validation import check_int, check_positive
 from .double_bootstrap import double_bootstrap, te_n1
-from .hill import collect_tail_warnings, tail_warn
+from .hill import check_sample, collect_tail_warnings, tail_warn
 
 MIN_N = 3
 GRID_RATIO = 1.1
@@ -105,12 +105,8 @@ def hill_lepski(x, *, r: float = 2.0, cap_n: int = 5000, n_boot: int = 500,
     Diagnostics: ``k_lepski``, ``k_db`` (None below ``cap_n``), ``k_start``, ``capped`` (the
     double bootstrap's k was the smaller), ``grid_size``.
     """
-    t = as_tensor("x", x)
-    if t.ndim != 1:
-        raise ValueError(f"`x` must be 1-d for hill_lepski; got shape {tuple(t.shape)}")
+    t = check_sample(x, MIN_N, "hill_lepski")
     n = t.shape[0]
-    if n < MIN_N:
-        raise ValueError(f"`x` needs at least {MIN_N} values for hill_lepski; got n={n}")
     r = check_positive("r", r)
     cap_n = check_int("cap_n", cap_n, min_value=16)
     n_boot = check_int("n_boot", n_boot, min_value=2)
