@@ -21,6 +21,7 @@ from ahtga.experiments.cli import main as cli_main
 from ahtga.experiments.locks import RunLock, lock_path
 from ahtga.experiments.presets import resolve
 from ahtga.experiments.store import checkpoint_path, read_json, result_path
+from experiments_kit import kill_on_call
 
 QUICK = {"optimizers": ("sgd",), "epochs": 3, "max_train_examples": 256, "tail_every": 0,
          "lr_sweep": False, "progress": False, "log_every": 2, "model_kwargs": {"hidden": [32]},
@@ -30,17 +31,7 @@ QUICK = {"optimizers": ("sgd",), "epochs": 3, "max_train_examples": 256, "tail_e
 def _kill_at(monkeypatch, nth):
     """Make ``evaluation.evaluate``'s ``nth`` call raise KeyboardInterrupt; returns the undo."""
     from ahtga.experiments import evaluation
-    real = evaluation.evaluate
-    calls = {"n": 0}
-
-    def dying(*a, **k):
-        calls["n"] += 1
-        if calls["n"] == nth:
-            raise KeyboardInterrupt("killed")
-        return real(*a, **k)
-
-    monkeypatch.setattr(evaluation, "evaluate", dying)
-    return lambda: monkeypatch.setattr(evaluation, "evaluate", real)
+    return kill_on_call(monkeypatch, evaluation, "evaluate", nth)
 
 
 def test_checkpoint_of_another_config_starts_fresh(tmp_path, monkeypatch):

@@ -85,7 +85,7 @@ def reference_run(name, opts, theta0, grads):
             th = [t - lr * x for t, x in zip(th, step)]
             out.append(th)
     elif name == "adam":
-        b1, b2, eps = 0.9, 0.999, 1e-8
+        (b1, b2), eps = opts.get("betas", (0.9, 0.999)), 1e-8
         m = [np.zeros_like(t) for t in th]
         v = [np.zeros_like(t) for t in th]
         for k, g in enumerate(grads, start=1):
