@@ -23,7 +23,19 @@ metrics) and does the rest the same way for all:
    evaluation included), ``tail_alpha_start``/``tail_alpha_final`` (the tail monitor's probe
    batch estimate, first and last; null when the monitor is off) and
    ``ahtga_alpha_start``/``ahtga_alpha_final`` (AHTGA's EMA tail index after its first and
-   last step; null for other optimizers).
+   last step; null for other optimizers) and ``regime`` (below; null for other optimizers).
+
+The controller's regime.  For an optimizer whose step statistics carry ``alpha``,
+``alpha_star`` and ``gamma`` (AHTGA and its variants), every step -- not only the logged ones --
+is added to an :class:`ahtga.control.RegimeCounter` kept in the checkpointed loop state, so a
+resumed run reports the same shares as an uninterrupted one.  ``final.regime`` holds its
+``shares()`` (``steps``, the branch shares ``above`` / ``below`` / ``equal`` of alpha against
+alpha*, the guard shares ``cap`` / ``floor``, ``clamped``, ``estimated``, ``gamma_mean``,
+``alpha_mean``, ``alpha_star_mean``, ``alpha_transformed_mean``) plus the achieved tail index of
+the transformed norms: ``alpha_transformed_median`` (median over the steps that estimated it)
+and ``alpha_transformed_final`` (the last such step's).  The experiments build AHTGA with
+``track_transformed=True`` (:mod:`.optimizers`); ``alpha_transformed`` is also in the logged
+step curves (:data:`STAT_KEYS`).
 
 Tail-estimator warnings (``TailWarning``) and AHTGA's "step skipped" warnings are silenced here
 and counted instead (``final.skipped_steps``, ``final.clamped_steps``).  Progress: a tqdm bar per
@@ -33,6 +45,7 @@ run (``progress``) with the last logged loss, alpha and gamma, and optional Tens
 from __future__ import annotations
 
 import math
+import statistics
 import time
 import warnings
 from pathlib import Path
@@ -40,6 +53,7 @@ from typing import Any
 
 import torch
 
+from ..control import RegimeCounter
 from ..optim import train_step
 from ..tail import TailWarning
 from . import distributed as dist_
@@ -52,7 +66,9 @@ from .registry import get_task
 __all__ = ["train_run", "lr_factor", "STAT_KEYS", "restore_checkpoint", "save_checkpoint"]
 
 #: AHTGA's step statistics logged in ``curves.step`` (null for other optimizers).
-STAT_KEYS = ("alpha_hat", "alpha", "alpha_star", "gamma", "k", "skipped")
+STAT_KEYS = ("alpha_hat", "alpha", "alpha_star", "gamma", "k", "skipped", "alpha_transformed")
+#: The step statistics that make an optimizer's step count in the regime (``final.regime``).
+_REGIME_NEEDS = ("alpha", "alpha_star", "gamma")
 _EPOCH_KEYS = ("epoch", "step", "train_loss", "val_loss", "val_acc", "test_loss", "test_acc",
                "epoch_time", "eff_rank")
 
@@ -122,9 +138,12 @@ def save_checkpoint(ckpt: Path | None, cfg: RunConfig, state: dict, model, opt, 
 
 
 # ----------------------------------------------------------------------------- one step
-def _step(opt, losses, mean_loss: float, state: dict, device, t0: float):
+def _step(opt, losses, mean_loss: float, state: dict, device, t0: float, regime: dict):
     """One ``train_step``; ``(stats, seconds since t0)``, or None after setting
-    ``state["diverged"]`` when the loss or a gradient is not finite."""
+    ``state["diverged"]`` when the loss or a gradient is not finite.  A step whose statistics
+    carry alpha, alpha* and gamma goes into the regime counter ``regime["counter"]`` (made on
+    the first such step) and its finite ``alpha_transformed`` into
+    ``state["alpha_transformed"]``."""
     if not math.isfinite(mean_loss):
         state["diverged"] = True
         return None
@@ -135,6 +154,13 @@ def _step(opt, losses, mean_loss: float, state: dict, device, t0: float):
         return None
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+    if all(k in stats for k in _REGIME_NEEDS):
+        if regime["counter"] is None:
+            regime["counter"] = RegimeCounter()
+        regime["counter"].add(stats)
+        a_tr = _finite(stats.get("alpha_transformed"))
+        if a_tr is not None and not stats.get("skipped", False):
+            state["alpha_transformed"].append(float(a_tr))
     state["skipped"] += int(bool(stats.get("skipped", False)))
     state["clamped"] += int(bool(stats.get("clamped", False)))
     a = _finite(stats.get("alpha"))
@@ -146,16 +172,32 @@ def _step(opt, losses, mean_loss: float, state: dict, device, t0: float):
 
 
 def _report_validation(opt, state: dict, val_loss: float | None) -> None:
-    """Feed a validation-driven alpha* schedule (``ValidationTarget.report``) when present, at
-    most once per ``eval_frequency`` steps (the schedule refuses closer reports)."""
+    """Feed a validation-driven alpha* schedule (``ValidationTarget.report``, directly or as a
+    relative target's base) when present, at most once per ``eval_frequency`` steps (the
+    schedule refuses closer reports)."""
     target = getattr(opt, "target", None)
     if val_loss is None or target is None or not hasattr(target, "report"):
         return
     step, last = state["step"], state.get("last_report")
-    if last is not None and step - last < getattr(target, "eval_frequency", 0):
+    # a relative target forwards reports to its validation-driven base, which sets the cadence
+    freq = getattr(target, "eval_frequency", None)
+    if freq is None:
+        freq = getattr(getattr(target, "base", None), "eval_frequency", 0)
+    if last is not None and step - last < freq:
         return
     target.report(step, val_loss)
     state["last_report"] = step
+
+
+def _regime_final(counter: RegimeCounter | None, achieved: list[float]) -> dict | None:
+    """``final.regime`` (module docstring): the counter's shares plus the median and the last
+    value of the achieved index ``achieved``; None when no step was counted (not AHTGA)."""
+    if counter is None:
+        return None
+    out = {k: _finite(v) for k, v in counter.shares().items()}
+    out["alpha_transformed_median"] = statistics.median(achieved) if achieved else None
+    out["alpha_transformed_final"] = achieved[-1] if achieved else None
+    return out
 
 
 # ----------------------------------------------------------------------------- the loop
@@ -194,13 +236,19 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc, binding, lock, tensorb
               "epoch": {k: [] for k in (*_EPOCH_KEYS, *task.epoch_keys)}, "tail": []}
     state = {"epoch": 0, "step": 0, "diverged": False, "train_s": 0.0, "eval_s": 0.0,
              "skipped": 0, "clamped": 0, "window": [0.0, 0.0, 0],
-             "ahtga_alpha_start": None, "ahtga_alpha_final": None}
+             "ahtga_alpha_start": None, "ahtga_alpha_final": None,
+             "regime": None, "alpha_transformed": []}
     resumed_from = None
     restored = restore_checkpoint(ckpt, model, opt, gen, binding)
     if restored is not None:
         curves, state = restored
         probes.load_history(curves)
         resumed_from = state["epoch"]
+    state.setdefault("alpha_transformed", [])
+    regime = {"counter": None}   # the RegimeCounter; its state travels in state["regime"]
+    if state.get("regime") is not None:
+        regime["counter"] = RegimeCounter()
+        regime["counter"].load_state_dict(state["regime"])
     if state["epoch"] == 0 and state["step"] == 0:
         probes.at_start(curves)
     bar = Progress(total=total, initial=state["step"], desc=desc or f"{cfg.preset}/{label}/seed{seed}",
@@ -217,7 +265,7 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc, binding, lock, tensorb
             t0 = time.perf_counter()
             losses, extra = task.losses(net, batch, opt)
             mean_loss = dist_.global_mean(losses.detach())
-            done = _step(opt, losses, mean_loss, state, device, t0)
+            done = _step(opt, losses, mean_loss, state, device, t0, regime)
             if done is None:
                 break
             stats, dt = done
@@ -258,6 +306,8 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc, binding, lock, tensorb
         state["eval_s"] += time.perf_counter() - t_ev
         e["epoch_time"].append(time.perf_counter() - t_ep)
         state["window"] = [win_loss, win_time, win_n]
+        if regime["counter"] is not None:
+            state["regime"] = regime["counter"].state_dict()
         if lock is not None:
             lock.check()
         save_checkpoint(ckpt, cfg, state, model, opt, gen, curves, binding)
@@ -274,7 +324,8 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc, binding, lock, tensorb
         "tail_alpha_start": curves["tail"][0]["alpha"] if curves["tail"] else None,
         "tail_alpha_final": tail[-1] if tail else None,
         "ahtga_alpha_start": state.get("ahtga_alpha_start"),
-        "ahtga_alpha_final": state.get("ahtga_alpha_final")})
+        "ahtga_alpha_final": state.get("ahtga_alpha_final"),
+        "regime": _regime_final(regime["counter"], state.get("alpha_transformed", []))})
     epochs_run = max(1, len(curves["epoch"]["epoch"]))
     step_times = [t for t in curves["step"]["step_time"] if t is not None]
     timings = {"total_s": time.perf_counter() - t_start,

@@ -2,16 +2,20 @@
 
 A label of ``RunConfig.optimizers`` is a registry name of :func:`ahtga.optim.build_optimizer` or
 a variant (``registry.VARIANTS``: a registry name with keyword arguments).  Its options, lowest
-priority first: ``cfg.optimizer_kwargs`` (every optimizer), ``cfg.ahtga_kwargs`` (AHTGA and its
-variants only), the variant's own kwargs (:func:`optimizer_kwargs`); then the learning rate and
-a task's extras (:func:`make_optimizer`), and AHTGA's ``seed`` defaults to the run's seed.
+priority first: for AHTGA and its variants :data:`AHTGA_EXPERIMENT_KWARGS` (every run logs the
+achieved tail index of the transformed norms, ``track_transformed=True``, at the cost of a
+second tail estimate per step), ``cfg.optimizer_kwargs`` (every optimizer), ``cfg.ahtga_kwargs``
+(AHTGA and its variants only), the variant's own kwargs (:func:`optimizer_kwargs`); then the
+learning rate and a task's extras (:func:`make_optimizer`), and AHTGA's ``seed`` defaults to the
+run's seed.
 """
 from __future__ import annotations
 
 from ..optim import DEFAULTS, OPTIMIZERS, build_optimizer
 from .registry import VARIANTS
 
-__all__ = ["check_labels", "resolve_optimizer", "optimizer_kwargs", "make_optimizer", "default_lr"]
+__all__ = ["AHTGA_EXPERIMENT_KWARGS", "check_labels", "resolve_optimizer", "optimizer_kwargs",
+           "make_optimizer", "default_lr"]
 
 
 def _valid() -> str:
@@ -36,11 +40,18 @@ def check_labels(labels) -> None:
         resolve_optimizer(lab)
 
 
+#: Options every AHTGA run of the experiments starts from (the loop's ``final.regime`` reads
+#: ``StepStats.alpha_transformed``); ``ahtga_kwargs`` or a variant may override them.
+AHTGA_EXPERIMENT_KWARGS = {"track_transformed": True}
+
+
 def optimizer_kwargs(cfg, label: str) -> dict:
     """The label's options without the learning rate (module docstring); what result files
     record as ``optimizer_spec.kwargs`` and :func:`runner.run_key` hashes."""
     name, kw = resolve_optimizer(label)
-    return {**cfg.optimizer_kwargs, **(cfg.ahtga_kwargs if name == "ahtga" else {}), **kw}
+    if name != "ahtga":
+        return {**cfg.optimizer_kwargs, **kw}
+    return {**AHTGA_EXPERIMENT_KWARGS, **cfg.optimizer_kwargs, **cfg.ahtga_kwargs, **kw}
 
 
 def make_optimizer(cfg, label: str, model, lr: float, seed: int, **extra):

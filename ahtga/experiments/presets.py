@@ -73,15 +73,32 @@ register_variant("ahtga_sign", "ahtga", {"transform": "sign_normalized"})
 register_variant("ahtga_sign_raw", "ahtga", {"transform": "sign"},
                  grid=(0.03, 0.01, 0.003, 0.001, 0.0003))
 register_variant("ahtga_exact", "ahtga", {"exponent": "exact"})
-register_variant("ahtga_fixed", "ahtga", {"target": 1.5})
-register_variant("ahtga_linear", "ahtga", {"target": {"name": "linear", "a_min": 1.2, "a_max": 1.8,
-                                                      "t_trans": 200}})
-# one validation report per epoch: 1146 // 64 = 17 steps per epoch at tiny scale
-register_variant("ahtga_validation", "ahtga", {"target": {"name": "validation", "base": 1.5,
-                                                          "eval_frequency": 17}})
+# Targets in relative units (issue 15): alpha* = ratio x a reference read by the tracker (see
+# ahtga.control.RelativeTarget); plain ``ahtga`` is ratio 0.9 to the running median of the last
+# 50 estimates (ahtga.optim.DEFAULT_TARGET).  The warm-up (gamma = 0) and the horizon are the
+# default's, so the variants differ from plain ahtga only in the ratio's schedule/reference.
+_REL = {"name": "relative", "warmup": 50, "horizon": 50}
+# a constant target: ratio 0.9 to the median of the warm-up's estimates, fixed afterwards
+register_variant("ahtga_fixed", "ahtga", {"target": {**_REL, "base": 0.9, "reference": "warmup"}})
+# a linear ramp of the ratio, heavier than the reading at the start (0.7) to lighter (1.1) at
+# step 200 (about 12 of the 20 tiny epochs; at small scale the ramp ends within the 1st epoch)
+register_variant("ahtga_linear", "ahtga", {"target": {**_REL, "reference": "running", "base": {
+    "name": "linear", "a_min": 0.7, "a_max": 1.1, "t_trans": 200}}})
+# The validation rule on a relative base: its offsets are added to the ratio (alpha* = ref x
+# max(alpha_min, 0.9 + offset)), so delta = 0.1 moves the target by 10% of the reference and the
+# offset bounds +-0.5 keep the ratio in [0.4, 1.4] -- the same units as the other ratios, where
+# the absolute rule's delta = 0.1 was a step of the index itself.  One report per epoch:
+# 1146 // 64 = 17 steps per epoch at tiny scale (at small scale reports are per epoch too).
+register_variant("ahtga_validation", "ahtga", {"target": {**_REL, "reference": "running", "base": {
+    "name": "validation", "base": 0.9, "eval_frequency": 17}}})
+# the source's absolute target 1.5 with the package's other defaults (pooled hill_lepski,
+# bounded quadratic rule), for comparison with the relative default
+register_variant("ahtga_abs15", "ahtga", {"target": 1.5})
 register_variant("ahtga_gamma0", "ahtga", {"exponent": {"name": "fixed", "gamma": 0.0}})
-# the source's quadratic rule without the package's gamma_max bound
-register_variant("ahtga_source", "ahtga", {"exponent": "quadratic"})
+# the source's full configuration: the unbounded quadratic rule, absolute alpha* = 1.5, a
+# one-batch estimate (window=1) by the double bootstrap (hill_db)
+register_variant("ahtga_source", "ahtga", {"exponent": "quadratic", "target": 1.5, "window": 1,
+                                           "estimator": "hill_db"})
 register_variant("ahtga_gmax1", "ahtga", {"exponent": {"name": "quadratic", "gamma_max": 1.0}})
 # coefficients divided by their batch mean: reweighting without step-size inflation
 register_variant("ahtga_rescaled", "ahtga", {"rescale": "mean"})
