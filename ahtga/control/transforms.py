@@ -23,10 +23,16 @@ log(finfo(out).max) - log(B) - 4, so the sum over the batch can never overflow t
 (out = float64 for float64 norms, float32 otherwise).  An example with ||g_i|| = 0 gets
 coefficient 0 (its gradient is zero, and for gamma < 0 the limit of ||T(g)|| is 0 as well).
 ``eps`` >= 0 only protects a zero median.
+
+An external reference scale.  ``median=`` replaces the batch median m by a given value (a float or
+a 0-d tensor, finite and >= 0; the denominator is still eps + median).  The optimizer's
+``median_lag=1`` passes the previous step's median this way, so the weights of a batch no longer
+depend on the batch's own median (the lagged configuration of the convergence statement).
 """
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
 
@@ -50,9 +56,27 @@ def median(norms: torch.Tensor) -> torch.Tensor:
     return torch.quantile(norms.to(torch.float64), 0.5)
 
 
+def _reference(x64: torch.Tensor, ref, validate: bool) -> torch.Tensor:
+    """The scale m of the transform: the batch median, or ``ref`` (float or 0-d tensor)."""
+    if ref is None:
+        return median(x64)
+    if isinstance(ref, torch.Tensor):
+        if ref.numel() != 1:
+            raise ValueError(f"`median` must be a scalar; got a tensor of shape {tuple(ref.shape)}")
+        r = ref.reshape(()).to(device=x64.device, dtype=torch.float64)
+        if validate and not (bool(torch.isfinite(r)) and bool(r >= 0)):
+            raise ValueError(f"`median` must be finite and >= 0; got median={float(r)!r}")
+        return r
+    if isinstance(ref, bool) or not isinstance(ref, numbers.Real) or not math.isfinite(ref) \
+            or ref < 0:
+        raise ValueError(f"`median` must be a finite number >= 0; got median={ref!r}")
+    return torch.tensor(float(ref), dtype=torch.float64, device=x64.device)
+
+
 def _log_coefficients(norms, gamma: float, eps: float, power: float,
-                      validate: bool = True) -> tuple[torch.Tensor, torch.dtype]:
-    """log of ||g_i||^power (||g_i|| / (eps + m))^gamma in float64, clamped as documented.
+                      validate: bool = True, ref=None) -> tuple[torch.Tensor, torch.dtype]:
+    """log of ||g_i||^power (||g_i|| / (eps + m))^gamma in float64, clamped as documented; m is
+    the median of ``norms``, or ``ref`` when given.
 
     ``validate=False`` (for callers that checked the norms already, e.g. the optimizer) skips
     the data checks, which each synchronise a GPU; a zero median with eps = 0 is then replaced
@@ -62,10 +86,10 @@ def _log_coefficients(norms, gamma: float, eps: float, power: float,
     x = _check_norms(norms) if validate else norms
     out = torch.float64 if x.dtype == torch.float64 else torch.float32
     x64 = x.to(torch.float64)
-    m = median(x64) + eps
+    m = _reference(x64, ref, validate) + eps
     if validate and not bool(m > 0):
-        raise ValueError("the median of `norms` is 0 and eps=0: the transform is undefined; "
-                         "use eps > 0")
+        what = "the median of `norms`" if ref is None else "`median`"
+        raise ValueError(f"{what} is 0 and eps=0: the transform is undefined; use eps > 0")
     m = m.clamp_min(torch.finfo(torch.float64).tiny)
     logx = torch.log(x64)                                   # -inf for zero norms
     logc = gamma * (logx - torch.log(m)) + power * logx
@@ -76,24 +100,26 @@ def _log_coefficients(norms, gamma: float, eps: float, power: float,
 
 
 def direction_coefficients(norms, gamma: float, eps: float = 1e-8, *,
-                           validate: bool = True) -> torch.Tensor:
+                           validate: bool = True, median=None) -> torch.Tensor:
     """s_i = (||g_i|| / (eps + median_j ||g_j||))^gamma, with s_i = 0 where ||g_i|| = 0.
 
     ``norms``: [B] non-negative; ``gamma`` > -1; returns [B] on the norms' device.
     ``validate=False`` skips the checks of the norms (they synchronise a GPU).
+    ``median``: a reference scale used instead of the batch median (see the module docstring).
     """
-    logc, out = _log_coefficients(norms, gamma, eps, power=0.0, validate=validate)
+    logc, out = _log_coefficients(norms, gamma, eps, power=0.0, validate=validate, ref=median)
     return torch.exp(logc).to(out)
 
 
 def sign_coefficients(norms, gamma: float, eps: float = 1e-8, *, scale: float = 1.0,
-                      validate: bool = True) -> torch.Tensor:
+                      validate: bool = True, median=None) -> torch.Tensor:
     """c_i = scale * ||g_i|| (||g_i|| / (eps + median_j ||g_j||))^gamma (0 where ||g_i|| = 0).
 
-    ``scale`` > 0 multiplies every c_i (the optimizer passes 1/sqrt(d) for the normalised form).
+    ``scale`` > 0 multiplies every c_i (the optimizer passes 1/sqrt(d) for the normalised form);
+    ``median`` as for :func:`direction_coefficients`.
     """
     scale = check_positive("scale", scale)
-    logc, out = _log_coefficients(norms, gamma, eps, power=1.0, validate=validate)
+    logc, out = _log_coefficients(norms, gamma, eps, power=1.0, validate=validate, ref=median)
     return (torch.exp(logc) * scale).to(out)
 
 

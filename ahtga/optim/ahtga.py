@@ -84,9 +84,17 @@ background thread owns ``opt.tracker``: read alpha from the returned ``StepStats
 ``state_dict()``).  Results are deterministic and checkpoints resume bit-identically, as with
 lag 0.
 
+Lagged median (``median_lag=1``).  By default the transform's reference scale m is eps plus the
+median of the current batch's norms, so every example's weight depends on the whole batch.  With
+``median_lag=1`` step t uses eps plus the median of the norms of the previous completed (not
+skipped) step; step 0, which has no previous step, uses its own.  With ``estimate_lag=1`` as well
+(and ``betas=(0, b2)``, the direction form, ``rescale="none"``) the exponent and the scale of step t
+are both computed from earlier batches: the configuration Statement 4 of the paper analyses.
+The lagged median is part of the checkpoint.
+
 Checkpoints.  ``state_dict()`` holds the momentum buffers, the param groups and an ``"ahtga"``
-entry with the step counter, the EMA, the estimator's window and seed, the schedule and, with ``estimate_lag=1``, the norms whose
-estimate is pending;
+entry with the step counter, the EMA, the estimator's window and seed, the schedule, with ``estimate_lag=1`` the norms whose
+estimate is pending, and with ``median_lag=1`` the previous step's median;
 ``load_state_dict`` restores all of it, so a resumed run continues bit-identically on CPU.
 """
 from __future__ import annotations
@@ -103,7 +111,7 @@ from .._validation import check_choice, check_in_range, check_int, check_positiv
 from ..control.exponents import ExponentRule, make_exponent
 from ..control.schedules import TargetSchedule, make_target
 from ..control.tail_tracker import TailTracker, estimate_device_for
-from ..control.transforms import direction_coefficients, sign_coefficients
+from ..control.transforms import direction_coefficients, median, sign_coefficients
 from ..engine.distributed import allreduce_grads, gather_norms, is_distributed
 from ._common import check_state_dict
 from ._stats import StepStats
@@ -204,6 +212,8 @@ class AHTGA(torch.optim.Optimizer):
     estimate_lag : 0 (default: each step uses the estimate of its own norms) or 1 (each step
         uses the estimate up to the previous step's norms, computed on a background thread while
         the next batch is prepared; see "Lagged estimate" in the module docstring).
+    median_lag : 0 (default: the transform's median is the current batch's) or 1 (the previous
+        completed step's median; see "Lagged median" in the module docstring).
     mode : the engine's mode, "fast" or "reference".
     batchnorm : the engine's BatchNorm policy, "error" or "batch-stat".
     nonfinite : "skip" (warn and skip the step) or "raise".
@@ -231,7 +241,7 @@ class AHTGA(torch.optim.Optimizer):
                  batchnorm: str = "error", nonfinite: str = "skip", rescale: str = "none",
                  params: Iterable | None = None, engine: Any = None,
                  loss_reduction: str | None = None, pool_size: int | None = None,
-                 track_transformed: bool = False):
+                 track_transformed: bool = False, median_lag: int = 0):
         if not isinstance(model, nn.Module):
             raise TypeError(f"`model` must be a torch.nn.Module; got {type(model).__name__}")
         lr = check_positive("lr", lr, allow_zero=True)
@@ -253,6 +263,11 @@ class AHTGA(torch.optim.Optimizer):
         self.loss_reduction = loss_reduction
         self.last_stats: StepStats | None = None
         self.estimate_lag = check_int("estimate_lag", estimate_lag, min_value=0, max_value=1)
+        self.median_lag = check_int("median_lag", median_lag, min_value=0, max_value=1)
+        # median_lag=1: the median of the last completed step's norms (float64 0-d tensor on the
+        # norms' device, None before the first step) and this step's, committed after its update
+        self._median_prev: torch.Tensor | None = None
+        self._median_cur: torch.Tensor | None = None
         self.target: TargetSchedule = make_target(DEFAULT_TARGET if target is None else target)
         if window is None and pool_size is None:
             pool_size = DEFAULT_POOL_SIZE
@@ -352,7 +367,8 @@ class AHTGA(torch.optim.Optimizer):
         if self.transformed_tracker is None:
             return _NAN
         x = norms_cpu.to(torch.float64)
-        y = x * direction_coefficients(x, gamma, self.eps, validate=False)
+        ref = None if self._median_prev is None else self._median_prev.to("cpu")
+        y = x * direction_coefficients(x, gamma, self.eps, validate=False, median=ref)
         upd = self.transformed_tracker.update(y, checked=True)
         return upd.alpha_hat_raw if upd.estimated else _NAN
 
@@ -394,14 +410,20 @@ class AHTGA(torch.optim.Optimizer):
         """Coefficients of the global ``norms`` at ``gamma``; this rank's slice, divided by the
         global batch size, written as the batch gradient (then summed over ranks)."""
         B = norms.numel()
+        ref = None
+        if self.median_lag:
+            self._median_cur = median(norms.detach())
+            ref = self._median_prev
         if self.transform == "direction":
-            coeffs = direction_coefficients(norms, gamma, self.eps, validate=False)
+            coeffs = direction_coefficients(norms, gamma, self.eps, validate=False, median=ref)
         else:
             scale = 1.0 / math.sqrt(self._num_params) if self.transform == "sign_normalized" else 1.0
-            coeffs = sign_coefficients(norms, gamma, self.eps, scale=scale, validate=False)
+            coeffs = sign_coefficients(norms, gamma, self.eps, scale=scale, validate=False,
+                                       median=ref)
         if self.rescale == "mean":
             s_mean = (coeffs if self.transform == "direction"
-                      else direction_coefficients(norms, gamma, self.eps, validate=False)).mean()
+                      else direction_coefficients(norms, gamma, self.eps, validate=False,
+                                                  median=ref)).mean()
             # divide by the mean where it is positive (no host synchronisation)
             coeffs = coeffs / torch.where(s_mean > 0, s_mean, torch.ones_like(s_mean))
         coeffs = (coeffs[offset:offset + local.numel()] / B).to(local.device)
@@ -537,12 +559,18 @@ class AHTGA(torch.optim.Optimizer):
                 return self._skip("NaN or Inf in the written batch gradient", t, alpha_star)
             self._update(groups)
         a_tr = self._track_transformed(norms_cpu, gamma)
+        self._commit_median()
         self._step += 1
         return StepStats(step=t, alpha_hat=upd.alpha_hat, alpha=upd.alpha, alpha_star=alpha_star,
                          gamma=gamma, k=upd.k, n=B, q05=q[0], q50=q[1], q95=q[2], max=q[3],
                          clamped=upd.clamped, gamma_guarded=guarded, skipped=False,
                          estimated=upd.estimated, estimator_warning=upd.warned,
                          alpha_transformed=a_tr)
+
+    def _commit_median(self) -> None:
+        """After a completed step: its median becomes the next step's reference scale."""
+        if self.median_lag and self._median_cur is not None:
+            self._median_prev, self._median_cur = self._median_cur, None
 
     def _snapshot(self) -> tuple[dict, dict]:
         """The tracker's and the schedule's state, to undo a step that is skipped."""
@@ -630,6 +658,7 @@ class AHTGA(torch.optim.Optimizer):
             q = self._quantiles(norms_cpu)
             self._update(groups)
         a_tr = self._track_transformed(norms_cpu, gamma)
+        self._commit_median()
         self._step += 1
         self._pending, self._pending_tracker = norms_cpu, self.tracker.state_dict()
         self._start_estimate()
@@ -655,6 +684,8 @@ class AHTGA(torch.optim.Optimizer):
             sd["ahtga"]["transformed_tracker"] = self.transformed_tracker.state_dict()
         if pending:
             sd["ahtga"]["pending_norms"] = self._pending.clone()
+        if self._median_prev is not None:
+            sd["ahtga"]["median_prev"] = self._median_prev.detach().to("cpu").clone()
         return sd
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -670,6 +701,10 @@ class AHTGA(torch.optim.Optimizer):
         self.target.load_state_dict(extra["target"])
         if self.transformed_tracker is not None and "transformed_tracker" in extra:
             self.transformed_tracker.load_state_dict(extra["transformed_tracker"])
+        m_prev = extra.get("median_prev")
+        self._median_cur = None
+        self._median_prev = None if m_prev is None else torch.as_tensor(
+            m_prev, dtype=torch.float64).to(self.engine.params[0].device)
         pending = extra.get("pending_norms")
         if pending is not None and not self.estimate_lag:
             # a lagged run resumed without the lag: fold the pending norms in now
