@@ -6,7 +6,8 @@ Setting.  f is L-smooth and bounded below by f_*; D = f(theta_0) - f_*; for p < 
 G-Lipschitz (||grad f|| <= G).  At step t, given the past F_{t-1}, per-example gradients
 g_1..g_B are iid with E g = grad f(theta_t); the exponent gamma_t in [gamma_min, gamma_max]
 (1 + gamma_min > 0) and the reference scale m_t in [m_lo, m_hi] (m_lo > 0) are
-F_{t-1}-measurable (computed from earlier batches: the lagged configuration); the update is
+F_{t-1}-measurable (computed from earlier batches: the lagged configuration, in the package
+AHTGA(betas=(0, b2), estimate_lag=1, median_lag=1) from step 1 on); the update is
 theta_{t+1} = theta_t - eta ghat_t, ghat_t = (1/B) sum_i s_i g_i, s_i = (||g_i||/m_t)^gamma_t
 (no momentum).  Write h_t = E[s g | F_{t-1}] = kappa_t grad f + e_t.
 

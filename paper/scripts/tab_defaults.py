@@ -61,6 +61,8 @@ def rows() -> list[tuple[str, str, str]]:
     add(g, "transform", A["transform"], "g_i (||g_i||/m)^gamma (direction-preserving)")
     add(g, "eps", A["eps"], "m = eps + median_j ||g_j|| of the current batch")
     add(g, "estimate_lag", A["estimate_lag"], "0: the exponent uses this step's estimate; 1: earlier steps' only")
+    add(g, "median_lag", A["median_lag"], "0: m is this batch's median; 1: the previous step's "
+        "(Statement 4 needs both lags = 1)")
     add(g, "rescale", A["rescale"], "no rescaling of the transformed mean")
     add(g, "nonfinite", A["nonfinite"], "a non-finite loss, norm or gradient: warn and skip the step "
         "(no parameter, momentum or schedule update)")
