@@ -36,6 +36,7 @@ from .distributed import check_device, init_from_env
 from .launch import LAUNCHERS, LocalLauncher, format_failure, make_launcher
 from .lr import MissingSweep, lr_sweep, missing_sweep, needs_sweep, resolve_lr
 from .presets import PRESETS, default_seeds, presets_at, resolve, run_all_presets
+from .registry import VARIANT_FROM_RUN
 from .runner import copy_result, run_key, run_one_status, stored_is_current
 from .store import result_path
 
@@ -150,34 +151,42 @@ def run_presets(names: Sequence[str], scale: str, overrides: dict, out: Path, *,
         except (OSError, ValueError, RuntimeError, KeyError):
             return True
 
-    groups: dict[str, list] = {}   # run_key -> [(preset, label, seed), ...]; the first one trains
     no_sweep: dict[str, list[str]] = {}   # preset -> labels whose lr_from record is missing
-    for n, c in cfgs.items():
-        for s in (seeds if seeds is not None else default_seeds(n, scale)):
-            for lab in c.optimizers:
-                p = result_path(out, n, lab, s)
-                if force or not p.is_file() or stale(p, c, lab):
-                    try:
-                        key = run_key(c, lab, s, resolve_lr(c, lab, out)[0])
-                    except MissingSweep:
-                        if lab not in no_sweep.setdefault(n, []):
-                            no_sweep[n].append(lab)
+    # runs whose options come from another run's result (VARIANT_FROM_RUN) are planned and
+    # trained after all others, when their sources exist
+    for phase in ("independent", "dependent"):
+        groups: dict[str, list] = {}   # run_key -> [(preset, label, seed), ...]; the first one trains
+        for n, c in cfgs.items():
+            for s in (seeds if seeds is not None else default_seeds(n, scale)):
+                for lab in c.optimizers:
+                    if (lab in VARIANT_FROM_RUN) != (phase == "dependent"):
                         continue
-                    except Exception:  # noqa: BLE001 - let the run itself report the error
-                        key = f"{n}/{lab}/{s}"
-                    groups.setdefault(key, []).append((n, lab, s))
+                    p = result_path(out, n, lab, s)
+                    if force or not p.is_file() or stale(p, c, lab):
+                        try:
+                            key = run_key(c, lab, s, resolve_lr(c, lab, out)[0], out=out)
+                        except MissingSweep:
+                            if lab not in no_sweep.setdefault(n, []):
+                                no_sweep[n].append(lab)
+                            continue
+                        except Exception:  # noqa: BLE001 - let the run itself report the error
+                            key = f"{n}/{lab}/{s}"
+                        groups.setdefault(key, []).append((n, lab, s))
+        runs = [("run", n, scale, overrides, lab, s, str(out), force,
+                 tuple((p, l) for p, l, _ in g[1:]), tensorboard)
+                for g in groups.values() for (n, lab, s) in g[:1]]
+        if phase == "dependent" and not runs:
+            break
+        # AHTGA runs are the slowest: start them first so the pool ends evenly (stable: preset order)
+        runs.sort(key=lambda t: not t[4].startswith("ahtga"))
+        n_copies = sum(len(t[8]) for t in runs)
+        print(f"{len(runs)} run(s) to do in {len(cfgs)} preset(s) ({n_copies} identical run(s) "
+              f"copied, not retrained){' that read other runs' if phase == 'dependent' else ''}, "
+              f"{type(launcher).__name__}"
+              + (f" with {launcher.jobs} job(s)" if hasattr(launcher, "jobs") else ""), flush=True)
+        failures += _execute(launcher, runs)
     for n, labs in no_sweep.items():
         print(f"error: {error_line(missing_sweep(cfgs[n], labs, out))}", file=sys.stderr, flush=True)
-    runs = [("run", n, scale, overrides, lab, s, str(out), force, tuple((p, l) for p, l, _ in g[1:]),
-             tensorboard)
-            for g in groups.values() for (n, lab, s) in g[:1]]
-    # AHTGA runs are the slowest: start them first so the pool ends evenly (stable: preset order)
-    runs.sort(key=lambda t: not t[4].startswith("ahtga"))
-    n_copies = sum(len(t[8]) for t in runs)
-    print(f"{len(runs)} run(s) to do in {len(cfgs)} preset(s) ({n_copies} identical run(s) "
-          f"copied, not retrained), {type(launcher).__name__}"
-          + (f" with {launcher.jobs} job(s)" if hasattr(launcher, "jobs") else ""), flush=True)
-    failures += _execute(launcher, runs)
     print(f"finished in {time.time() - t0:.1f} s; results under {out}", flush=True)
     if failures:
         print(f"{len(failures)} task(s) failed:", file=sys.stderr)

@@ -203,16 +203,19 @@ def _regime_final(counter: RegimeCounter | None, achieved: list[float]) -> dict 
 # ----------------------------------------------------------------------------- the loop
 def train_run(cfg: RunConfig, label: str, seed: int, lr: float, data, *,
               ckpt: Path | None = None, desc: str = "", binding: dict | None = None,
-              lock=None, tensorboard: str | None = None) -> dict:
-    """Train and evaluate one run; returns ``{"curves", "final", "timings"}`` (module doc)."""
+              lock=None, tensorboard: str | None = None, options: dict | None = None) -> dict:
+    """Train and evaluate one run; returns ``{"curves", "final", "timings"}`` (module doc).
+    ``options``: the optimizer's resolved options (``optimizers.optimizer_kwargs`` with the
+    results folder and seed; needed by variants whose options come from another run)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TailWarning)
         warnings.filterwarnings("ignore", message="AHTGA step", category=RuntimeWarning)
         return _train_run(cfg, label, seed, lr, data, ckpt=ckpt, desc=desc, binding=binding,
-                          lock=lock, tensorboard=tensorboard)
+                          lock=lock, tensorboard=tensorboard, options=options)
 
 
-def _train_run(cfg, label, seed, lr, data, *, ckpt, desc, binding, lock, tensorboard) -> dict:
+def _train_run(cfg, label, seed, lr, data, *, ckpt, desc, binding, lock, tensorboard,
+               options) -> dict:
     task = get_task(cfg.task)
     task.check_optimizer(cfg, label)
     if dist_.is_distributed() and not task.distributed:
@@ -224,7 +227,8 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc, binding, lock, tensorb
     data = task.to_device(data, device)
     torch.manual_seed(seed)
     model = task.build_model(cfg, data).to(device)
-    opt = make_optimizer(cfg, label, model, lr, seed, **task.optimizer_extras(cfg, label, model))
+    opt = make_optimizer(cfg, label, model, lr, seed, options=options,
+                         **task.optimizer_extras(cfg, label, model))
     net = dist_.wrap_model(model, resolve_optimizer(label)[0])  # DDP for baselines under torchrun
     engine = getattr(opt, "engine", None)
     base_lrs = [g["lr"] for g in opt.param_groups]

@@ -8,13 +8,23 @@ second tail estimate per step), ``cfg.optimizer_kwargs`` (every optimizer), ``cf
 (AHTGA and its variants only), the variant's own kwargs (:func:`optimizer_kwargs`); then the
 learning rate and a task's extras (:func:`make_optimizer`), and AHTGA's ``seed`` defaults to the
 run's seed.
+
+Options read from another run (``registry.VARIANT_FROM_RUN``, e.g. ``ahtga_gamma_matched``'s
+gamma, the mean gamma of the adaptive run of the same preset and seed) are resolved by
+:func:`optimizer_kwargs` given the results folder ``out`` and the ``seed``: from
+``OUT/<preset>/<source label>/seed<k>.json`` -- the way ``lr_from`` reads a sweep record.  A
+missing source result is refused (:class:`MissingSource` names what to run first); the resolved
+options are part of the run's identity (``runner.run_key``) and of its result file.
 """
 from __future__ import annotations
 
-from ..optim import DEFAULTS, OPTIMIZERS, build_optimizer
-from .registry import VARIANTS
+from pathlib import Path
 
-__all__ = ["AHTGA_EXPERIMENT_KWARGS", "check_labels", "resolve_optimizer", "optimizer_kwargs",
+from ..optim import DEFAULTS, OPTIMIZERS, build_optimizer
+from .registry import VARIANT_FROM_RUN, VARIANTS
+from .store import read_result, result_path
+
+__all__ = ["AHTGA_EXPERIMENT_KWARGS", "MissingSource", "run_source", "check_labels", "resolve_optimizer", "optimizer_kwargs",
            "make_optimizer", "default_lr"]
 
 
@@ -45,19 +55,63 @@ def check_labels(labels) -> None:
 AHTGA_EXPERIMENT_KWARGS = {"track_transformed": True}
 
 
-def optimizer_kwargs(cfg, label: str) -> dict:
+class MissingSource(LookupError):
+    """A variant reads options from another run (``registry.VARIANT_FROM_RUN``) whose result
+    is not under this ``--out``."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def run_source(cfg, label: str, seed: int, out) -> tuple[dict, dict]:
+    """``(options, provenance)`` of a variant whose options come from another run: the
+    source's result ``OUT/<preset>/<source>/seed<k>.json`` given to its ``RunSource.options``;
+    provenance = ``{"source", "run_key", "what"}``.  :class:`MissingSource` when the result is
+    missing, ValueError when it cannot give the options (e.g. it diverged)."""
+    src = VARIANT_FROM_RUN[label]
+    path = result_path(out, cfg.preset, src.label, seed)
+    res = read_result(path)
+    if res is None:
+        raise MissingSource(
+            f"optimizer {label!r} of preset {cfg.preset!r} (seed {seed}) takes {src.what} from "
+            f"{path}, which does not exist: run `python -m ahtga.experiments run {cfg.preset} "
+            f"--scale {cfg.scale} --out {out} --set optimizers={src.label}` (with the same "
+            f"--set/--data-dir) first; `run {cfg.preset}` runs {src.label} before {label}")
+    try:
+        opts = src.options(res)
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"optimizer {label!r} of preset {cfg.preset!r} (seed {seed}) takes "
+                         f"{src.what} from {path}, which cannot give it: {e}") from None
+    return opts, {"source": str(path), "run_key": res.get("run_key"), "what": src.what}
+
+
+def optimizer_kwargs(cfg, label: str, *, out=None, seed: int | None = None) -> dict:
     """The label's options without the learning rate (module docstring); what result files
-    record as ``optimizer_spec.kwargs`` and :func:`runner.run_key` hashes."""
+    record as ``optimizer_spec.kwargs`` and :func:`runner.run_key` hashes.  For a variant whose
+    options come from another run, ``out`` and ``seed`` resolve them (:func:`run_source`);
+    without them its own static options are returned (not enough to build it:
+    :func:`make_optimizer` refuses)."""
     name, kw = resolve_optimizer(label)
+    if label in VARIANT_FROM_RUN and out is not None and seed is not None:
+        kw = {**kw, **run_source(cfg, label, seed, Path(out))[0]}
     if name != "ahtga":
         return {**cfg.optimizer_kwargs, **kw}
     return {**AHTGA_EXPERIMENT_KWARGS, **cfg.optimizer_kwargs, **cfg.ahtga_kwargs, **kw}
 
 
-def make_optimizer(cfg, label: str, model, lr: float, seed: int, **extra):
-    """The label's optimizer on ``model``; ``extra`` (a task's options, e.g. an ``engine``) win."""
+def make_optimizer(cfg, label: str, model, lr: float, seed: int, *, options: dict | None = None,
+                   **extra):
+    """The label's optimizer on ``model`` with ``options`` (default :func:`optimizer_kwargs`;
+    required for a variant whose options come from another run: the runner resolves them);
+    ``extra`` (a task's options, e.g. an ``engine``) win."""
     name, _ = resolve_optimizer(label)
-    kw = {**optimizer_kwargs(cfg, label), "lr": lr, **extra}
+    if options is None:
+        if label in VARIANT_FROM_RUN:
+            raise ValueError(f"optimizer {label!r} takes {VARIANT_FROM_RUN[label].what} from "
+                             f"another run; pass options=optimizer_kwargs(cfg, {label!r}, "
+                             "out=OUT, seed=SEED) (the runner does)")
+        options = optimizer_kwargs(cfg, label)
+    kw = {**options, "lr": lr, **extra}
     if name == "ahtga":
         kw.setdefault("seed", seed)
     return build_optimizer(name, model, **kw)

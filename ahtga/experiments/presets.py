@@ -57,8 +57,8 @@ from __future__ import annotations
 
 from .config import FIELDS, SCALES, RunConfig, SCALE_DEFAULTS, apply_overrides, unknown_key_error
 from .optimizers import check_labels
-from .registry import (PRESETS, SEEDS, VARIANT_GRIDS, VARIANTS, Preset, get_task, load_plugins,
-                       make_preset, register_preset, register_variant)
+from .registry import (PRESETS, SEEDS, VARIANT_GRIDS, VARIANTS, Preset, RunSource, get_task,
+                       load_plugins, make_preset, register_preset, register_variant)
 
 __all__ = ["PRESETS", "VARIANTS", "VARIANT_GRIDS", "Preset", "resolve", "default_seeds",
            "presets_at", "run_all_presets", "check_optimizers"]
@@ -95,6 +95,24 @@ register_variant("ahtga_validation", "ahtga", {"target": {**_REL, "reference": "
 # bounded quadratic rule), for comparison with the relative default
 register_variant("ahtga_abs15", "ahtga", {"target": 1.5})
 register_variant("ahtga_gamma0", "ahtga", {"exponent": {"name": "fixed", "gamma": 0.0}})
+
+
+def _matched_gamma(result: dict) -> dict:
+    """A fixed exponent at the mean gamma of an adaptive AHTGA result (``final.regime``: the
+    mean over all its steps, the warm-up's gamma = 0 included)."""
+    if result["final"].get("diverged"):
+        raise ValueError("that run diverged")
+    regime = result["final"].get("regime")
+    if not regime or regime.get("gamma_mean") is None:
+        raise ValueError("its final.regime has no gamma_mean (not an AHTGA run, or written before "
+                         "the regime was logged)")
+    return {"exponent": {"name": "fixed", "gamma": float(regime["gamma_mean"])}}
+
+
+# the adaptivity control: AHTGA's transform with gamma fixed at the adaptive run's mean gamma
+# (same preset, same seed), so only the adaptation of gamma differs
+register_variant("ahtga_gamma_matched", "ahtga", {},
+                 from_run=RunSource("ahtga", _matched_gamma, "gamma (the mean gamma of its run)"))
 # the source's full configuration: the unbounded quadratic rule, absolute alpha* = 1.5, a
 # one-batch estimate (window=1) by the double bootstrap (hill_db)
 register_variant("ahtga_source", "ahtga", {"exponent": "quadratic", "target": 1.5, "window": 1,
@@ -109,6 +127,14 @@ for _c in (0.1, 0.5, 1.0):
                                                               "gamma_max": 0.5}})
 for _b in (0.5, 0.99):
     register_variant(f"ahtga_b2_{_b}", "ahtga", {"betas": (0.9, _b)})
+#: The dose-response ratios alpha* / ref (ref: the running median of the recent readings):
+#: below 1 asks for heavier tails than read, above 1 for lighter.
+DOSE_RATIOS = (0.6, 0.75, 0.9, 1.0, 1.2, 1.5)
+for _r in DOSE_RATIOS:
+    # coefficients divided by their batch mean (rescale="mean"): every ratio takes the same
+    # effective step size, so the ratios differ in the weighting's shape, not its scale
+    register_variant(f"ahtga_dose_{_r}", "ahtga", {"rescale": "mean", "target": {
+        **_REL, "base": _r, "reference": "running"}})
 ESTIMATOR_VARIANTS = ("hill", "hill_db_sqrt", "hill_rbc", "moment", "pickands")
 for _e in ESTIMATOR_VARIANTS:
     register_variant(f"ahtga_est_{_e}", "ahtga", {"estimator": _e})
@@ -188,9 +214,25 @@ for _preset in [
                "perturbations": (), "ood": ""},
        small={"model_kwargs": {"dim": 128, "depth": 2, "heads": 4}, "epochs": 2, "batch_size": 32,
               "sweep_epochs": 1, "tail_every": 200, "eval_batch_size": 256, "max_train_examples": 8000}),
-    _p("ablate_target", "ablation", "fixed vs adaptive alpha* (linear ramp, validation-driven)",
-       common={"optimizers": ("ahtga_fixed", "ahtga_linear", "ahtga_validation"), **_REUSE},
+    _p("ablate_target", "ablation", "alpha* in relative units: running reference (plain ahtga), "
+       "fixed warm-up reference, linear ramp of the ratio, validation-driven ratio; and the "
+       "source's absolute alpha* = 1.5",
+       common={"optimizers": ("ahtga", "ahtga_fixed", "ahtga_linear", "ahtga_validation",
+                              "ahtga_abs15"), **_REUSE},
        tiny={}, small=_SMALL_MNIST),
+    _p("adaptivity", "controller", "the adaptivity control: AHTGA against the same transform with "
+       "gamma fixed at the adaptive run's mean gamma for the same seed (ahtga_gamma_matched, "
+       "trained after ahtga) and with gamma = 0 (ahtga_gamma0); lr of AHTGA's main sweep",
+       common={"optimizers": ("ahtga", "ahtga_gamma_matched", "ahtga_gamma0"), **_REUSE},
+       tiny={}, small=_SMALL_MNIST),
+    _p("dose", "controller", "dose-response: the relative target ratio alpha*/ref over "
+       + ", ".join(str(r) for r in DOSE_RATIOS) + " (ref: running median of the readings) and "
+       "gamma = 0, all with rescale='mean' (coefficients divided by their batch mean, so the "
+       "effective step size is equal across ratios); achieved tail index of the transformed "
+       "norms, accuracy, gap, ECE, Hessian top eigenvalue",
+       common={"optimizers": ("ahtga_gamma0",) + tuple(f"ahtga_dose_{r}" for r in DOSE_RATIOS),
+               "dynamics": True, **_REUSE},
+       tiny={"tail_every": 0}, small={**_SMALL_MNIST, "tail_every": 0}),
     _p("ablate_transform", "ablation", "direction-preserving vs sign forms vs exact exponent "
        "(and gamma = 0, plain momentum SGD through the same code path)",
        common={"optimizers": ("ahtga", "ahtga_source", "ahtga_gmax1", "ahtga_rescaled", "ahtga_sign",

@@ -15,7 +15,8 @@ so a new task is one new file in that folder.
 
 Presets and variants.  :func:`register_preset` adds a named preset (:func:`make_preset` builds
 one from per-scale overrides) and :func:`register_variant` an optimizer label (a registry name
-of ``ahtga.optim`` with keyword arguments, optionally its own lr grid).  The built-in ones are
+of ``ahtga.optim`` with keyword arguments, optionally its own lr grid, and optionally options
+read from another run's result: ``from_run``, see :func:`register_variant`).  The built-in ones are
 registered by :mod:`.presets`; a task module may register its own next to the task, so a new
 study -- task, presets and variants -- is one file under ``tasks/``.  Names must be new: a
 second registration of a name is a ValueError (a typo would otherwise replace a preset).
@@ -29,7 +30,7 @@ from typing import Any, Callable
 
 __all__ = ["Task", "TASKS", "register_task", "get_task", "task_names", "load_plugins",
            "Preset", "PRESETS", "register_preset", "make_preset", "VARIANTS", "VARIANT_GRIDS",
-           "register_variant", "SEEDS"]
+           "register_variant", "SEEDS", "VARIANT_FROM_RUN", "RunSource"]
 
 
 # ----------------------------------------------------------------------------- tasks
@@ -219,12 +220,35 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {}
 VARIANT_GRIDS: dict[str, tuple[float, ...]] = {}
 
 
+@dataclass(frozen=True)
+class RunSource:
+    """Options of a variant read from another run of the same preset and seed: the result of
+    ``OUT/<preset>/<label>/seed<k>.json`` is passed to ``options(result) -> dict`` (keyword
+    arguments merged over the variant's own; a ValueError when the result cannot give them).
+    ``what`` says in words what is read (for error messages and result files)."""
+    label: str
+    options: Callable[[dict], dict]
+    what: str
+
+
+#: label -> the :class:`RunSource` of its options that depend on another run
+VARIANT_FROM_RUN: dict[str, RunSource] = {}
+
+
 def register_variant(label: str, name: str, kwargs: dict[str, Any] | None = None, *,
-                     grid: tuple[float, ...] | None = None) -> None:
+                     grid: tuple[float, ...] | None = None,
+                     from_run: RunSource | None = None) -> None:
     """Add optimizer label ``label`` = registry optimizer ``name`` with ``kwargs`` (and its own
-    learning-rate ``grid`` for sweeps, when its scale differs from its base optimizer's)."""
+    learning-rate ``grid`` for sweeps, when its scale differs from its base optimizer's).
+    ``from_run``: options read from another label's result of the same preset and seed (e.g. a
+    fixed exponent at an adaptive run's mean gamma); such a run trains after its source
+    (``optimizers.optimizer_kwargs`` resolves them, a missing source is refused)."""
     if label in VARIANTS:
         raise ValueError(f"optimizer variant {label!r} is already registered")
+    if from_run is not None and from_run.label == label:
+        raise ValueError(f"variant {label!r} cannot read its options from its own runs")
     VARIANTS[label] = (name, dict(kwargs or {}))
     if grid is not None:
         VARIANT_GRIDS[label] = tuple(float(v) for v in grid)
+    if from_run is not None:
+        VARIANT_FROM_RUN[label] = from_run

@@ -37,11 +37,11 @@ from . import loop, store
 from .config import RunConfig, to_dict
 from .locks import LockLost, RunLock, lock_path
 from .lr import MissingSweep, known_lr, resolve_lr  # noqa: F401 (MissingSweep re-exported)
-from .optimizers import optimizer_kwargs, resolve_optimizer
-from .registry import get_task
+from .optimizers import MissingSource, optimizer_kwargs, resolve_optimizer, run_source  # noqa: F401
+from .registry import VARIANT_FROM_RUN, get_task
 
 __all__ = ["run_one", "run_one_status", "run_key", "binding_of", "prepare", "copy_result", "stored_is_current",
-           "failed_path", "MissingSweep"]
+           "failed_path", "MissingSweep", "MissingSource"]
 
 
 def prepare(cfg: RunConfig, seed: int):
@@ -54,23 +54,28 @@ _KEY_IGNORES = ("preset", "optimizers", "lr", "lr_overrides", "lr_from", "lr_swe
                 "progress", "lr_grids")
 
 
-def run_key(cfg: RunConfig, label: str, seed: int, lr: float) -> str:
+def run_key(cfg: RunConfig, label: str, seed: int, lr: float, *, out: str | Path | None = None
+            ) -> str:
     """sha256 of everything that determines a run's numbers: the config without the fields that
     only name or schedule it (``_KEY_IGNORES``), the optimizer's registry name and kwargs, the
     resolved lr and the seed.  Two presets that contain the same run (the plain ``ahtga`` row of
-    every ablation equals ``ablate_*``'s baseline) share the key, so it is trained once."""
+    every ablation equals ``ablate_*``'s baseline) share the key, so it is trained once.
+    ``out``: the results folder, which resolves options read from another run
+    (``optimizers.run_source``; a missing source is a ``MissingSource``)."""
     d = {k: v for k, v in to_dict(cfg).items() if k not in _KEY_IGNORES}
     blob = json.dumps({"config": d, "optimizer": resolve_optimizer(label)[0],
-                       "kwargs": optimizer_kwargs(cfg, label), "lr": float(lr), "seed": int(seed)},
+                       "kwargs": optimizer_kwargs(cfg, label, out=out, seed=seed), "lr": float(lr),
+                       "seed": int(seed)},
                       sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def binding_of(cfg: RunConfig, label: str, seed: int, lr: float) -> dict:
+def binding_of(cfg: RunConfig, label: str, seed: int, lr: float, *,
+               out: str | Path | None = None) -> dict:
     """What a checkpoint is bound to: the run's :func:`run_key` (its whole resolved config, the
     optimizer and its options, the learning rate and the seed) and the package's source digest
     (``store.code_version()["source_sha256"]``)."""
-    return {"run_key": run_key(cfg, label, seed, lr),
+    return {"run_key": run_key(cfg, label, seed, lr, out=out),
             "source_sha256": store.code_version().get("source_sha256")}
 
 
@@ -78,20 +83,23 @@ def _norm(x):
     return json.loads(json.dumps(x, sort_keys=True, default=str))
 
 
-def _matches(stored: dict, cfg: RunConfig, label: str, lr: float | None = None) -> bool:
+def _matches(stored: dict, cfg: RunConfig, label: str, lr: float | None = None,
+             out: Path | None = None) -> bool:
     """Whether a stored result was made with this config, these optimizer options and (when
     given) this learning rate.  ``lr_grids`` only acts through the learning rate it chooses, so
-    it is compared as that learning rate."""
+    it is compared as that learning rate.  Options read from another run are resolved under
+    ``out`` for the stored seed (a source that is missing or changed: not current)."""
     def no_grids(c):
         return {k: v for k, v in c.items() if k != "lr_grids"}
 
     try:
         same = (_norm(no_grids(stored["config"])) == _norm(no_grids(to_dict(cfg)))
-                and _norm(stored["optimizer_spec"]["kwargs"]) == _norm(optimizer_kwargs(cfg, label)))
+                and _norm(stored["optimizer_spec"]["kwargs"])
+                == _norm(optimizer_kwargs(cfg, label, out=out, seed=stored.get("seed"))))
         if same and lr is not None:  # (NaN: a pending choice, never equal)
             same = float(stored["optimizer_spec"]["lr"]) == float(lr)
         return same
-    except (KeyError, TypeError, ValueError):
+    except (LookupError, TypeError, ValueError):   # (a missing source: MissingSource)
         return False
 
 
@@ -100,7 +108,7 @@ def stored_is_current(path: Path, cfg: RunConfig, label: str, out: Path) -> bool
     file is not, with a warning), same config and optimizer options, and the same lr when that
     is known without training (a missing sweep record does not start a sweep just to decide)."""
     stored = store.read_result(path)
-    return stored is not None and _matches(stored, cfg, label, known_lr(cfg, label, out))
+    return stored is not None and _matches(stored, cfg, label, known_lr(cfg, label, out), out)
 
 
 def _current(path: Path, cfg: RunConfig, label: str, out: Path, force: bool, *, say: bool) -> bool:
@@ -109,7 +117,7 @@ def _current(path: Path, cfg: RunConfig, label: str, out: Path, force: bool, *, 
     stored = store.read_result(path)                 # an unreadable file warns and is missing
     if stored is None:
         return False
-    if _matches(stored, cfg, label, known_lr(cfg, label, out)):
+    if _matches(stored, cfg, label, known_lr(cfg, label, out), out):
         return True
     if say:
         warnings.warn(f"{path}: stored config, optimizer options or learning rate differ from "
@@ -164,20 +172,24 @@ def _run_locked(cfg, label, seed, out, path, lock, tensorboard) -> Path:
     t0 = time.time()
     torch.set_num_threads(cfg.num_threads)
     lr, lr_info = resolve_lr(cfg, label, out)
+    options = optimizer_kwargs(cfg, label, out=out, seed=seed)   # MissingSource before any data
     data = prepare(cfg, seed)
     ckpt = store.checkpoint_path(path)
     tb = str(Path(tensorboard) / cfg.preset / label / f"seed{seed}") if tensorboard else None
-    res = loop.train_run(cfg, label, seed, lr, data, ckpt=ckpt, binding=binding_of(cfg, label, seed, lr),
-                         lock=lock, tensorboard=tb)
+    res = loop.train_run(cfg, label, seed, lr, data, ckpt=ckpt,
+                         binding=binding_of(cfg, label, seed, lr, out=out), lock=lock,
+                         tensorboard=tb, options=options)
     if lock is not None:
         lock.check()
     result = {
         "schema_version": store.SCHEMA_VERSION,
         "preset": cfg.preset, "optimizer": label, "seed": int(seed), "scale": cfg.scale,
-        "run_key": run_key(cfg, label, seed, lr),
+        "run_key": run_key(cfg, label, seed, lr, out=out),
         "config": to_dict(cfg),
         "optimizer_spec": {"name": resolve_optimizer(label)[0], "lr": lr,
-                           "kwargs": optimizer_kwargs(cfg, label), "lr_choice": lr_info},
+                           "kwargs": options, "lr_choice": lr_info,
+                           **({"options_from": run_source(cfg, label, seed, out)[1]}
+                              if label in VARIANT_FROM_RUN else {})},
         "code_version": store.code_version(), "data": data.info,
         "hardware": store.hardware(cfg.device),
         "timings": {**res["timings"], "started_unix": t0, "finished_unix": time.time()},

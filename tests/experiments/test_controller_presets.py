@@ -5,10 +5,11 @@ import math
 import pytest
 
 from ahtga.experiments import evaluation, runner
-from ahtga.experiments.optimizers import optimizer_kwargs
+from ahtga.experiments.cli import run_presets
+from ahtga.experiments.optimizers import MissingSource, optimizer_kwargs
 from ahtga.experiments.presets import resolve
 from ahtga.experiments.registry import VARIANTS
-from ahtga.experiments.store import read_json
+from ahtga.experiments.store import read_json, result_path, write_json_atomic
 
 from experiments_kit import kill_and_resume
 
@@ -100,3 +101,65 @@ def test_relative_variants_train(tmp_path):
         stars[label] = r["final"]["regime"]["alpha_star_mean"]
     assert all(math.isfinite(v) for v in stars.values())
     assert len({round(v, 9) for v in stars.values()}) == len(stars)
+
+
+def test_gamma_matched_reads_its_source_and_refuses_without_it(tmp_path):
+    over = {"epochs": 6}
+    with pytest.raises(MissingSource, match=r"adaptivity/ahtga/seed1\.json.*run adaptivity"):
+        _run(tmp_path, "adaptivity", "ahtga_gamma_matched", over, seed=1)
+    assert not (tmp_path / "adaptivity" / "ahtga_gamma_matched" / "seed1.json").exists()
+    src = _run(tmp_path, "adaptivity", "ahtga", over, seed=1)
+    g = src["final"]["regime"]["gamma_mean"]
+    assert g != 0.0
+    m = _run(tmp_path, "adaptivity", "ahtga_gamma_matched", over, seed=1)
+    assert m["optimizer_spec"]["kwargs"]["exponent"] == {"name": "fixed", "gamma": g}
+    frm = m["optimizer_spec"]["options_from"]
+    assert frm["source"].endswith("adaptivity/ahtga/seed1.json") and frm["run_key"] == src["run_key"]
+    # the fixed gamma was applied at every step: the regime's mean is that gamma
+    assert m["final"]["regime"]["gamma_mean"] == pytest.approx(g, rel=1e-12)
+    assert m["final"]["regime"]["cap"] == 0 and m["curves"]["step"]["train_loss"] != src["curves"]["step"]["train_loss"]
+    # another seed has no source
+    with pytest.raises(MissingSource):
+        _run(tmp_path, "adaptivity", "ahtga_gamma_matched", over, seed=0)
+    # a changed source makes the matched result stale (its options differ)
+    cfg = resolve("adaptivity", "tiny", {**QUICK_CTRL, "optimizers": ("ahtga_gamma_matched",), **over})
+    path = result_path(tmp_path, "adaptivity", "ahtga_gamma_matched", 1)
+    assert runner.stored_is_current(path, cfg, "ahtga_gamma_matched", tmp_path)
+    s = read_json(result_path(tmp_path, "adaptivity", "ahtga", 1))
+    s["final"]["regime"]["gamma_mean"] = g + 0.1
+    write_json_atomic(result_path(tmp_path, "adaptivity", "ahtga", 1), s)
+    assert not runner.stored_is_current(path, cfg, "ahtga_gamma_matched", tmp_path)
+
+
+def test_run_trains_the_matched_run_after_its_source(tmp_path):
+    """The command line plans runs that read other runs after the rest (two parallel jobs)."""
+    over = {**QUICK_CTRL, "epochs": 3, "optimizers": ("ahtga", "ahtga_gamma_matched")}
+    assert run_presets(["adaptivity"], "tiny", over, tmp_path, seeds=[0, 1], jobs=2) == 0
+    for s in (0, 1):
+        m = read_json(result_path(tmp_path, "adaptivity", "ahtga_gamma_matched", s))
+        a = read_json(result_path(tmp_path, "adaptivity", "ahtga", s))
+        assert m["optimizer_spec"]["kwargs"]["exponent"]["gamma"] == a["final"]["regime"]["gamma_mean"]
+
+
+def test_dose_presets_differ_in_their_target_only():
+    cfg = resolve("dose", "tiny")
+    labels = [lab for lab in cfg.optimizers if lab.startswith("ahtga_dose_")]
+    assert len(labels) >= 6 and "ahtga_gamma0" in cfg.optimizers and cfg.dynamics
+    ratios = []
+    for lab in labels:
+        kw = optimizer_kwargs(cfg, lab)
+        assert kw["rescale"] == "mean" and kw["target"]["name"] == "relative"
+        ratios.append(kw["target"]["base"])
+        rest = {k: v for k, v in kw.items() if k != "target"}
+        assert rest == {k: v for k, v in optimizer_kwargs(cfg, labels[0]).items() if k != "target"}
+    assert len(set(ratios)) == len(ratios) and min(ratios) < 0.9 and max(ratios) > 1.0
+
+
+def test_dose_ratio_moves_the_achieved_index(tmp_path):
+    """Heavier targets (smaller ratios) give a smaller achieved index of the transformed norms."""
+    over = {"epochs": 10, "max_train_examples": 512, "dynamics": False,   # 80 steps: 30 past the warm-up
+            "ahtga_kwargs": {"pool_size": 128, "alpha_clamp": (0.1, 50.0)}}
+    lo = _run(tmp_path, "dose", "ahtga_dose_0.6", over)["final"]["regime"]
+    hi = _run(tmp_path, "dose", "ahtga_dose_1.5", over)["final"]["regime"]
+    assert lo["gamma_mean"] > 0 > hi["gamma_mean"]
+    assert lo["alpha_transformed_median"] < hi["alpha_transformed_median"]
