@@ -2,7 +2,9 @@
 
 :class:`Progress` shows the steps done of a run with the last logged training loss and, for
 AHTGA, its EMA tail index alpha and exponent gamma (``loss=0.412 alpha=1.83 gamma=0.21``), and
-after each evaluation the validation accuracy.  With ``tensorboard`` (a folder; needs the
+after each evaluation the validation accuracy.  The bar is drawn only when standard error is a
+terminal: in a log file (``make all > log``, a batch job) tqdm's carriage-return updates would
+fill the log, so they are left out there (the result files and ``status`` report progress).  With ``tensorboard`` (a folder; needs the
 optional ``tensorboard`` package, ``pip install 'ahtga[tensorboard]'``) the same logged points go
 to ``torch.utils.tensorboard.SummaryWriter`` as scalars ``train/loss``, ``train/lr``,
 ``ahtga/alpha``, ``ahtga/alpha_hat``, ``ahtga/alpha_star``, ``ahtga/gamma`` (by step) and
@@ -30,8 +32,9 @@ class Progress:
 
     def __init__(self, *, total: int, initial: int, desc: str, enabled: bool,
                  tensorboard: str | None = None):
-        self.bar = tqdm(total=total, initial=initial, desc=desc, disable=not enabled, leave=False,
-                        mininterval=1.0, dynamic_ncols=True)
+        # disable=None: tqdm's own test, off when the output stream is not a terminal
+        self.bar = tqdm(total=total, initial=initial, desc=desc, disable=None if enabled else True,
+                        leave=False, mininterval=1.0, dynamic_ncols=True)
         self.fields: dict = {}
         self.writer = None
         if tensorboard:
