@@ -7,7 +7,11 @@ trains the same run twice: it finds the result, or the live lock and leaves the 
 holder (reported ``busy``).
 
 * ``local`` (:class:`LocalLauncher`): ``--jobs N`` worker processes on this machine (spawned,
-  one ``num_threads`` torch pool each), or the calling process itself with ``--jobs 1``;
+  one ``num_threads`` torch pool each), or the calling process itself with ``--jobs 1``.  A
+  worker exits within about a second of its launcher's death (``kill``, a cancelled batch job,
+  a closed terminal): it watches its parent process, so no orphan keeps training, holding a
+  lock and using the CPU after the command that started it is gone (its run resumes from the
+  last checkpoint on the next launch, the lock being taken over once stale);
 * ``slurm`` (:class:`SubmititLauncher`): one Slurm job per unit through ``submitit`` (optional
   package: ``pip install 'ahtga[slurm]'``), submitted as a job array of at most
   ``--slurm-array-parallelism`` running at once; ``--slurm-partition``, ``--slurm-time``
@@ -23,6 +27,9 @@ Multi-GPU data parallelism inside one run stays ``torchrun`` (:mod:`.distributed
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
+import threading
+import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -37,6 +44,21 @@ LAUNCHERS = ("local", "slurm", "submitit-local")
 #: ``report(unit, result)`` for a finished unit, ``fail(unit, exception_or_text)`` for a failed one.
 Report = Callable[[tuple, tuple], None]
 Fail = Callable[[tuple, object], None]
+
+
+#: Seconds between a worker's checks that its launcher is alive.
+PARENT_POLL_S = 0.5
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Worker initializer: a daemon thread that ends this process when the launcher ``parent``
+    is gone (the worker is then re-parented, so ``os.getppid()`` changes)."""
+    def watch():
+        while True:
+            if os.getppid() != parent:
+                os._exit(1)
+            time.sleep(PARENT_POLL_S)
+    threading.Thread(target=watch, name="ahtga-parent-watch", daemon=True).start()
 
 
 class LocalLauncher:
@@ -55,7 +77,8 @@ class LocalLauncher:
                 except Exception as e:  # noqa: BLE001 - report and go on
                     fail(u, e)
             return
-        with ProcessPoolExecutor(max_workers=self.jobs, mp_context=mp.get_context("spawn")) as ex:
+        with ProcessPoolExecutor(max_workers=self.jobs, mp_context=mp.get_context("spawn"),
+                                 initializer=_exit_with_parent, initargs=(os.getpid(),)) as ex:
             futs = {ex.submit(fn, *u): u for u in units}
             for f in as_completed(futs):
                 try:
