@@ -68,6 +68,12 @@ class RunConfig:
     tail_every: int = 20                # steps between tail-monitor measurements (0 = off)
     tail_probe: int = 256               # probe-batch size of the tail monitor (fixed training examples)
     tail_estimator: str = "hill_db"     # estimator name in ahtga.tail.ESTIMATORS used by the monitor
+    tail_pool: int = 0                  # gradient-tail study (studies.PooledTails): examples in its fixed probe set (0 = off; at most the training set)
+    tail_pool_points: int = 4           # its measurements: step 0 and this many evenly spaced steps up to the last
+    tail_gof_every: int = 1             # its goodness-of-fit test at every this-many-th measurement and at the last (0 = the last only)
+    tail_gof_boot: int = 50             # bootstrap samples of that test's p-value (0 = fit without a p-value)
+    tail_noise_batches: int = 16        # minibatches of batch_size whose gradient noise is pooled per measurement
+    tail_noise_samples: int = 50000     # noise coordinates kept (seeded subsample): estimates compare at equal n
     calibration_bins: int = 15          # bins of the expected calibration error
     perturbations: tuple = ()           # test-set corruptions evaluated at the end: gaussian, blur, contrast
     ood: str = ""                       # OOD set for max-softmax detection at the end ("" = none; see studies.py)
@@ -200,6 +206,11 @@ def validate(cfg: RunConfig) -> RunConfig:
     for name in ("tail_every", "checkpoint_every", "sweep_epochs", "warmup_steps", "max_train_examples"):
         check_int(name, getattr(cfg, name), min_value=0)
     check_int("tail_probe", cfg.tail_probe, min_value=8)
+    for name in ("tail_pool", "tail_gof_boot", "tail_gof_every"):
+        check_int(name, getattr(cfg, name), min_value=0)
+    for name in ("tail_pool_points", "tail_noise_batches"):
+        check_int(name, getattr(cfg, name), min_value=1)
+    check_int("tail_noise_samples", cfg.tail_noise_samples, min_value=100)
     if not cfg.optimizers:
         raise ValueError("`optimizers` must name at least one optimizer; got optimizers=()")
     if not isinstance(cfg.lr_grids, dict):
@@ -218,7 +229,9 @@ def validate(cfg: RunConfig) -> RunConfig:
 #: Fields added after result files existed: left out of :func:`to_dict` while they hold their
 #: default, so the recorded config, ``runner.run_key`` and the stored-result check of every
 #: earlier run stay unchanged.
-OMIT_IF_DEFAULT = ("fewshot", "glue", "hf_model", "lr_grids", "eval_every")
+OMIT_IF_DEFAULT = ("fewshot", "glue", "hf_model", "lr_grids", "eval_every", "tail_pool",
+                   "tail_pool_points", "tail_gof_every", "tail_gof_boot", "tail_noise_batches",
+                   "tail_noise_samples")
 
 
 def to_dict(cfg: RunConfig) -> dict[str, Any]:

@@ -6,6 +6,20 @@ During training (:class:`EpochProbes`):
   end (``ahtga.metrics.TailMonitor``);
 * under ``dynamics``: entropy effective rank of the per-example gradient covariance of a fixed
   batch of ``eff_rank_batch`` training examples, at step 0 and after every epoch.
+* gradient-tail study (``tail_pool`` > 0; :class:`PooledTails`): at step 0 and at
+  ``tail_pool_points`` evenly spaced steps up to the last (round(j T / P), j = 1..P, T the run's
+  steps; a diverged run measures where it stopped), on a fixed set of ``tail_pool`` training
+  examples (all of them when there are fewer), ``ahtga.metrics.gradient_tails``: the tail index
+  of the pooled per-example norms and of the minibatch gradient noise (``tail_noise_batches``
+  minibatches of the run's ``batch_size``, reference = the probe set's mean gradient,
+  ``tail_noise_samples`` coordinates kept), ``stable_mmo`` on the signed noise and the package's
+  default estimator (``hill_lepski``) on the norms and on |U| -- not ``tail_estimator``, which
+  stays the per-batch monitor's; and the power-law goodness-of-fit test (``tail_gof_boot``
+  bootstrap samples, on at most 2000 values of each, x_min scanned over at most
+  :data:`GOF_EXACT_MAX` candidate tails, a geometric grid above: the test's cost is quadratic
+  in that number) at every ``tail_gof_every``-th measurement and at the last (only the last
+  when 0).  Records in ``curves.tail_pool`` (one flat dict per measurement, carried by
+  checkpoints like the tail curve), summarised in ``final.tail_pool`` (:func:`pooled_summary`).
 
 Language models (``task="lm"``): final losses are mean token NLLs with their perplexities
 (train/val/test), next-token accuracy; no calibration, corruptions or OOD.
@@ -41,6 +55,8 @@ beside its other results.
 from __future__ import annotations
 
 import math
+import statistics
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -53,15 +69,108 @@ from .. import data as D
 from ..metrics import (TailMonitor, auroc, expected_calibration_error, generalization_gap,
                        gradient_effective_rank, gram_matrix, hessian_top_eigenvalue, hessian_trace,
                        max_softmax_scores, perplexity, probe_per_example, reliability_diagram)
+from ..metrics import gradient_tails
 from .config import RunConfig
 from .evaluation import evaluate, fixed_indices, loss_acc, per_example_loss, predict
+from .registry import get_task
 
 PERTURBATIONS = {"gaussian": {"sigma": 0.3}, "blur": {"sigma": 1.0}, "contrast": {"factor": 0.4}}
 OOD_SETS = ("permuted", "uniform", "mnist", "fashion_mnist")
 
 
+#: What :func:`pooled_summary` condenses (start, end, median over the measurements).
+POOL_KEYS = ("norm_alpha", "norm_gof_p", "noise_mmo_alpha", "noise_alpha", "noise_gof_p")
+#: Heavy-tailed: the default estimator's index below this and the power law not rejected.
+HEAVY_ALPHA, GOF_LEVEL = 2.0, 0.1
+#: Candidate x_min of the study's goodness-of-fit scans (``gof_test(exact_max=...)``).
+GOF_EXACT_MAX = 250
+#: Offset of the gradient-tail study's probe rows from the tail monitor's (``fixed_indices``).
+_POOL_SEED = 3
+
+
+def _flat(rec: dict, step: int, seconds: float) -> dict:
+    """One flat JSON record of a :func:`~ahtga.metrics.gradient_tails` measurement."""
+    nm, nz = rec["norms"], rec["noise"]
+    out = {"step": int(step), "n_norms": nm["n"], "norm_median": nm["median"],
+           "estimator": nm["estimates"][0]["estimator"], "norm_alpha": nm["estimates"][0]["alpha"],
+           "norm_k": nm["estimates"][0]["k"], "n_noise": nz["n"], "noise_batch": nz["batch_size"],
+           "noise_mmo_alpha": nz["estimates"][0]["alpha"], "noise_alpha": nz["estimates"][1]["alpha"],
+           "noise_k": nz["estimates"][1]["k"]}
+    gof_s = 0.0
+    for part, g in (("norm", nm.get("gof")), ("noise", nz.get("gof"))):
+        g = g or {}
+        out[f"{part}_gof_p"] = g.get("p_value")
+        out[f"{part}_gof_alpha"] = g.get("alpha")
+        out[f"{part}_gof_light"] = g.get("light")
+        gof_s += g.get("seconds", 0.0)
+    out["gof_s"], out["seconds"] = gof_s, seconds
+    return out
+
+
+class PooledTails:
+    """The gradient-tail study of one run (module docstring): its schedule and its measurements.
+    Holds no state but the probe set; what it measured lives in ``curves["tail_pool"]``."""
+
+    def __init__(self, cfg: RunConfig, model, data, seed: int, device, *, engine=None):
+        self.cfg, self.model, self.seed, self.engine = cfg, model, int(seed), engine
+        n = data.train_x.shape[0]
+        idx = fixed_indices(n, cfg.tail_pool, seed + _POOL_SEED)
+        self.x, self.y = data.train_x[idx].to(device), data.train_y[idx].to(device)
+        total = get_task(cfg.task).steps_per_epoch(cfg, data) * cfg.epochs
+        p = cfg.tail_pool_points
+        self.total = total
+        self.points = sorted({round(j * total / p) for j in range(1, p + 1)} - {0})
+
+    def due(self, step: int) -> bool:
+        return step in self.points
+
+    def measure(self, step: int, *, last: bool = False) -> dict:
+        cfg = self.cfg
+        j = self.points.index(step) + 1 if step in self.points else 0
+        every = cfg.tail_gof_every
+        gof = cfg.tail_gof_boot if (last or (every and j % every == 0)) else None
+        t0 = time.perf_counter()
+        rec = gradient_tails(self.model, per_example_loss, self.x, self.y,
+                             batch_size=min(cfg.batch_size, self.x.shape[0]),
+                             n_batches=cfg.tail_noise_batches, estimators=(None,),
+                             seed=1_000_003 * self.seed + int(step),
+                             max_noise_samples=cfg.tail_noise_samples, gof_boot=gof,
+                             gof_exact_max=GOF_EXACT_MAX,
+                             engine=self.engine)
+        return _flat(rec, step, time.perf_counter() - t0)
+
+
+def pooled_summary(records: list[dict]) -> dict | None:
+    """``final.tail_pool``: for each of :data:`POOL_KEYS` its value at the first and at the last
+    measurement that has one (``_start``, ``_end``) and the median over all measurements that
+    have one (``_median``); ``heavy_norm`` / ``heavy_noise``: at the last measurement, the
+    default estimator's index on the norms / on |U| below 2 and the power-law fit not rejected
+    (p >= 0.1; None without a test); ``n_norms``, ``n_noise``, ``noise_batch``, ``points``,
+    ``seconds`` (all measurements) and ``gof_s`` (their goodness-of-fit tests)."""
+    if not records:
+        return None
+    out: dict[str, Any] = {}
+    for k in POOL_KEYS:
+        vals = [r.get(k) for r in records if r.get(k) is not None]
+        out[f"{k}_start"] = vals[0] if vals else None
+        out[f"{k}_end"] = vals[-1] if vals else None
+        out[f"{k}_median"] = float(statistics.median(vals)) if vals else None
+    last = records[-1]
+    for part, key in (("norm", "norm_alpha"), ("noise", "noise_alpha")):
+        a, pv = last.get(key), last.get(f"{part}_gof_p")
+        out[f"heavy_{part}"] = (None if a is None or pv is None
+                                else bool(a < HEAVY_ALPHA and pv >= GOF_LEVEL))
+    out.update({"n_norms": last.get("n_norms"), "n_noise": last.get("n_noise"),
+                "noise_batch": last.get("noise_batch"), "estimator": last.get("estimator"),
+                "points": len(records), "last_step": last["step"],
+                "seconds": float(sum(r.get("seconds", 0.0) for r in records)),
+                "gof_s": float(sum(r.get("gof_s", 0.0) for r in records))})
+    return out
+
+
 class EpochProbes:
-    """Tail monitor and effective rank on fixed training batches (see the module docstring)."""
+    """Tail monitor, gradient-tail study and effective rank on fixed training batches (see the
+    module docstring)."""
 
     def __init__(self, cfg: RunConfig, model, data, seed: int, device, *, engine=None):
         self.cfg, self.model, self.device, self.engine = cfg, model, device, engine
@@ -73,6 +182,9 @@ class EpochProbes:
                                        data.train_x[idx].to(device), data.train_y[idx].to(device),
                                        every=cfg.tail_every, estimator=cfg.tail_estimator, seed=seed,
                                        engine=engine)
+        self.pool = None
+        if cfg.tail_pool and n >= 16:
+            self.pool = PooledTails(cfg, model, data, seed, device, engine=engine)
         self.rank_batch = None
         if cfg.dynamics and n >= 2:
             idx = fixed_indices(n, cfg.eff_rank_batch, seed + 1)
@@ -88,6 +200,8 @@ class EpochProbes:
     def at_start(self, curves):
         if self.monitor is not None:
             self._record(self.monitor.measure(0), curves)
+        if self.pool is not None:
+            curves.setdefault("tail_pool", []).append(self.pool.measure(0))
         curves.setdefault("eff_rank_start", self.effective_rank())
 
     def after_step(self, step: int, curves):
@@ -95,10 +209,17 @@ class EpochProbes:
             rec = self.monitor.maybe_measure(step)
             if rec is not None:
                 self._record(rec, curves)
+        if self.pool is not None and self.pool.due(step):
+            curves.setdefault("tail_pool", []).append(
+                self.pool.measure(step, last=step == self.pool.total))
 
     def at_end(self, step: int, curves):
         if self.monitor is not None and (not curves["tail"] or curves["tail"][-1]["step"] != step):
             self._record(self.monitor.measure(step), curves)
+        if self.pool is not None:
+            recs = curves.setdefault("tail_pool", [])
+            if not recs or recs[-1]["step"] != step:    # stopped early (diverged)
+                recs.append(self.pool.measure(step, last=True))
 
     def effective_rank(self) -> float | None:
         if self.rank_batch is None:
@@ -226,6 +347,8 @@ def final_classification(cfg: RunConfig, model, data, device, *, seed: int, curv
         out["ood"] = {"set": cfg.ood, "auroc": auroc(s_in, s_out), "n_in": int(s_in.numel()),
                       "n_out": int(s_out.numel()), "msp_in_mean": float(s_in.mean()),
                       "msp_out_mean": float(s_out.mean())}
+    if cfg.tail_pool:
+        out["tail_pool"] = pooled_summary(curves.get("tail_pool", []))
     if cfg.dynamics:
         _end_dynamics(out, cfg, model, data, device, seed, engine, curves)
     return out
@@ -262,6 +385,8 @@ def final_lm(cfg, model, data, device, *, seed, curves, engine) -> dict[str, Any
         out[f"{split}_ppl"] = perplexity(l) if l is not None else None
     ok = out["train_loss"] is not None and out["test_loss"] is not None
     out["gen_gap_loss"] = generalization_gap(out["train_loss"], out["test_loss"]) if ok else None
+    if cfg.tail_pool:
+        out["tail_pool"] = pooled_summary(curves.get("tail_pool", []))
     if cfg.dynamics:
         _end_dynamics(out, cfg, model, data, device, seed, engine, curves)
     return out

@@ -22,6 +22,7 @@ empirical distribution at the sizes measured, comparable across settings at equa
 from __future__ import annotations
 
 import math
+import time
 import warnings
 from typing import Callable, Sequence
 
@@ -31,6 +32,9 @@ from .._validation import check_int
 from .tail_monitor import probe_per_example
 
 __all__ = ["pooled_norms", "minibatch_noise", "gradient_tails"]
+
+#: The fewest values the goodness-of-fit subsample may hold (``gof_max_n``).
+MIN_GOF_N = 50
 
 
 def _check_probe(inputs: torch.Tensor, targets: torch.Tensor) -> int:
@@ -63,9 +67,11 @@ def _flat_grad(params: list[torch.Tensor], loss: torch.Tensor) -> torch.Tensor:
 
 
 def _draw(n: int, b: int, gen: torch.Generator) -> torch.Tensor:
-    """``b`` distinct indices of ``range(n)``, uniformly (rejection for b <= n/2: O(b), not
-    the O(n) of a permutation)."""
-    if 2 * b > n:
+    """``b`` distinct indices of ``range(n)``, uniformly.  Rejection (draw b with replacement,
+    keep them when all differ: O(b), not the O(n) of a permutation) only while b^2 <= n, where a
+    draw is accepted with probability about exp(-b^2 / 2n) >= 0.6; beyond that the acceptance
+    vanishes (b = 256 of n = 1146: about e^-28), so the first b of a permutation."""
+    if b * b > n:
         return torch.randperm(n, generator=gen)[:b]
     while True:
         idx = torch.randint(0, n, (b,), generator=gen)
@@ -117,25 +123,74 @@ def _safe_estimate(x: torch.Tensor, estimator: str | None, seed: int) -> dict:
             "k": None if est.k is None else int(est.k)}
 
 
+def _gof(x: torch.Tensor, n_boot: int, seed: int, max_n: int, exact_max: int) -> dict:
+    """Clauset-Shalizi-Newman test (``ahtga.tail.gof.gof_test``) on a seeded random subsample of
+    at most ``max_n`` of the positive values ``x``, as a JSON-able dict with its wall time."""
+    from ..tail.gof import gof_test
+
+    gen = torch.Generator().manual_seed(int(seed) + 2)
+    sub = x[torch.randperm(x.numel(), generator=gen)[:max_n]] if x.numel() > max_n else x
+    t0 = time.perf_counter()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            r = gof_test(sub, n_boot=n_boot, seed=seed, exact_max=exact_max, warn=False)
+    except ValueError as err:
+        return {"p_value": None, "alpha": None, "n": int(sub.numel()), "error": str(err),
+                "seconds": time.perf_counter() - t0}
+    a = r.fit.alpha
+    return {"p_value": r.p_value, "alpha": a if math.isfinite(a) else None, "xmin": r.fit.xmin,
+            "n_tail": r.fit.n_tail, "n": int(sub.numel()), "n_boot": int(n_boot),
+            "light": any(m.startswith("light tail") for m in r.warnings),
+            "seconds": time.perf_counter() - t0}
+
+
 def gradient_tails(model: torch.nn.Module, loss_fn: Callable, inputs: torch.Tensor,
                    targets: torch.Tensor, *, batch_size: int, n_batches: int = 16,
                    estimators: Sequence[str | None] = (None,), seed: int = 0,
-                   max_noise_samples: int = 200_000) -> dict:
+                   max_noise_samples: int = 200_000, gof_boot: int | None = None,
+                   gof_max_n: int = 2000, gof_exact_max: int | None = None, engine=None) -> dict:
     """Both measurements at the current parameters, as a JSON-able dict:
 
     ``norms``: n, median, and one estimate per entry of ``estimators`` (None = the package's
     default estimator) on the pooled positive per-example norms;
     ``noise``: n (pooled coordinates in a seeded random order, subsampled to at most
     ``max_noise_samples``), ``stable_mmo`` on the signed coordinates, and each of ``estimators`` on |U| > 0.
+
+    With ``gof_boot`` (an int >= 0; None = no test), each part also gets ``gof``: the power-law
+    goodness-of-fit test of :mod:`ahtga.tail.gof` with ``gof_boot`` bootstrap samples (seeded by
+    ``seed``; 0 = the fit and the likelihood-ratio comparisons without a p-value) on the
+    positive norms and on |U|, each a seeded random subsample of at most ``gof_max_n`` values
+    (the test's x_min scan is quadratic in n up to ``gof_exact_max`` candidates, by default
+    the test's own ``EXACT_MAX``; above it a geometric grid of tail sizes): ``p_value``, the fit's
+    ``alpha``, ``xmin``, ``n_tail``, ``n``, ``light`` (the test's light-tail warning) and its
+    wall time ``seconds``.  ``engine``: a per-example engine already hooked on the model (e.g.
+    AHTGA's), used for the norms and released after the noise's forward passes, which its hooks
+    record too.
     """
-    norms = pooled_norms(model, loss_fn, inputs, targets).double().cpu()
-    pos = norms[norms > 0]
+    if gof_boot is not None:
+        gof_boot = check_int("gof_boot", gof_boot, min_value=0)
+        gof_max_n = check_int("gof_max_n", gof_max_n, min_value=MIN_GOF_N)
+        if gof_exact_max is None:
+            from ..tail.gof import EXACT_MAX as gof_exact_max
+        gof_exact_max = check_int("gof_exact_max", gof_exact_max, min_value=1)
+    max_noise_samples = check_int("max_noise_samples", max_noise_samples, min_value=1)
+    n = _check_probe(inputs, targets)
+    chunk = 256
+    norms = torch.cat([probe_per_example(model, loss_fn, inputs[i:i + chunk], targets[i:i + chunk],
+                                         engine=engine)[0] for i in range(0, n, chunk)])
+    norms = norms.detach().double().cpu()
+    pos = norms[(norms > 0) & torch.isfinite(norms)]
     rec: dict = {"norms": {"n": int(pos.numel()),
                            "median": float(pos.median()) if pos.numel() else None,
                            "estimates": [_safe_estimate(pos, e, seed) for e in estimators]}}
-    noise = minibatch_noise(model, loss_fn, inputs, targets, batch_size=batch_size,
-                            n_batches=n_batches, seed=seed).double().cpu().reshape(-1)
-    noise = noise[noise != 0]
+    try:
+        noise = minibatch_noise(model, loss_fn, inputs, targets, batch_size=batch_size,
+                                n_batches=n_batches, seed=seed).double().cpu().reshape(-1)
+    finally:
+        if engine is not None:
+            engine.release()
+    noise = noise[(noise != 0) & torch.isfinite(noise)]
     # a seeded shuffle (and subsample): the coordinates of one minibatch's noise are dependent
     # (one large gradient moves them all), and stable_mmo sums consecutive values in blocks
     gen = torch.Generator().manual_seed(int(seed) + 1)
@@ -145,4 +200,7 @@ def gradient_tails(model: torch.nn.Module, loss_fn: Callable, inputs: torch.Tens
                     "n_batches": int(n_batches),
                     "estimates": [_safe_estimate(noise, "stable_mmo", seed)]
                     + [_safe_estimate(absn, e, seed) for e in estimators]}
+    if gof_boot is not None:
+        rec["norms"]["gof"] = _gof(pos, gof_boot, seed, gof_max_n, gof_exact_max)
+        rec["noise"]["gof"] = _gof(absn, gof_boot, seed, gof_max_n, gof_exact_max)
     return rec
