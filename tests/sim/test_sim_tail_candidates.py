@@ -60,3 +60,12 @@ def test_trend_rule_on_noiseless_spacings():
     assert c["plug_h"][1] == k_opt == 200
     assert c["hill_trend"][1] == k_opt
     assert grid(n, 50)[0] == 50
+
+
+def test_drees_kaufmann_without_drift_takes_the_whole_sample():
+    """Constant spacings: every Hill estimate equals gamma, no max statistic exceeds r_n, so
+    Drees-Kaufmann's rule (both rho choices) falls back to k = n - 1."""
+    n, gamma = 2_000, 0.5
+    c = candidates(_from_spacings(np.full(n - 1, gamma)), **CHOSEN)
+    for name in ("dk1", "dk"):
+        assert c[name] == (pytest.approx((n - 2) / ((n - 1) * gamma), rel=1e-9), n - 1)
