@@ -61,8 +61,11 @@ _COMMON = {"optimizers": LABELS, "lr_sweep": False, "lr_schedule": "constant", "
            "tail_noise_samples": 50000}
 _TINY = {"epochs": 10, "tail_pool": 2000, "tail_pool_points": 2, "tail_gof_every": 0,
          "tail_gof_boot": 20, "lr_overrides": _lrs("mnist", "tiny"), "checkpoint_every": 0}
-_SMALL_BASE = {"tail_pool": 1024, "tail_pool_points": 6, "tail_gof_every": 2, "num_threads": 1,
-               "epochs": 3, "eval_every": 1}
+# small: 5 measurements (step 0 and every quarter), the goodness-of-fit test at 0, 1/2 and the
+# end, 8 noise minibatches: one measurement of the small CNN costs about as much as ~3000
+# examples' forward and backward passes (time it from final.tail_pool.seconds)
+_SMALL_BASE = {"tail_pool": 1024, "tail_pool_points": 4, "tail_gof_every": 2, "num_threads": 1,
+               "epochs": 3, "tail_noise_batches": 8}
 _SMALL = {"mnist": {**_SMALL_BASE, "dataset": "mnist", "model": "small_cnn", "model_kwargs": {},
                     "max_train_examples": 20000, "lr_overrides": _lrs("mnist", "small")},
           "cifar": {**_SMALL_BASE, "dataset": "cifar10", "model": "small_cnn", "model_kwargs": {},
