@@ -213,3 +213,38 @@ def test_correlation_cli_writes_json(tmp_path, capsys):
     assert "vs gap_loss -1.00" in capsys.readouterr().out
     assert C.main([str(tmp_path / "missing")]) == 2
     assert "`results` must be a results directory" in capsys.readouterr().err
+
+
+def test_paper_scripts_report_the_study_from_results(tmp_path):
+    import importlib.util
+    import pathlib
+    import sys
+    scripts = pathlib.Path(__file__).resolve().parents[2] / "paper" / "scripts"
+    sys.path.insert(0, str(scripts))
+    try:
+        res = tmp_path / "results" / "experiments"
+        for b in (16, 64):
+            for m, lr in enumerate((0.025, 0.05, 0.1, 0.2)):
+                _fake_result(res, f"tailgrid_b{b}", f"sgd_x{m}", 0, lr=lr, batch=b,
+                             alpha=3.0 - 10 * lr / b * 16, gap=0.1 - lr / b, heavy=m == 3)
+        out = {}
+        for name, ext in (("num_tailgrid", "tex"), ("tab_tailgrid", "tex"), ("fig_tailgrid", "pdf")):
+            spec = importlib.util.spec_from_file_location(name, scripts / f"{name}.py")
+            mod = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(mod)
+            out[name] = tmp_path / f"{name}.{ext}"
+            mod.main(["--results", str(tmp_path / "results"), "--measured", str(tmp_path / "none"),
+                      "--out", str(out[name])])
+        num = out["num_tailgrid"].read_text()
+        assert "\\newcommand{\\TailgridAvailable}{yes}" in num
+        assert "in 2 of 8 cells" in num                      # the two heavy cells (m == 3)
+        # alpha falls with lr/batch (planted): rho = -1 and the claim holds for every index
+        assert "$\\rho=-1.00$" in num and "not for" not in num
+        # the gap falls as lr/batch grows while alpha falls: rho(alpha, gap) = +1
+        assert "$\\rho=+1.00$" in num and "The interval is above 0" in num
+        assert "\\newcommand{\\TailgridSmallSentence}{not measured}" in num
+        assert num.count("\\newcommand") == 11
+        assert "\\mathbf{" in out["tab_tailgrid"].read_text()
+        assert out["fig_tailgrid"].stat().st_size > 1000
+    finally:
+        sys.path.remove(str(scripts))
