@@ -2,8 +2,8 @@
 
 Every ``every`` steps the monitor computes the per-example gradient norms ``||g_i||`` of a fixed
 probe batch (one backward through ``ahtga.engine.PerExampleEngine``) at the current parameters
-and estimates their tail index with ``ahtga.tail.estimate`` (default: Hill with the double
-bootstrap choice of k).  The probe batch is fixed so that changes over training reflect the
+and estimates their tail index with ``ahtga.tail.estimate`` (default: the package's default
+estimator, ``ahtga.tail.DEFAULT``; the experiments pass their config's ``tail_estimator``).  The probe batch is fixed so that changes over training reflect the
 model, not the sample.  The measurement leaves the model's ``.grad`` as it found them (saved and
 restored), so it can sit between optimizer steps of any optimizer.
 
@@ -65,20 +65,23 @@ class TailMonitor:
     loss_fn: ``loss_fn(outputs, targets) -> Tensor[B]`` per-example losses (``reduction="none"``).
     inputs, targets: the probe batch (kept; moved to the model's device by the caller).
     every: measure when ``step % every == 0``.
-    estimator: a name in ``ahtga.tail.ESTIMATORS``; ``estimator_options`` are passed through.
+    estimator: a name in ``ahtga.tail.ESTIMATORS`` (None: the package's default estimator,
+        ``ahtga.tail.DEFAULT``); ``estimator_options`` are passed through.
     seed: base seed of the estimator's resampling (``seed + step`` at each measurement).
     engine: a ``PerExampleEngine`` already hooked on ``model`` (the optimizer's, for AHTGA) to
         reuse; by default a temporary engine is made for each measurement.
     """
 
     def __init__(self, model: torch.nn.Module, loss_fn: Callable, inputs: torch.Tensor,
-                 targets: torch.Tensor, *, every: int = 50, estimator: str = "hill_db",
+                 targets: torch.Tensor, *, every: int = 50, estimator: str | None = None,
                  seed: int = 0, estimator_options: dict | None = None, engine=None):
         self.model = model
         self.loss_fn = loss_fn
         self.inputs = inputs
         self.targets = targets
         self.every = check_int("every", every, min_value=1)
+        if estimator is None:
+            from ..tail import DEFAULT as estimator
         self.estimator = estimator
         self.seed = check_int("seed", seed)
         self.options = dict(estimator_options or {})
