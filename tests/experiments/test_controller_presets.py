@@ -163,3 +163,36 @@ def test_dose_ratio_moves_the_achieved_index(tmp_path):
     hi = _run(tmp_path, "dose", "ahtga_dose_1.5", over)["final"]["regime"]
     assert lo["gamma_mean"] > 0 > hi["gamma_mean"]
     assert lo["alpha_transformed_median"] < hi["alpha_transformed_median"]
+
+
+def test_paper_controller_scripts_read_the_regime(tmp_path):
+    """The paper's controller numbers and tables come from the runs' final.regime and outcomes:
+    the paired difference quoted is the seed-by-seed difference of the result files."""
+    import importlib
+    import sys
+    from pathlib import Path
+
+    from ahtga.experiments.aggregate import t_interval
+
+    scripts = Path(__file__).resolve().parents[2] / "paper" / "scripts"
+    sys.path.insert(0, str(scripts))
+    try:
+        num = importlib.import_module("num_controller")
+        tab = importlib.import_module("tab_controller_adaptivity")
+    finally:
+        sys.path.remove(str(scripts))
+    out = tmp_path / "results" / "experiments"
+    over = {**QUICK_CTRL, "epochs": 4,
+            "optimizers": ("ahtga", "ahtga_gamma_matched", "ahtga_gamma0")}
+    assert run_presets(["adaptivity"], "tiny", over, out, seeds=[0, 1], jobs=1) == 0
+    args = ["--results", str(tmp_path / "results"), "--measured", str(tmp_path / "none")]
+    num.main([*args, "--out", str(tmp_path / "num.tex")])
+    tex = (tmp_path / "num.tex").read_text()
+    acc = {lab: [read_json(result_path(out, "adaptivity", lab, s))["final"]["test_acc"] for s in (0, 1)]
+           for lab in ("ahtga", "ahtga_gamma0")}
+    d = t_interval([a - b for a, b in zip(acc["ahtga"], acc["ahtga_gamma0"])])
+    assert f"test accuracy {d['mean']:+.4f} (95\\% CI {d['lo']:+.4f} to {d['hi']:+.4f}, 2 seeds" in tex
+    assert "\\newcommand{\\CtrlSmallAdaptSentence}{Not measured at the small scale.}" in tex
+    tab.main([*args, "--out", str(tmp_path / "tab.tex")])
+    t = (tmp_path / "tab.tex").read_text()
+    assert "AHTGA $-$ $\\gamma=0$" in t and "small scale: adaptivity control not measured" in t

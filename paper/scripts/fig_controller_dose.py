@@ -1,0 +1,69 @@
+r"""Dose-response figure (preset ``dose``): for each relative target ratio (and gamma = 0), the
+achieved tail index of the transformed norms (x, each run's median over its steps; log axis)
+against test accuracy, loss generalization gap, ECE and the top Hessian eigenvalue (four
+panels).  A point per ratio, labelled by the ratio: x = the median over seeds with a bar from
+the lowest to the highest seed (one seed's index can be far off: an interval on a log axis
+would be unreadable), y = the mean over seeds with its 95% t-interval; the seeds themselves as
+faint dots.  Tiny scale (``RESULTS/experiments``, circles) and small scale
+(``paper/measured/small``, squares) when measured.  A placeholder figure when neither has the
+preset.
+"""
+import pathlib
+import statistics
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import common as C  # noqa: E402
+import num_controller as N  # noqa: E402
+
+PANELS = N.DOSE_METRICS[1:]
+MARKERS = {"Tiny": "o", "Small": "s"}
+COLORS = {"Tiny": "#d62728", "Small": "#1f77b4"}
+
+
+def main(argv=None):
+    a = C.parse_args(__doc__, argv)
+    groups = {s: [r for r in recs if r["preset"] == "dose"] for s, recs in N.records(a).items()}
+    groups = {s: rs for s, rs in groups.items() if rs}
+    if not groups:
+        C.placeholder_figure(a.out, "dose-response: " + C.NO_RESULTS)
+        C.report(a.out, "dose-response not run")
+        return
+    C.apply_style()
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(PANELS), figsize=(7.2, 2.3), constrained_layout=True)
+    for scale, rs in groups.items():
+        for ax, (m, h, _d) in zip(axes, PANELS):
+            first = True
+            for lab in N.dose_labels(rs):
+                runs = [r for r in N.in_preset(rs, "dose", lab) if not r["final"].get("diverged")]
+                pts = [(C.get(r, "final.regime.alpha_transformed_median"), C.get(r, "final." + m))
+                       for r in runs]
+                pts = [(px, py) for px, py in pts if px is not None and px > 0 and py is not None]
+                y = N.cell(runs, m)
+                if not pts or y.get("mean") is None:
+                    continue
+                xs = sorted(px for px, _ in pts)
+                xm = statistics.median(xs)
+                ax.scatter([px for px, _ in pts], [py for _, py in pts], s=4, alpha=0.3,
+                           color=COLORS[scale], lw=0)
+                ax.errorbar(xm, y["mean"], xerr=[[xm - xs[0]], [xs[-1] - xm]],
+                            yerr=y.get("half_width") or 0, fmt=MARKERS[scale], ms=3.5,
+                            color=COLORS[scale], capsize=1.5, lw=0.8,
+                            label=f"{scale.lower()} scale" if first else None)
+                first = False
+                tag = "$\\gamma$=0" if lab == "ahtga_gamma0" else lab.rsplit("_", 1)[1]
+                ax.annotate(tag, (xm, y["mean"]), fontsize=5.5, xytext=(2, 2),
+                            textcoords="offset points")
+            ax.set_xscale("log")
+            ax.set_xlabel("achieved $\\alpha$ (transformed, log)")
+            ax.set_ylabel(h.replace("$", "").replace("top Hessian eig.", "top Hessian eigenvalue"))
+    axes[0].legend(fontsize=6, loc="best")
+    st = "; ".join(C.stamp(rs, "dose") for rs in groups.values())
+    C.save_figure(fig, a.out, st)
+    C.report(a.out, st)
+
+
+if __name__ == "__main__":
+    main()

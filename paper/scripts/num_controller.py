@@ -1,0 +1,309 @@
+r"""Numbers and generated sentences of the controller section (``sections/controller.tex``):
+the controller's regime in every chunk, the adaptivity control and the dose-response, at the
+tiny scale (``RESULTS/experiments``, what ``make all`` runs) and at the small scale
+(``paper/measured/small``, when measured; "not measured" otherwise).
+
+Where the numbers come from (every value is a mean over seeds with the two-sided 95% Student-t
+interval, ``ahtga.experiments.aggregate.t_interval``):
+
+* regime: ``final.regime`` of every AHTGA run (``ahtga.experiments.loop``: shares of all steps
+  with alpha > alpha* (``above``), alpha < alpha* (``below``), alpha* = alpha (``equal``: the
+  relative target's warm-up, and steps before the first estimate), gamma at the rule's cap or
+  floor, the single estimate clamped; the mean gamma; the achieved tail index of the
+  transformed norms, median over the run's steps);
+* adaptivity (preset ``adaptivity``): test accuracy, generalization gaps and ECE of ``ahtga``,
+  ``ahtga_gamma_matched`` (gamma fixed at the adaptive run's mean gamma, same seed) and
+  ``ahtga_gamma0``, and the paired differences over seeds (AHTGA minus the control, seed by
+  seed, then the t-interval of the differences);
+* dose-response (preset ``dose``): per target ratio the achieved index against test accuracy,
+  loss gap, ECE and the top Hessian eigenvalue, and Spearman's rank correlation over all runs
+  (with scipy's p-value) between the achieved index and each metric.
+
+Macros, for ``S`` in ``Tiny`` and ``Small`` (all defined whatever exists):
+``\CtrlSAvailable`` (yes/no), ``\CtrlSStamp``, ``\CtrlSRegimeSentence`` (plain AHTGA's regime
+and the source configuration's), ``\CtrlSBranchSentence`` (in how many chunks both branches run
+and gamma is off its bounds in most steps), ``\CtrlSAdaptSentence``, ``\CtrlSDoseSentence``.
+"""
+from __future__ import annotations
+
+import json
+import math
+import pathlib
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import common as C  # noqa: E402
+
+SCALES = ("Tiny", "Small")
+KINDS = ("Available", "Stamp", "RegimeSentence", "BranchSentence", "AdaptSentence",
+         "DoseSentence")
+NAMES = tuple(f"Ctrl{s}{k}" for s in SCALES for k in KINDS)
+
+#: regime columns: (dotted key of a result, header, digits, scale)
+REGIME_COLS = [("regime.above", "$\\alpha>\\alpha^*$", 2, 1.0),
+               ("regime.below", "$\\alpha<\\alpha^*$", 2, 1.0),
+               ("regime.equal", "$=$ (warm-up)", 2, 1.0),
+               ("regime.cap", "$\\gamma$ at cap", 2, 1.0),
+               ("regime.floor", "$\\gamma$ at floor", 2, 1.0),
+               ("regime.clamped", "clamped", 2, 1.0),
+               ("regime.gamma_mean", "mean $\\gamma$", 3, 1.0),
+               ("regime.alpha_transformed_median", "achieved $\\alpha$", 2, 1.0)]
+OUTCOMES = [("test_acc", "test acc.", 4), ("gen_gap_loss", "loss gap", 4),
+            ("gen_gap_acc", "acc. gap", 4), ("ece", "ECE", 4)]
+ADAPT = ("ahtga", "ahtga_gamma_matched", "ahtga_gamma0")
+ADAPT_NAMES = {"ahtga": "AHTGA (adaptive $\\gamma$)",
+               "ahtga_gamma_matched": "$\\gamma$ fixed at AHTGA's mean",
+               "ahtga_gamma0": "$\\gamma=0$"}
+DOSE_METRICS = [("regime.alpha_transformed_median", "achieved $\\alpha$", 2),
+                ("test_acc", "test acc.", 4), ("gen_gap_loss", "loss gap", 4),
+                ("ece", "ECE", 4), ("hessian_top", "top Hessian eig.", 2)]
+
+
+# ----------------------------------------------------------------------------- records
+def records(args) -> dict[str, list[dict]]:
+    """``{"Tiny": tiny records under RESULTS/experiments, "Small": measured/small records}``."""
+    tiny = [r for r in C.experiment_records(args.results)
+            if str(r.get("scale", C.get(r, "config.scale"))) == "tiny"]
+    return {"Tiny": tiny, "Small": C.small_records(args.measured)}
+
+
+def display(label: str) -> str:
+    if label in ADAPT_NAMES:
+        return ADAPT_NAMES[label]
+    if label.startswith("ahtga_dose_"):
+        return f"ratio {label.rsplit('_', 1)[1]}"
+    if label == "ahtga_abs15":
+        return "AHTGA, absolute $\\alpha^*=1.5$"
+    return C.display(label)
+
+
+def ci(values) -> dict:
+    from ahtga.experiments.aggregate import t_interval
+
+    return t_interval([float(v) for v in values if v is not None and math.isfinite(float(v))])
+
+
+def chunks(recs: list[dict]) -> list[tuple[str, list[str], list[dict]]]:
+    """AHTGA runs with a regime, one entry per distinct chunk: ``(label, presets, records)``;
+    presets whose runs trained identically share one entry: the same label and, seed by seed,
+    the same ``final.regime`` and training-loss curve (plain ``ahtga`` in ``main``, the
+    ablations and ``dynamics``, whose monitors do not change the training)."""
+    by: dict[tuple, dict] = {}
+    for r in recs:
+        if not C.is_ahtga(r["optimizer"]) or not isinstance(C.get(r, "final.regime"), dict):
+            continue
+        by.setdefault((r["preset"], r["optimizer"]), {})[r["seed"]] = r
+    merged: dict[tuple, list] = {}
+    for (preset, lab), seeds in by.items():
+        key = (lab, json.dumps(sorted((s, C.get(r, "final.regime"),
+                                       C.get(r, "curves.step.train_loss"))
+                                      for s, r in seeds.items()), sort_keys=True))
+        if key not in merged:
+            merged[key] = [lab, [], [seeds[s] for s in sorted(seeds)]]
+        merged[key][1].append(preset)
+    out = [(lab, presets, rs) for lab, presets, rs in merged.values()]
+    return sorted(out, key=lambda t: (C.order_key(t[0]), t[1]))
+
+
+def cell(rs: list[dict], key: str) -> dict:
+    return ci(C.get(r, "final." + key) for r in rs if not C.get(r, "final.diverged"))
+
+
+def share_text(c: dict) -> str:
+    """A share as a percentage with its interval: ``41% (33-49%)``."""
+    if c.get("mean") is None:
+        return "--"
+    m = 100 * c["mean"]
+    if c.get("half_width") is None:
+        return f"{m:.0f}\\%"
+    return f"{m:.0f}\\% ({max(0.0, 100 * c['lo']):.0f}--{min(100.0, 100 * c['hi']):.0f}\\%)"
+
+
+def in_preset(recs, preset, label):
+    return sorted((r for r in recs if r["preset"] == preset and r["optimizer"] == label),
+                  key=lambda r: r["seed"])
+
+
+def paired(a: list[dict], b: list[dict], metric: str) -> dict:
+    """t-interval of the seed-by-seed differences a - b of ``final.<metric>`` (seeds in both,
+    neither diverged)."""
+    bb = {r["seed"]: r for r in b}
+    diffs = []
+    for r in a:
+        o = bb.get(r["seed"])
+        if o is None or r["final"].get("diverged") or o["final"].get("diverged"):
+            continue
+        x, y = C.get(r, "final." + metric), C.get(o, "final." + metric)
+        if x is not None and y is not None:
+            diffs.append(float(x) - float(y))
+    return ci(diffs)
+
+
+def diff_text(c: dict, nd: int = 4, scale: float = 1.0) -> str:
+    """``+0.0123 (95% CI -0.0040 to +0.0286, n = 3; excludes 0)``."""
+    if c.get("mean") is None:
+        return "no paired runs"
+    m = c["mean"] * scale
+    if c.get("half_width") is None:
+        return f"{m:+.{nd}f} (one seed, no interval)"
+    lo, hi = c["lo"] * scale, c["hi"] * scale
+    verdict = "excludes 0" if lo > 0 or hi < 0 else "includes 0"
+    return f"{m:+.{nd}f} (95\\% CI {lo:+.{nd}f} to {hi:+.{nd}f}, {c['n']} seeds; {verdict})"
+
+
+def spearman(xs, ys) -> tuple[float, float, int] | None:
+    from scipy import stats
+
+    pts = [(float(x), float(y)) for x, y in zip(xs, ys) if x is not None and y is not None
+           and math.isfinite(float(x)) and math.isfinite(float(y))]
+    if len(pts) < 4:
+        return None
+    res = stats.spearmanr([p[0] for p in pts], [p[1] for p in pts])
+    return float(res.statistic), float(res.pvalue), len(pts)
+
+
+def dose_labels(recs) -> list[str]:
+    labs = {r["optimizer"] for r in recs if r["preset"] == "dose"}
+    dose = sorted((l for l in labs if l.startswith("ahtga_dose_")),
+                  key=lambda l: float(l.rsplit("_", 1)[1]))
+    return (["ahtga_gamma0"] if "ahtga_gamma0" in labs else []) + dose
+
+
+# ----------------------------------------------------------------------------- sentences
+def regime_sentence(recs) -> str:
+    parts = []
+    for lab, what in (("ahtga", "Plain AHTGA (target 0.9 times the running median of its "
+                                "readings)"),
+                      ("ahtga_abs15", "With the source's absolute target $\\alpha^*=1.5$ it"),
+                      ("ahtga_source", "The source's full configuration (one-batch double "
+                                       "bootstrap, $\\alpha^*=1.5$, unbounded rule)")):
+        rs = [r for r in recs if r["optimizer"] == lab and isinstance(C.get(r, "final.regime"), dict)]
+        if lab == "ahtga":
+            rs = [r for r in rs if r["preset"] == "main"] or rs
+        rs = list({r["seed"]: r for r in rs}.values())
+        if not rs:
+            continue
+        c = {k: cell(rs, "regime." + k) for k in ("above", "below", "equal", "cap", "floor",
+                                                   "clamped", "gamma_mean",
+                                                   "alpha_transformed_median")}
+        parts.append(
+            f"{what} had $\\alpha>\\alpha^*$ in {share_text(c['above'])} of its steps and "
+            f"$\\alpha<\\alpha^*$ in {share_text(c['below'])} "
+            f"($\\alpha^*=\\alpha$, the warm-up, in {share_text(c['equal'])}); "
+            f"$\\gamma$ sat at its cap in {share_text(c['cap'])} and at its floor in "
+            f"{share_text(c['floor'])}; the single estimate was clamped in "
+            f"{share_text(c['clamped'])}; mean $\\gamma$ {C.fmt_ci(c['gamma_mean'], 3)}, "
+            f"achieved index of the transformed norms {C.fmt_ci(c['alpha_transformed_median'], 2)} "
+            f"({len(rs)} seeds).")
+    return " ".join(parts) if parts else "No AHTGA run with a logged regime."
+
+
+def branch_sentence(recs) -> str:
+    ch = chunks(recs)
+    if not ch:
+        return "No AHTGA run with a logged regime."
+    both, off, both_off = [], [], []
+    for lab, presets, rs in ch:
+        a, b = cell(rs, "regime.above"), cell(rs, "regime.below")
+        cap, fl = cell(rs, "regime.cap"), cell(rs, "regime.floor")
+        if a["mean"] is None or b["mean"] is None:
+            continue
+        bo = a["mean"] >= 0.1 and b["mean"] >= 0.1
+        of = (cap["mean"] or 0) + (fl["mean"] or 0) < 0.5
+        both.append(bo)
+        off.append(of)
+        both_off.append(bo and of)
+    n = len(both)
+    fixed = sum(1 for lab, _p, _r in ch if lab in ("ahtga_gamma0", "ahtga_gamma_matched"))
+    return (f"Of the {n} distinct AHTGA chunks, both branches ran in at least 10\\% of the steps "
+            f"in {sum(both)}, $\\gamma$ was at neither bound in most steps in {sum(off)}, and "
+            f"both held in {sum(both_off)} ({fixed} of the chunks fix $\\gamma$ and run no "
+            "rule: their branch shares only say where the reading lies).")
+
+
+def adapt_sentence(recs) -> str:
+    rs = {lab: in_preset(recs, "adaptivity", lab) for lab in ADAPT}
+    if not rs["ahtga"] or not (rs["ahtga_gamma_matched"] or rs["ahtga_gamma0"]):
+        return "The adaptivity control was not run at this scale."
+    g = cell(rs["ahtga"], "regime.gamma_mean")
+    out = [f"AHTGA's mean $\\gamma$ was {C.fmt_ci(g, 3)}"
+           + (" -- close to 0, so the matched control is close to $\\gamma=0$ and the comparison "
+              "can only detect an effect of $\\gamma$'s swings around its mean."
+              if g.get("mean") is not None and abs(g["mean"]) < 0.05 else ".")]
+    for ctrl in ("ahtga_gamma_matched", "ahtga_gamma0"):
+        if not rs[ctrl]:
+            continue
+        d = {m: paired(rs["ahtga"], rs[ctrl], m) for m, _h, _d in OUTCOMES}
+        out.append(f"AHTGA minus {display(ctrl)}, seed by seed: test accuracy "
+                   f"{diff_text(d['test_acc'])}, loss gap {diff_text(d['gen_gap_loss'])}, "
+                   f"ECE {diff_text(d['ece'])}.")
+    d = paired(rs["ahtga"], rs["ahtga_gamma_matched"], "test_acc")
+    if d.get("half_width") is not None:
+        sep = d["lo"] > 0 or d["hi"] < 0
+        out.append("The adaptive part " + (
+            ("changes test accuracy beyond the seeds' spread here, "
+             + ("for the better." if d["mean"] > 0 else "for the worse."))
+            if sep else "is not separated from a fixed $\\gamma$ of the same mean by these seeds."))
+    return " ".join(out)
+
+
+def dose_sentence(recs) -> str:
+    labs = [l for l in dose_labels(recs) if l.startswith("ahtga_dose_")]
+    if not labs:
+        return "The dose-response was not run at this scale."
+    runs = [r for r in recs if r["preset"] == "dose" and r["optimizer"] in labs
+            and not r["final"].get("diverged")]
+    ach = {l: cell(in_preset(recs, "dose", l), "regime.alpha_transformed_median") for l in labs}
+    lo, hi = labs[0], labs[-1]
+    out = [f"Over target ratios {lo.rsplit('_', 1)[1]}--{hi.rsplit('_', 1)[1]} the achieved index "
+           f"of the transformed norms went from {C.fmt_ci(ach[lo], 2)} to {C.fmt_ci(ach[hi], 2)}."]
+    x = [C.get(r, "final.regime.alpha_transformed_median") for r in runs]
+    cors = []
+    for m, h, _d in DOSE_METRICS[1:]:
+        s = spearman(x, [C.get(r, "final." + m) for r in runs])
+        if s is not None:
+            cors.append(f"{h.replace('$', '')} $\\rho={s[0]:+.2f}$ ($p={s[1]:.2g}$)")
+    if cors:
+        out.append(f"Spearman's rank correlation of the achieved index with, over the {len(runs)} "
+                   f"runs: " + ", ".join(cors) + ".")
+    acc = {l: cell(in_preset(recs, "dose", l), "test_acc") for l in labs}
+    best = max((l for l in labs if acc[l]["mean"] is not None), key=lambda l: acc[l]["mean"],
+               default=None)
+    worst = min((l for l in labs if acc[l]["mean"] is not None), key=lambda l: acc[l]["mean"],
+                default=None)
+    if best and worst and best != worst:
+        o = C.overlaps(acc[best], acc[worst])
+        out.append(f"Test accuracy was highest at ratio {best.rsplit('_', 1)[1]} "
+                   f"({C.fmt_ci(acc[best], 4)}) and lowest at ratio {worst.rsplit('_', 1)[1]} "
+                   f"({C.fmt_ci(acc[worst], 4)})"
+                   + ("" if o is None else "; the 95\\% intervals overlap." if o else
+                      "; the 95\\% intervals do not overlap."))
+    return " ".join(out)
+
+
+def main(argv=None):
+    a = C.parse_args(__doc__, argv)
+    M = C.Macros("paper/scripts/num_controller.py")
+    seen = []
+    for scale, recs in records(a).items():
+        ahtga = [r for r in recs if isinstance(C.get(r, "final.regime"), dict)]
+        p = f"Ctrl{scale}"
+        if not ahtga:
+            M.add(p + "Available", "no")
+            M.add(p + "Stamp", "not measured")
+            for k in KINDS[2:]:
+                M.add(p + k, f"Not measured at the {scale.lower()} scale.")
+            continue
+        seen.append(scale.lower())
+        M.add(p + "Available", "yes")
+        M.add(p + "Stamp", C.tex_escape(C.stamp(ahtga, "AHTGA runs with a logged regime")))
+        M.add(p + "RegimeSentence", regime_sentence(ahtga))
+        M.add(p + "BranchSentence", branch_sentence(ahtga))
+        M.add(p + "AdaptSentence", adapt_sentence(recs))
+        M.add(p + "DoseSentence", dose_sentence(recs))
+    C.write_text(a.out, M.text())
+    C.report(a.out, "controller numbers: " + (", ".join(seen) if seen else "no AHTGA regime logged"))
+
+
+if __name__ == "__main__":
+    main()

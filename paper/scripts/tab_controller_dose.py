@@ -1,0 +1,47 @@
+r"""The dose-response (preset ``dose``): one row per relative target ratio alpha*/ref (and
+gamma = 0), all with mean-rescaled coefficients (equal effective step size): the achieved tail
+index of the transformed norms (median over the run), test accuracy, loss generalization gap,
+ECE and the top Hessian eigenvalue at the end; mean over seeds with the 95% t-interval
+half-width.  One tabular per scale (tiny: ``RESULTS/experiments``; small:
+``paper/measured/small``, "not measured" when absent).
+"""
+import pathlib
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import common as C  # noqa: E402
+import num_controller as N  # noqa: E402
+
+
+def tabular(recs: list[dict], title: str) -> str:
+    head = ["target", "mean $\\gamma$", *[h for _m, h, _d in N.DOSE_METRICS], "seeds"]
+    L = ["% generated table: mean $\\pm$ 95% t-interval half-width over seeds",
+         "\\begin{tabular}{l" + "c" * (len(head) - 1) + "}", "\\hline",
+         f"\\multicolumn{{{len(head)}}}{{l}}{{\\emph{{{C.tex_escape(title)}}}}} \\\\",
+         " & ".join(head) + " \\\\", "\\hline"]
+    for lab in N.dose_labels(recs):
+        rs = N.in_preset(recs, "dose", lab)
+        row = [N.display(lab), C.fmt_ci(N.cell(rs, "regime.gamma_mean"), 3)]
+        row += [C.fmt_ci(N.cell(rs, m), d) for m, _h, d in N.DOSE_METRICS]
+        row.append(str(len(rs)))
+        L.append(" & ".join(row) + " \\\\")
+    L += ["\\hline", "\\end{tabular}"]
+    return "\n".join(L) + "\n"
+
+
+def main(argv=None):
+    a = C.parse_args(__doc__, argv)
+    parts, seen = [], []
+    for scale, recs in N.records(a).items():
+        ds = [r for r in recs if r["preset"] == "dose"]
+        if ds:
+            parts.append(tabular(ds, C.stamp(ds)))
+            seen.append(f"{scale.lower()}: {C.stamp(ds)}")
+        else:
+            parts.append(C.placeholder_table(f"{scale.lower()} scale: dose-response not measured"))
+    C.write_tables(a.out, parts)
+    C.report(a.out, "; ".join(seen) if seen else "dose-response not run")
+
+
+if __name__ == "__main__":
+    main()
