@@ -258,14 +258,33 @@ def dose_sentence(recs) -> str:
     out = [f"Over target ratios {lo.rsplit('_', 1)[1]}--{hi.rsplit('_', 1)[1]} the achieved index "
            f"of the transformed norms went from {C.fmt_ci(ach[lo], 2)} to {C.fmt_ci(ach[hi], 2)}."]
     x = [C.get(r, "final.regime.alpha_transformed_median") for r in runs]
-    cors = []
+    cors, sig = [], {}
     for m, h, _d in DOSE_METRICS[1:]:
         s = spearman(x, [C.get(r, "final." + m) for r in runs])
         if s is not None:
             cors.append(f"{h.replace('$', '')} $\\rho={s[0]:+.2f}$ ($p={s[1]:.2g}$)")
+            sig[m] = s
     if cors:
-        out.append(f"Spearman's rank correlation of the achieved index with, over the {len(runs)} "
-                   f"runs: " + ", ".join(cors) + ".")
+        out.append(f"Spearman's rank correlation over the {len(runs)} runs of the achieved index "
+                   "with " + ", ".join(cors) + ".")
+    # the seed's hypothesis: a heavier achieved tail (smaller index) goes with higher accuracy
+    # (rho < 0) or a smaller gap (rho > 0), at the 5% level
+    a_s, g_s = sig.get("test_acc"), sig.get("gen_gap_loss")
+    support = [w for w, s_, sign in (("higher test accuracy", a_s, -1), ("a smaller loss gap", g_s, 1))
+               if s_ is not None and s_[1] < 0.05 and sign * s_[0] > 0]
+    against = [w for w, s_, sign in (("lower test accuracy", a_s, 1), ("a larger loss gap", g_s, -1))
+               if s_ is not None and s_[1] < 0.05 and sign * s_[0] > 0]
+    if a_s is not None or g_s is not None:
+        if support:
+            out.append("Here a heavier achieved tail goes with " + " and ".join(support)
+                       + ", as the hypothesis says (rank correlation, $p<0.05$).")
+        elif against:
+            out.append("Here a heavier achieved tail goes with " + " and ".join(against)
+                       + ", against the hypothesis (rank correlation, $p<0.05$).")
+        else:
+            out.append("These runs do not support the hypothesis that a heavier achieved tail "
+                       "generalizes better: neither test accuracy nor the loss gap is rank "
+                       "correlated with the achieved index at the 5\\% level.")
     acc = {l: cell(in_preset(recs, "dose", l), "test_acc") for l in labs}
     best = max((l for l in labs if acc[l]["mean"] is not None), key=lambda l: acc[l]["mean"],
                default=None)
