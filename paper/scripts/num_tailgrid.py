@@ -108,8 +108,8 @@ def gap_sentence(rep: dict) -> str:
 
 def group_sentences(gr: dict) -> tuple[str, str, str, str]:
     clean = gr.get("clean")
-    clean_s = ("Without the label-noise cells, which move the gap and the tails at once. "
-               + gap_sentence(clean) + " " + trend_sentence(clean)) if clean else ""
+    clean_s = ("Without the label-noise cells (label noise moves the gap and the tails at "
+               "once), as follows. " + gap_sentence(clean) + " " + trend_sentence(clean)) if clean else ""
     return heavy_sentence(gr), trend_sentence(gr["all"]), gap_sentence(gr["all"]), clean_s
 
 
