@@ -275,7 +275,11 @@ def dose_sentence(recs) -> str:
     against = [w for w, s_, sign in (("lower test accuracy", a_s, 1), ("a larger loss gap", g_s, -1))
                if s_ is not None and s_[1] < 0.05 and sign * s_[0] > 0]
     if a_s is not None or g_s is not None:
-        if support:
+        if support and against:
+            out.append("The evidence is mixed: a heavier achieved tail goes with "
+                       + " and ".join(support) + ", as the hypothesis says, but also with "
+                       + " and ".join(against) + ", against it (rank correlations, $p<0.05$).")
+        elif support:
             out.append("Here a heavier achieved tail goes with " + " and ".join(support)
                        + ", as the hypothesis says (rank correlation, $p<0.05$).")
         elif against:
