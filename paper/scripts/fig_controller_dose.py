@@ -57,6 +57,11 @@ def main(argv=None):
                 ax.annotate(tag, (xm, y["mean"]), fontsize=5.5, xytext=(2, 2),
                             textcoords="offset points")
             ax.set_xscale("log")
+            # labelled major ticks at 1-2-5 only: the default minor labels collide
+            from matplotlib.ticker import FixedLocator, NullFormatter, ScalarFormatter
+            ax.xaxis.set_major_locator(FixedLocator([0.5, 1, 2, 5, 10, 20, 50, 100]))
+            ax.xaxis.set_major_formatter(ScalarFormatter())
+            ax.xaxis.set_minor_formatter(NullFormatter())
             ax.set_xlabel("achieved $\\alpha$ (transformed, log)")
             ax.set_ylabel(h.replace("$", "").replace("top Hessian eig.", "top Hessian eigenvalue"))
     axes[0].legend(fontsize=6, loc="best")
