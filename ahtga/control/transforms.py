@@ -64,13 +64,13 @@ def _reference(x64: torch.Tensor, ref, validate: bool) -> torch.Tensor:
         if ref.numel() != 1:
             raise ValueError(f"`median` must be a scalar; got a tensor of shape {tuple(ref.shape)}")
         r = ref.reshape(()).to(device=x64.device, dtype=torch.float64)
-        if validate and not (bool(torch.isfinite(r)) and bool(r >= 0)):
-            raise ValueError(f"`median` must be finite and >= 0; got median={float(r)!r}")
+        if validate:
+            check_positive("median", float(r), allow_zero=True)
         return r
-    if isinstance(ref, bool) or not isinstance(ref, numbers.Real) or not math.isfinite(ref) \
-            or ref < 0:
+    if isinstance(ref, bool) or not isinstance(ref, numbers.Real):
         raise ValueError(f"`median` must be a finite number >= 0; got median={ref!r}")
-    return torch.tensor(float(ref), dtype=torch.float64, device=x64.device)
+    return torch.tensor(check_positive("median", ref, allow_zero=True), dtype=torch.float64,
+                        device=x64.device)
 
 
 def _log_coefficients(norms, gamma: float, eps: float, power: float,

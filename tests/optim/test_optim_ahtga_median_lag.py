@@ -54,42 +54,32 @@ def test_lagged_median_equals_a_hand_written_loop(transform):
         assert torch.allclose(p, q, rtol=0, atol=1e-12)
 
 
+def _first_weight_at_step_1(median_lag: int, scale: float) -> float:
+    """Example 0's weight at step 1 (gamma fixed at 0.7, estimate lagged) when the other
+    examples' inputs of that batch are multiplied by ``scale`` (their norms and median move)."""
+    data = batches(2, 32, seed=8)
+    x1, y1 = data[1]
+    model = mlp(1)
+    opt = AHTGA(model, engine=LoopEngine(model), estimate_lag=1, median_lag=median_lag,
+                exponent={"name": "fixed", "gamma": 0.7},
+                **{k: v for k, v in KW.items() if k != "exponent"})
+    opt.step(per_example_loss(model, *data[0]))
+    xs = x1.clone()
+    xs[1:] *= scale
+    captured = {}
+    orig = opt.engine.write_weighted_grad
+    opt.engine.write_weighted_grad = lambda w: (captured.setdefault("w", w.clone()), orig(w))[1]
+    opt.step(per_example_loss(model, xs, y1))
+    return captured["w"][0].item()
+
+
 def test_a_step_weights_do_not_depend_on_its_own_batch_median():
     """With both lags, the coefficient of example i at step t >= 1 is a function of ||g_i|| and
     of earlier batches only: replacing the rest of the batch changes nothing for example i."""
-    data = batches(2, 32, seed=8)
-    x1, y1 = data[1]
-    seen = []
-    for scale in (1.0, 50.0):     # the other examples' inputs scaled: their norms (and median) move
-        model = mlp(1)
-        opt = AHTGA(model, engine=LoopEngine(model), estimate_lag=1, median_lag=1,
-                    exponent={"name": "fixed", "gamma": 0.7}, **{k: v for k, v in KW.items()
-                                                                   if k != "exponent"})
-        opt.step(per_example_loss(model, *data[0]))
-        xs = x1.clone()
-        xs[1:] *= scale
-        eng = opt.engine
-        captured = {}
-        orig = eng.write_weighted_grad
-        eng.write_weighted_grad = lambda w: (captured.setdefault("w", w.clone()), orig(w))[1]
-        opt.step(per_example_loss(model, xs, y1))
-        seen.append(captured["w"][0].item())
+    seen = [_first_weight_at_step_1(1, scale) for scale in (1.0, 50.0)]
     assert seen[0] == pytest.approx(seen[1], rel=1e-12)
     # the same run without the median lag: example 0's weight moves with the batch median
-    moved = []
-    for scale in (1.0, 50.0):
-        model = mlp(1)
-        opt = AHTGA(model, engine=LoopEngine(model), estimate_lag=1, median_lag=0,
-                    exponent={"name": "fixed", "gamma": 0.7}, **{k: v for k, v in KW.items()
-                                                                   if k != "exponent"})
-        opt.step(per_example_loss(model, *data[0]))
-        xs = x1.clone()
-        xs[1:] *= scale
-        captured = {}
-        orig = opt.engine.write_weighted_grad
-        opt.engine.write_weighted_grad = lambda w: (captured.setdefault("w", w.clone()), orig(w))[1]
-        opt.step(per_example_loss(model, xs, y1))
-        moved.append(captured["w"][0].item())
+    moved = [_first_weight_at_step_1(0, scale) for scale in (1.0, 50.0)]
     assert abs(moved[0] - moved[1]) > 1e-3 * abs(moved[0])
 
 
