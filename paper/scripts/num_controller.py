@@ -67,6 +67,31 @@ def records(args) -> dict[str, list[dict]]:
     return {"Tiny": tiny, "Small": C.small_records(args.measured)}
 
 
+def table_head(head: list[str], title: str, *, text_cols: int = 1, note: str = "") -> list[str]:
+    """The opening lines of a controller table: comment, column spec (``text_cols`` left-aligned
+    columns, the rest centred), the title row and the header row ``head``."""
+    return ["% generated table: mean $\\pm$ 95% t-interval half-width over seeds" + note,
+            "\\begin{tabular}{" + "l" * text_cols + "c" * (len(head) - text_cols) + "}", "\\hline",
+            f"\\multicolumn{{{len(head)}}}{{l}}{{\\emph{{{C.tex_escape(title)}}}}} \\\\",
+            " & ".join(head) + " \\\\", "\\hline"]
+
+
+def write_scale_tables(args, select, tabular, what: str) -> None:
+    """One ``tabular(records, title)`` per scale of :func:`records` over the records ``select``
+    keeps, a placeholder "``<scale> scale: <what> not measured``" where none, written to
+    ``args.out`` and reported."""
+    parts, seen = [], []
+    for scale, recs in records(args).items():
+        recs = select(recs)
+        if recs:
+            parts.append(tabular(recs, C.stamp(recs)))
+            seen.append(f"{scale.lower()}: {C.stamp(recs)}")
+        else:
+            parts.append(C.placeholder_table(f"{scale.lower()} scale: {what} not measured"))
+    C.write_tables(args.out, parts)
+    C.report(args.out, "; ".join(seen) if seen else f"{what} not measured")
+
+
 def display(label: str) -> str:
     if label in ADAPT_NAMES:
         return ADAPT_NAMES[label]

@@ -16,11 +16,7 @@ import num_controller as N  # noqa: E402
 def tabular(recs: list[dict], title: str) -> str:
     cols = N.OUTCOMES
     head = ["optimizer", "mean $\\gamma$", *[h for _m, h, _d in cols], "seeds"]
-    L = ["% generated table: mean $\\pm$ 95% t-interval half-width over seeds; paired rows: "
-         "seed-by-seed differences",
-         "\\begin{tabular}{l" + "c" * (len(head) - 1) + "}", "\\hline",
-         f"\\multicolumn{{{len(head)}}}{{l}}{{\\emph{{{C.tex_escape(title)}}}}} \\\\",
-         " & ".join(head) + " \\\\", "\\hline"]
+    L = N.table_head(head, title, note="; paired rows: seed-by-seed differences")
     rs = {lab: N.in_preset(recs, "adaptivity", lab) for lab in N.ADAPT}
     for lab in N.ADAPT:
         if not rs[lab]:
@@ -44,17 +40,9 @@ def tabular(recs: list[dict], title: str) -> str:
 
 
 def main(argv=None):
-    a = C.parse_args(__doc__, argv)
-    parts, seen = [], []
-    for scale, recs in N.records(a).items():
-        ad = [r for r in recs if r["preset"] == "adaptivity"]
-        if ad:
-            parts.append(tabular(ad, C.stamp(ad)))
-            seen.append(f"{scale.lower()}: {C.stamp(ad)}")
-        else:
-            parts.append(C.placeholder_table(f"{scale.lower()} scale: adaptivity control not measured"))
-    C.write_tables(a.out, parts)
-    C.report(a.out, "; ".join(seen) if seen else "adaptivity control not run")
+    N.write_scale_tables(C.parse_args(__doc__, argv),
+                         lambda recs: [r for r in recs if r["preset"] == "adaptivity"], tabular,
+                         "adaptivity control")
 
 
 if __name__ == "__main__":

@@ -15,10 +15,7 @@ import num_controller as N  # noqa: E402
 
 def tabular(recs: list[dict], title: str) -> str:
     head = ["target", "mean $\\gamma$", *[h for _m, h, _d in N.DOSE_METRICS], "seeds"]
-    L = ["% generated table: mean $\\pm$ 95% t-interval half-width over seeds",
-         "\\begin{tabular}{l" + "c" * (len(head) - 1) + "}", "\\hline",
-         f"\\multicolumn{{{len(head)}}}{{l}}{{\\emph{{{C.tex_escape(title)}}}}} \\\\",
-         " & ".join(head) + " \\\\", "\\hline"]
+    L = N.table_head(head, title)
     for lab in N.dose_labels(recs):
         rs = N.in_preset(recs, "dose", lab)
         row = [N.display(lab), C.fmt_ci(N.cell(rs, "regime.gamma_mean"), 3)]
@@ -30,17 +27,9 @@ def tabular(recs: list[dict], title: str) -> str:
 
 
 def main(argv=None):
-    a = C.parse_args(__doc__, argv)
-    parts, seen = [], []
-    for scale, recs in N.records(a).items():
-        ds = [r for r in recs if r["preset"] == "dose"]
-        if ds:
-            parts.append(tabular(ds, C.stamp(ds)))
-            seen.append(f"{scale.lower()}: {C.stamp(ds)}")
-        else:
-            parts.append(C.placeholder_table(f"{scale.lower()} scale: dose-response not measured"))
-    C.write_tables(a.out, parts)
-    C.report(a.out, "; ".join(seen) if seen else "dose-response not run")
+    N.write_scale_tables(C.parse_args(__doc__, argv),
+                         lambda recs: [r for r in recs if r["preset"] == "dose"], tabular,
+                         "dose-response")
 
 
 if __name__ == "__main__":

@@ -21,10 +21,7 @@ def presets_text(presets: list[str]) -> str:
 
 def tabular(recs: list[dict], title: str) -> str:
     head = ["variant", "presets", *[h for _k, h, _d, _s in N.REGIME_COLS], "seeds"]
-    L = ["% generated table: mean $\\pm$ 95% t-interval half-width over seeds",
-         "\\begin{tabular}{ll" + "c" * (len(head) - 2) + "}", "\\hline",
-         f"\\multicolumn{{{len(head)}}}{{l}}{{\\emph{{{C.tex_escape(title)}}}}} \\\\",
-         " & ".join(head) + " \\\\", "\\hline"]
+    L = N.table_head(head, title, text_cols=2)
     for lab, presets, rs in N.chunks(recs):
         row = [N.display(lab), presets_text(presets)]
         for k, _h, d, s in N.REGIME_COLS:
@@ -36,17 +33,9 @@ def tabular(recs: list[dict], title: str) -> str:
 
 
 def main(argv=None):
-    a = C.parse_args(__doc__, argv)
-    parts, seen = [], []
-    for scale, recs in N.records(a).items():
-        recs = [r for r in recs if isinstance(C.get(r, "final.regime"), dict)]
-        if recs:
-            parts.append(tabular(recs, C.stamp(recs)))
-            seen.append(f"{scale.lower()}: {C.stamp(recs)}")
-        else:
-            parts.append(C.placeholder_table(f"{scale.lower()} scale: regime not measured"))
-    C.write_tables(a.out, parts)
-    C.report(a.out, "; ".join(seen) if seen else "no AHTGA regime logged")
+    N.write_scale_tables(C.parse_args(__doc__, argv),
+                         lambda recs: [r for r in recs if isinstance(C.get(r, "final.regime"), dict)],
+                         tabular, "regime")
 
 
 if __name__ == "__main__":
