@@ -181,6 +181,13 @@ for _preset in [
     _p("main_fashion", "main", "all optimizers on Fashion-MNIST (small CNN)",
        common={"optimizers": MAIN, "lr_sweep": True, "perturbations": ("gaussian", "blur", "contrast")},
        small={"dataset": "fashion_mnist", "model": "small_cnn", "model_kwargs": {}}),
+    # the CPU-sized CIFAR-10 comparison (ResNet-18 is the `cifar10` preset's, for a GPU): the
+    # small CNN of the MNIST runs on 10000 training images; the JPEG copy of ../shared fails the
+    # official checksums, hence verify_checksums=False there (say so beside any number)
+    _p("main_cifar", "main", "CIFAR-10 with the small CNN (CPU-sized comparison)",
+       common={"optimizers": ROBUST, "lr_sweep": True, "perturbations": ("gaussian", "blur", "contrast")},
+       small={"dataset": "cifar10", "model": "small_cnn", "model_kwargs": {},
+              "max_train_examples": 10000, "verify_checksums": False, "ood": "permuted"}),
     _p("cifar10", "main", "CIFAR-10, ResNet-18 with GroupNorm (JPEG re-encoded copy here)",
        common={"optimizers": ("sgd", "adam", "clipped_sgd", "tailopt", "ahtga", "ahtga_sign"),
                "lr_sweep": True, "dataset": "cifar10", "model": "resnet18",
