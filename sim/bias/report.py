@@ -161,6 +161,20 @@ def _heatmaps(idx, ests, out: pathlib.Path):
     return path
 
 
+#: The linear bias axis of the per-law figure, used when every bias fits inside it.
+LAW_BIAS_YLIM = (-1.5, 2.5)
+
+
+def bias_axis(values) -> tuple[str, str]:
+    """``(scale, label)`` of the per-law bias axis: ``"linear"`` when every value fits in
+    :data:`LAW_BIAS_YLIM`, else ``"symlog"`` (linear within +-1), so the largest biases stay on
+    the axis instead of being clipped."""
+    lo, hi = LAW_BIAS_YLIM
+    if any(v > hi or v < lo for v in values):
+        return "symlog", "bias (symlog axis, linear in [-1, 1])"
+    return "linear", "bias"
+
+
 def _law_curves(idx, ests, out: pathlib.Path):
     import matplotlib
 
@@ -172,16 +186,22 @@ def _law_curves(idx, ests, out: pathlib.Path):
                              constrained_layout=True)
     for ax, law in zip(axes[0], laws):
         n = _reference_n(idx, law)
+        values = []
         for e in ests:
             pts = sorted((a, r["summary"]["bias"]) for (ee, lw, a, nn), r in idx.items()
                          if ee == e and lw == law and nn == n and r["summary"]["bias"] is not None)
             if pts:
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", ms=3, lw=1, label=e)
+                values += [p[1] for p in pts]
         ax.axhline(0, color="k", lw=0.5)
-        ax.set_ylim(-1.5, 2.5)
+        scale, ylabel = bias_axis(values)
+        if scale == "symlog":
+            ax.set_yscale("symlog", linthresh=1.0)
+        else:
+            ax.set_ylim(*LAW_BIAS_YLIM)
         ax.set_title(f"{law}, n = {n}", fontsize=8)
         ax.set_xlabel("alpha", fontsize=8)
-        ax.set_ylabel("bias (clipped axis)", fontsize=8)
+        ax.set_ylabel(ylabel, fontsize=8)
         ax.tick_params(labelsize=7)
     axes[0, 0].legend(fontsize=6)
     path = out / "fig_bias_atlas_laws.pdf"

@@ -227,3 +227,13 @@ def test_sim_bias_targets_pass_fail_from_result_files():
     assert "[FAIL] RMSE of hill_lepski < RMSE of hill_db_te" in text
     assert "alpha=1.9 n=10000: value=1.000, reference=0.129" in text
     assert "in 17 of 18" in text
+
+
+def test_sim_bias_law_axis_keeps_the_largest_bias():
+    # the per-law figure's axis: linear while every bias fits, symlog (not clipped) beyond
+    from sim.bias.report import LAW_BIAS_YLIM, bias_axis
+    lo, hi = LAW_BIAS_YLIM
+    assert bias_axis([lo, 0.0, hi])[0] == "linear"
+    assert bias_axis([0.1, hi + 0.01])[0] == "symlog"
+    assert bias_axis([lo - 0.01])[0] == "symlog"
+    assert bias_axis([])[0] == "linear"
