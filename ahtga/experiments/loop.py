@@ -10,7 +10,10 @@ metrics) and does the rest the same way for all:
    sets the learning rate (``warmup_steps`` linear warm-up, then ``lr_schedule``), calls
    ``ahtga.optim.train_step`` (AHTGA receives the per-example losses, the rest their mean),
    stops at a non-finite loss or gradient (``final.diverged``), and logs the means over the
-   last ``log_every`` steps (training loss, step time, lr, AHTGA's telemetry);
+   last ``log_every`` steps (training loss, step time, lr, AHTGA's telemetry) and, for the
+   logged step itself, ``update_norm`` = ||theta_{t+1} - theta_t|| (the whole parameter change:
+   what "equal effective step size" can be checked against; ``final.update_norm_mean`` is its
+   mean over the logged steps);
 3. after an evaluation epoch (``Task.eval_due``) the task's validation/test metrics, fed to a
    validation-driven alpha* schedule when the optimizer has one;
 4. a checkpoint every ``checkpoint_every`` epochs (not after the last): model, optimizer, data
@@ -171,6 +174,27 @@ def _step(opt, losses, mean_loss: float, state: dict, device, t0: float, regime:
     return stats, time.perf_counter() - t0
 
 
+def _snapshot(opt) -> list[torch.Tensor]:
+    """Copies of the optimizer's parameters before a logged step (for :func:`_update_norm`)."""
+    return [p.detach().clone() for g in opt.param_groups for p in g["params"]]
+
+
+def _update_norm(opt, before: list[torch.Tensor] | None) -> float | None:
+    """The Euclidean norm of the whole parameter change of the step just taken,
+    ||theta_{t+1} - theta_t|| over every parameter of every group (lr, momentum, weight decay
+    and the optimizer's transform included); None without a snapshot."""
+    if before is None:
+        return None
+    params = [p.detach() for g in opt.param_groups for p in g["params"]]
+    total = sum(float((p - b).double().pow(2).sum()) for p, b in zip(params, before))
+    return _finite(math.sqrt(total))
+
+
+def _mean_finite(values) -> float | None:
+    vals = [v for v in values if v is not None and math.isfinite(v)]
+    return sum(vals) / len(vals) if vals else None
+
+
 def _report_validation(opt, state: dict, val_loss: float | None) -> None:
     """Feed a validation-driven alpha* schedule (``ValidationTarget.report``, directly or as a
     relative target's base) when present, at most once per ``eval_frequency`` steps (the
@@ -236,7 +260,8 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc, binding, lock, tensorb
     total = steps_per_epoch * cfg.epochs
     gen = torch.Generator().manual_seed(seed)
     probes = task.probes(cfg, model, data, seed, device, engine)
-    curves = {"step": {k: [] for k in ("step", "train_loss", "step_time", "lr", *STAT_KEYS)},
+    curves = {"step": {k: [] for k in ("step", "train_loss", "step_time", "lr", *STAT_KEYS,
+                                       "update_norm")},
               "epoch": {k: [] for k in (*_EPOCH_KEYS, *task.epoch_keys)}, "tail": []}
     state = {"epoch": 0, "step": 0, "diverged": False, "train_s": 0.0, "eval_s": 0.0,
              "skipped": 0, "clamped": 0, "window": [0.0, 0.0, 0],
@@ -249,6 +274,8 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc, binding, lock, tensorb
         probes.load_history(curves)
         resumed_from = state["epoch"]
     state.setdefault("alpha_transformed", [])
+    # a checkpoint of a run started before update norms were logged: nulls keep the curves aligned
+    curves["step"].setdefault("update_norm", [None] * len(curves["step"]["step"]))
     regime = {"counter": None}   # the RegimeCounter; its state travels in state["regime"]
     if state.get("regime") is not None:
         regime["counter"] = RegimeCounter()
@@ -266,6 +293,8 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc, binding, lock, tensorb
             f = lr_factor(cfg, state["step"], total)
             for g, base in zip(opt.param_groups, base_lrs):
                 g["lr"] = base * f
+            logs = (state["step"] + 1) % cfg.log_every == 0 or state["step"] + 1 == total
+            before = _snapshot(opt) if logs else None
             t0 = time.perf_counter()
             losses, extra = task.losses(net, batch, opt)
             mean_loss = dist_.global_mean(losses.detach())
@@ -285,6 +314,7 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc, binding, lock, tensorb
                     s[k].append(v)
                 for k in STAT_KEYS:
                     s[k].append(_finite(stats.get(k)))
+                s["update_norm"].append(_update_norm(opt, before))
                 bar.log(state["step"], s)
                 win_loss, win_time, win_n = 0.0, 0.0, 0
             probes.after_step(state["step"], curves)
@@ -329,7 +359,8 @@ def _train_run(cfg, label, seed, lr, data, *, ckpt, desc, binding, lock, tensorb
         "tail_alpha_final": tail[-1] if tail else None,
         "ahtga_alpha_start": state.get("ahtga_alpha_start"),
         "ahtga_alpha_final": state.get("ahtga_alpha_final"),
-        "regime": _regime_final(regime["counter"], state.get("alpha_transformed", []))})
+        "regime": _regime_final(regime["counter"], state.get("alpha_transformed", [])),
+        "update_norm_mean": _mean_finite(curves["step"]["update_norm"])})
     epochs_run = max(1, len(curves["epoch"]["epoch"]))
     step_times = [t for t in curves["step"]["step_time"] if t is not None]
     timings = {"total_s": time.perf_counter() - t_start,

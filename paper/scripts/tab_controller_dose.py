@@ -1,7 +1,9 @@
 r"""The dose-response (preset ``dose``): one row per relative target ratio alpha*/ref (and
 gamma = 0), all with mean-rescaled coefficients (equal effective step size): the achieved tail
 index of the transformed norms (median over the run), test accuracy, loss generalization gap,
-ECE and the top Hessian eigenvalue at the end; mean over seeds with the 95% t-interval
+ECE and the top Hessian eigenvalue at the end, and (when logged) the mean length of the
+parameter step ||theta_{t+1} - theta_t|| -- what mean rescaling does not equalise exactly;
+mean over seeds with the 95% t-interval
 half-width.  One tabular per scale (tiny: ``RESULTS/experiments``; small:
 ``paper/measured/small``, "not measured" when absent).
 """
@@ -13,13 +15,21 @@ import common as C  # noqa: E402
 import num_controller as N  # noqa: E402
 
 
+#: The column of the step length actually taken (runs logged since ``final.update_norm_mean``
+#: exists; the column is left out when no run of the table has it).
+STEP_COLUMN = ("update_norm_mean", "mean $\\|\\Delta\\theta\\|$", 4)
+
+
 def tabular(recs: list[dict], title: str) -> str:
-    head = ["target", "mean $\\gamma$", *[h for _m, h, _d in N.DOSE_METRICS], "seeds"]
+    cols = list(N.DOSE_METRICS)
+    if any(C.get(r, "final.update_norm_mean") is not None for r in recs):
+        cols.append(STEP_COLUMN)
+    head = ["target", "mean $\\gamma$", *[h for _m, h, _d in cols], "seeds"]
     L = N.table_head(head, title)
     for lab in N.dose_labels(recs):
         rs = N.in_preset(recs, "dose", lab)
         row = [N.display(lab), C.fmt_ci(N.cell(rs, "regime.gamma_mean"), 3)]
-        row += [C.fmt_ci(N.cell(rs, m), d) for m, _h, d in N.DOSE_METRICS]
+        row += [C.fmt_ci(N.cell(rs, m), d) for m, _h, d in cols]
         row.append(str(len(rs)))
         L.append(" & ".join(row) + " \\\\")
     L += ["\\hline", "\\end{tabular}"]

@@ -226,3 +226,27 @@ def test_dose_sentence_reports_a_mixed_verdict():
         r["final"]["gen_gap_loss"] = 0.1 + 0.01 * r["final"]["regime"]["alpha_transformed_median"]
     text = num.dose_sentence(recs)
     assert "mixed" not in text and "as the hypothesis says" in text and "smaller loss gap" in text
+
+
+def test_dose_table_shows_the_step_length_when_logged():
+    """The dose table adds the mean parameter-step length when the runs logged it (and only
+    then): mean rescaling equalises the mean weight, not the step, so the step is reported."""
+    import importlib
+    import sys
+    from pathlib import Path
+
+    scripts = Path(__file__).resolve().parents[2] / "paper" / "scripts"
+    sys.path.insert(0, str(scripts))
+    try:
+        tab = importlib.import_module("tab_controller_dose")
+    finally:
+        sys.path.remove(str(scripts))
+    recs = [{"preset": "dose", "optimizer": lab, "seed": s,
+             "final": {"diverged": False, "regime": {"alpha_transformed_median": 2.0, "gamma_mean": 0.1},
+                       "test_acc": 0.9, "gen_gap_loss": 0.1, "ece": 0.01, "hessian_top": 10.0}}
+            for lab in ("ahtga_gamma0", "ahtga_dose_0.6") for s in (0, 1)]
+    assert "Delta" not in tab.tabular(recs, "t")
+    for r in recs:
+        r["final"]["update_norm_mean"] = 0.25 if r["optimizer"] == "ahtga_gamma0" else 0.5
+    t = tab.tabular(recs, "t")
+    assert "\\Delta\\theta" in t and "0.2500" in t and "0.5000" in t
