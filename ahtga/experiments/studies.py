@@ -13,7 +13,8 @@ During training (:class:`EpochProbes`):
   of the pooled per-example norms and of the minibatch gradient noise (``tail_noise_batches``
   minibatches of the run's ``batch_size``, reference = the probe set's mean gradient,
   ``tail_noise_samples`` coordinates kept), ``stable_mmo`` on the signed noise and the package's
-  default estimator (``hill_lepski``) on the norms and on |U| -- not ``tail_estimator``, which
+  estimator :data:`STUDY_ESTIMATOR` (``hill_lepski``, the package default when the study was
+  first measured, pinned so results stay comparable) on the norms and on |U| -- not ``tail_estimator``, which
   stays the per-batch monitor's; and the power-law goodness-of-fit test (``tail_gof_boot``
   bootstrap samples, on at most 2000 values of each, x_min scanned over at most
   :data:`GOF_EXACT_MAX` candidate tails, a geometric grid above: the test's cost is quadratic
@@ -76,6 +77,8 @@ from .registry import get_task
 
 PERTURBATIONS = {"gaussian": {"sigma": 0.3}, "blur": {"sigma": 1.0}, "contrast": {"factor": 0.4}}
 OOD_SETS = ("permuted", "uniform", "mnist", "fashion_mnist")
+#: The gradient-tail study's estimator on the norms and on |U| (pinned, not ``ahtga.tail.DEFAULT``).
+STUDY_ESTIMATOR = "hill_lepski"
 
 
 #: What :func:`pooled_summary` condenses (start, end, median over the measurements).
@@ -132,7 +135,7 @@ class PooledTails:
         t0 = time.perf_counter()
         rec = gradient_tails(self.model, per_example_loss, self.x, self.y,
                              batch_size=min(cfg.batch_size, self.x.shape[0]),
-                             n_batches=cfg.tail_noise_batches, estimators=(None,),
+                             n_batches=cfg.tail_noise_batches, estimators=(STUDY_ESTIMATOR,),
                              seed=1_000_003 * self.seed + int(step),
                              max_noise_samples=cfg.tail_noise_samples, gof_boot=gof,
                              gof_exact_max=GOF_EXACT_MAX,
