@@ -1,7 +1,9 @@
 """Tail-index estimators (torch, any device; numpy arrays accepted).
 
-Hill (one k, all k), the default ``hill_lepski`` (Hill at a k chosen by Lepski's rule, capped by
-the double bootstrap at large n), double bootstrap for k (Danielsson et al. 2001), Pickands, moment
+Hill (one k, all k), the default ``stable_dk`` (a |symmetric stable| quantile fit where its test
+does not reject the stable law, else Hill at the Drees-Kaufmann k; ``stable_fit``),
+``hill_lepski`` (Hill at a k chosen by Lepski's rule, capped by the double bootstrap at large n;
+AHTGA's estimator), double bootstrap for k (Danielsson et al. 2001), Pickands, moment
 (Dekkers-Einmahl-de Haan), kernel type (Groeneboom-Lopuhaa-de Wolf), the stable estimator of
 Mohammadi-Mohammadpour-Ogata, a reduced-bias Hill, an EMA tracker, and ``estimate`` with the
 ``ESTIMATORS`` registry.  Command line: ``python -m ahtga.tail FILE``.
@@ -13,7 +15,8 @@ from .hill import TailWarning, hill, hill_all_k
 from .lepski import hill_lepski
 from .others import kernel_type, moment, pickands, stable_mmo
 from .rbc import hill_rbc
+from .stable_fit import hill_dk, stable_dk, stable_quantile_fit
 
 __all__ = ["TailWarning", "hill", "hill_all_k", "double_bootstrap", "DoubleBootstrapResult",
-           "pickands", "moment", "kernel_type", "stable_mmo", "hill_rbc", "hill_lepski", "DEFAULT", "EMATracker",
+           "pickands", "moment", "kernel_type", "stable_mmo", "hill_rbc", "hill_lepski", "stable_dk", "stable_quantile_fit", "hill_dk", "DEFAULT", "EMATracker",
            "TailEstimate", "estimate", "ESTIMATORS", "MIN_N", "SIGNED", "estimator_options"]

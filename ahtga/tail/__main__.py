@@ -8,8 +8,8 @@ header name) or ``--pool``; a cell that cannot be read is reported with its line
 ``--gof`` adds the Clauset-Shalizi-Newman test (:mod:`ahtga.tail.gof`); ``--jitter`` adds
 U(-1/2, 1/2) to every value (integer counts; seeded by ``--seed``); ``--plot OUT.png`` draws the
 Hill plot, the survival function and a Pareto QQ plot (:mod:`ahtga.tail.plot`).  Warnings on
-stderr name the problem: ``integer data``, ``ties``, ``light tail`` (an estimate above 5, or
-the test's verdict with ``--gof``).  Estimators that take positive data (all but ``stable_mmo``) get
+stderr name the problem: ``integer data``, ``ties``, ``light tail`` (an estimate above 5, a
+stable fit at alpha = 2, or the test's verdict with ``--gof``).  Estimators that take positive data (all but ``stable_mmo``) get
 absolute values; exact zeros are dropped for them (with a note on stderr).  Prints the
 estimate and k; with ``--json`` the last line is one JSON object with ``alpha``, ``k``,
 ``estimator``, ``n`` and ``file``.  Errors go to stderr with exit code 2.
@@ -27,6 +27,7 @@ import numpy as np
 
 from .api import DEFAULT, ESTIMATORS, MIN_N, SIGNED, estimate
 from .loader import load
+from .stable_fit import ALPHA_STEP
 
 SEED_MAX = 2 ** 64 - 1
 LIGHT_ALPHA = 5.0          # above this an estimate is flagged as a possible light tail
@@ -108,10 +109,14 @@ def main(argv=None) -> int:
             res = estimate(x, args.estimator, seed=args.seed, **options)
         for w in caught:
             print(f"warning: {w.message}", file=sys.stderr)
+        gaussian = res.diagnostics.get("branch") == "stable" and res.alpha >= 2.0 - ALPHA_STEP
         if math.isfinite(res.alpha) and res.alpha > LIGHT_ALPHA and not args.gof:
             print(f"warning: light tail? alpha = {res.alpha:.3g} > {LIGHT_ALPHA:g}: exponential and "
                   "Gaussian tails read as a large alpha that grows with n; check with --gof",
                   file=sys.stderr)
+        elif gaussian and not args.gof:
+            print("warning: light tail? the sample fits the stable law at alpha = 2 (a Gaussian); "
+                  "check with --gof", file=sys.stderr)
         gof = None
         if args.gof:
             if args.estimator in SIGNED:

@@ -13,7 +13,7 @@ are run logs) and writes into ``out``:
   estimator and alpha, one block per law at that law's reference n.
 - ``bias_numbers.tex``: ``\\newcommand`` macros of the numbers quoted in the text (below).
 - ``bias_atlas_summary.json``: every cell's summary, the headline numbers and the known points,
-  issue 14's targets for the default ``hill_lepski`` (``targets``: cells, numbers, verdict PASS /
+  issue 14's targets for the default ``stable_dk`` (``targets``: cells, numbers, verdict PASS /
   FAIL / INCOMPLETE), ``sqrt_vs_paper`` (cells of the 18-cell |stable| grid where ``hill_db_sqrt``
   beats ``hill_db``) and ``best_by_cell`` (lowest RMSE per cell).
 - ``atlas_targets.txt``: the same targets as text; ``python -m sim.bias report`` prints it.
@@ -301,7 +301,7 @@ def _macros(idx, ests, summary, out: pathlib.Path):
 
 
 # ----------------------------------------------------------------------------- issue 14 targets
-NEW = "hill_lepski"            # the default estimator the targets are about
+NEW = "stable_dk"              # the default estimator the targets are about (ahtga.tail.DEFAULT)
 DB_REF = "hill_db_te"          # the double bootstrap with tail-estimation's factor and sizes
 
 
@@ -334,7 +334,7 @@ def _verdict(cells, ok):
 
 
 def targets(idx) -> list[dict]:
-    """Issue 14's targets for ``hill_lepski``, each with its cells, numbers and verdict."""
+    """Issue 14's targets for the default (:data:`NEW`), each with its cells, numbers and verdict."""
     out = []
     # 1. lower RMSE than hill_db_te in every |stable| cell of the grid
     cells = []
@@ -430,7 +430,7 @@ def best_by_cell(idx, ests) -> list[dict]:
 
 
 def targets_text(tg, svp, best) -> str:
-    L = ["Issue 14 targets for the default estimator hill_lepski (from the result files)", ""]
+    L = [f"Issue 14 targets for the default estimator {NEW} (from the result files)", ""]
     for t in tg:
         L.append(f"[{t['verdict']}] {t['target']}")
         for c in t["cells"]:
@@ -449,7 +449,7 @@ def targets_text(tg, svp, best) -> str:
     L.append(f"hill_db_sqrt has a lower RMSE than hill_db in {svp['sqrt_wins']} of {svp['cells']} "
              "|stable| cells of the grid: " + ", ".join(f"({a:g}, {n})" for a, n in svp["sqrt_wins_at"]))
     L.append("")
-    L.append("lowest RMSE per cell (law, alpha, n: estimator RMSE | hill_lepski | hill_db_te):")
+    L.append(f"lowest RMSE per cell (law, alpha, n: estimator RMSE | {NEW} | {DB_REF}):")
     for r in best:
         L.append(f"    {r['law']} {r['alpha']:g} {r['n']}: {r['best']} {_fmt(r['rmse'], 3)} | "
                  f"{_fmt(r[NEW], 3)} | {_fmt(r[DB_REF], 3)}")

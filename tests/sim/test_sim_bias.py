@@ -200,11 +200,11 @@ def test_sim_bias_targets_pass_fail_from_result_files():
     """Issue 14's targets are read from the files: PASS, FAIL with the failing numbers, and
     INCOMPLETE while cells are missing; hill_db_sqrt against hill_db is counted per cell."""
     from sim.bias.cells import TARGET_ALPHAS, TARGET_NS
-    from sim.bias.report import _index, sqrt_vs_paper, targets, targets_text
+    from sim.bias.report import NEW, _index, sqrt_vs_paper, targets, targets_text
     recs = []
     for a in TARGET_ALPHAS:
         for n in TARGET_NS:
-            recs.append(_rec("hill_lepski", "stable", a, n, [a + 0.05, a - 0.05, a]))
+            recs.append(_rec(NEW, "stable", a, n, [a + 0.05, a - 0.05, a]))
             recs.append(_rec("hill_db_te", "stable", a, n, [a + 0.2, a - 0.1, a]))
             recs.append(_rec("hill_db", "stable", a, n, [a + 0.3, a, a], secs=1.0))
             worse = a == 1.8 and n == 1000            # sqrt variant loses one cell
@@ -218,13 +218,13 @@ def test_sim_bias_targets_pass_fail_from_result_files():
     assert svp == {"cells": 18, "sqrt_wins": 17, "sqrt_wins_at": svp["sqrt_wins_at"]}
     assert [1.8, 1000] not in svp["sqrt_wins_at"]
     # one cell where the new default loses: FAIL, and the text names the numbers
-    recs = [r for r in recs if not (r["cell"]["estimator"] == "hill_lepski"
+    recs = [r for r in recs if not (r["cell"]["estimator"] == NEW
                                     and r["cell"]["alpha"] == 1.9 and r["cell"]["n"] == 10_000)]
-    recs.append(_rec("hill_lepski", "stable", 1.9, 10_000, [2.9, 2.9, 2.9]))
+    recs.append(_rec(NEW, "stable", 1.9, 10_000, [2.9, 2.9, 2.9]))
     tg = targets(_index(recs))
     assert tg[0]["verdict"] == "FAIL"
     text = targets_text(tg, sqrt_vs_paper(_index(recs)), [])
-    assert "[FAIL] RMSE of hill_lepski < RMSE of hill_db_te" in text
+    assert f"[FAIL] RMSE of {NEW} < RMSE of hill_db_te" in text
     assert "alpha=1.9 n=10000: value=1.000, reference=0.129" in text
     assert "in 17 of 18" in text
 

@@ -1,4 +1,4 @@
-"""The default estimator hill_lepski: Lepski's rule, the double-bootstrap cap, the small-k
+"""The estimator hill_lepski (the default until stable_dk; still AHTGA's): Lepski's rule, the double-bootstrap cap, the small-k
 factor, errors, and the small-sample claim it was chosen for."""
 import math
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from ahtga.tail import (DEFAULT, TailWarning, double_bootstrap, estimate, hill, hill_lepski)
+from ahtga.tail import (TailWarning, double_bootstrap, estimate, hill, hill_lepski)
 from ahtga.tail.double_bootstrap import te_n1
 from ahtga.tail.lepski import k_grid, k_start, lepski_k
 
@@ -33,8 +33,8 @@ def test_lepski_rule_on_a_constructed_hill_curve():
 
 def test_estimate_is_small_k_corrected_hill_at_the_chosen_k():
     x = pareto(np.random.default_rng(0), 800, 1.5)
-    e = estimate(x)
-    assert DEFAULT == "hill_lepski" and e.estimator == "hill_lepski"
+    e = estimate(x, "hill_lepski")
+    assert e.estimator == "hill_lepski"
     k = e.k
     assert e.alpha == pytest.approx((k - 1) / k * float(hill(x, k)), rel=1e-12)
     assert e.diagnostics["k_db"] is None and e.diagnostics["k_lepski"] == k
@@ -45,24 +45,25 @@ def test_estimate_is_small_k_corrected_hill_at_the_chosen_k():
 def test_double_bootstrap_cap_at_large_n():
     rng = np.random.default_rng(1)
     x = np.abs(rng.standard_cauchy(6000))
-    e = estimate(x, seed=3, n_boot=20)
+    e = estimate(x, "hill_lepski", seed=3, n_boot=20)
     db = double_bootstrap(x, n_boot=20, n1=te_n1(6000), correction="sqrt", k_search="grid", seed=3)
     d = e.diagnostics
     assert d["k_db"] == db.k
     assert e.k == max(d["k_start"], min(d["k_lepski"], db.k))
     assert d["capped"] == (e.k < d["k_lepski"])
     # below cap_n no bootstrap runs and the seed does not matter
-    a, b = estimate(x, seed=1, cap_n=10_000), estimate(x, seed=2, cap_n=10_000)
+    a, b = (estimate(x, "hill_lepski", seed=1, cap_n=10_000),
+            estimate(x, "hill_lepski", seed=2, cap_n=10_000))
     assert (a.alpha, a.k) == (b.alpha, b.k) and a.diagnostics["k_db"] is None
 
 
 def test_heavier_tail_reads_smaller_and_stable_stops_earlier():
     from sim.stable import stable_rvs
     x = pareto(np.random.default_rng(2), 3000, 1.0)
-    assert estimate(x).alpha < estimate(x ** 0.5).alpha        # x^0.5 has index 2
+    assert estimate(x, "hill_lepski").alpha < estimate(x ** 0.5, "hill_lepski").alpha  # index 2
     s = np.abs(stable_rvs(1.9, 0.0, size=3000, parameterization="S1", rng=4))
     p = pareto(np.random.default_rng(4), 3000, 1.9)
-    assert estimate(s).k < estimate(p).k / 3                    # the drift of Hill stops the rule
+    assert estimate(s, "hill_lepski").k < estimate(p, "hill_lepski").k / 3  # Hill's drift stops the rule
 
 
 def test_errors_and_ties():
@@ -75,21 +76,21 @@ def test_errors_and_ties():
     with pytest.raises(ValueError, match=r"must be positive for hill_lepski; got 1 value"):
         hill_lepski(np.r_[x, 0.0])
     with pytest.raises(ValueError, match=r"needs at least 3 values"):
-        estimate(x[:2])
+        estimate(x[:2], "hill_lepski")
     with pytest.warns(TailWarning, match="ties at the threshold"):
         a, k, _ = hill_lepski(np.r_[np.full(60, 70.0), np.arange(1.0, 20.0)])
     assert math.isinf(a)
 
 
 def test_small_samples_beat_hill_at_sqrt_n():
-    """The claim the default was chosen for (issue 14): at one batch of norms, n = 64, on
+    """The claim hill_lepski was chosen for (issue 14): at one batch of norms, n = 64, on
     Pareto(1.5), its RMSE is below Hill's at k = floor(sqrt(n)) and no estimate exceeds 10x
     the index (100 replications, fixed seed)."""
     rng = np.random.default_rng(64)
     new, base = [], []
     for _ in range(100):
         x = pareto(rng, 64, 1.5)
-        new.append(estimate(x).alpha)
+        new.append(estimate(x, "hill_lepski").alpha)
         base.append(float(hill(x, 8)))
     rm = lambda v: math.sqrt(np.mean((np.array(v) - 1.5) ** 2))
     assert rm(new) < 0.6 * rm(base), (rm(new), rm(base))
