@@ -185,8 +185,11 @@ class AHTGA(torch.optim.Optimizer):
         the 4th power of their ratio to the median (the ablation variants ``ahtga_source`` and
         ``ahtga_gmax1`` of ``ahtga.experiments.presets`` measure the effect).  Pass
         ``"quadratic"`` for the source.
-    estimator : a name of ``ahtga.tail.ESTIMATORS`` (default "hill_lepski", the package's
-        default estimator; "hill_db" is the source's) or a callable
+    estimator : a name of ``ahtga.tail.ESTIMATORS`` (default "hill_lepski"; "hill_db" is the
+        source's) or a callable.  Not the package's default ``stable_dk``: its parametric branch
+        fits |symmetric stable| data, which per-example norms are not, and below n ~ 500 its
+        stable test accepts light-tailed samples (``ahtga.tail.stable_fit``); the controller
+        measurements were made with ``hill_lepski``.  A callable is
         ``f(x, *, seed) -> .alpha, .k``.
     estimator_options : keyword options for a named estimator.
     transform : "direction" (default), "sign" or "sign_normalized".
