@@ -1,6 +1,8 @@
-"""Prototype study for issue 14: candidate tail estimators against the atlas's targets.
+"""Prototype study for issue 14: candidate Hill-type tail estimators against the atlas's targets.
 
-A documented negative result for the default: no candidate below met more of issue 14's
+Superseded as the default's design by ``stable_dk`` (``ahtga.tail.stable_fit``: a |stable|
+quantile fit where its test accepts, else ``dk1`` below = ``hill_dk``); kept as the record of
+the Hill-type search.  Its result at the time, a documented negative result for the default: no candidate below met more of issue 14's
 targets than the default ``hill_lepski`` without giving up what the default is for (|stable|
 data with alpha near 2, and n ~ 1e3, the optimizer's pool): ``dk1`` (Drees-Kaufmann) meets the
 Pareto-type target on both splits and the small-sample one, but is a double-bootstrap-like
