@@ -2,8 +2,10 @@
 
 Every ``every`` steps the monitor computes the per-example gradient norms ``||g_i||`` of a fixed
 probe batch (one backward through ``ahtga.engine.PerExampleEngine``) at the current parameters
-and estimates their tail index with ``ahtga.tail.estimate`` (default: the package's default
-estimator, ``ahtga.tail.DEFAULT``; the experiments pass their config's ``tail_estimator``).  The probe batch is fixed so that changes over training reflect the
+and estimates their tail index with ``ahtga.tail.estimate`` (default: :data:`NORM_ESTIMATOR`,
+``hill_lepski``, AHTGA's estimator -- not the package default ``stable_dk``, whose parametric
+branch is for |symmetric stable| data, which gradient norms are not, and reads a light tail as
+stable alpha ~ 2; the experiments pass their config's ``tail_estimator``).  The probe batch is fixed so that changes over training reflect the
 model, not the sample.  The measurement leaves the model's ``.grad`` as it found them (saved and
 restored), so it can sit between optimizer steps of any optimizer.
 
@@ -19,6 +21,9 @@ from typing import Callable
 import torch
 
 from .._validation import check_int
+
+#: The monitor's estimator when none is named (module docstring).
+NORM_ESTIMATOR = "hill_lepski"
 
 
 def probe_per_example(model: torch.nn.Module, loss_fn: Callable, inputs: torch.Tensor,
@@ -65,8 +70,8 @@ class TailMonitor:
     loss_fn: ``loss_fn(outputs, targets) -> Tensor[B]`` per-example losses (``reduction="none"``).
     inputs, targets: the probe batch (kept; moved to the model's device by the caller).
     every: measure when ``step % every == 0``.
-    estimator: a name in ``ahtga.tail.ESTIMATORS`` (None: the package's default estimator,
-        ``ahtga.tail.DEFAULT``); ``estimator_options`` are passed through.
+    estimator: a name in ``ahtga.tail.ESTIMATORS`` (None: :data:`NORM_ESTIMATOR`, module
+        docstring); ``estimator_options`` are passed through.
     seed: base seed of the estimator's resampling (``seed + step`` at each measurement).
     engine: a ``PerExampleEngine`` already hooked on ``model`` (the optimizer's, for AHTGA) to
         reuse; by default a temporary engine is made for each measurement.
@@ -80,9 +85,7 @@ class TailMonitor:
         self.inputs = inputs
         self.targets = targets
         self.every = check_int("every", every, min_value=1)
-        if estimator is None:
-            from ..tail import DEFAULT as estimator
-        self.estimator = estimator
+        self.estimator = NORM_ESTIMATOR if estimator is None else estimator
         self.seed = check_int("seed", seed)
         self.options = dict(estimator_options or {})
         self.engine = engine

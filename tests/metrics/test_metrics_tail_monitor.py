@@ -47,7 +47,7 @@ def test_probe_with_shared_engine_leaves_it_clean():
 
 def test_monitor_schedule_and_heavy_vs_light_tails():
     # a linear model with squared loss has ||g_i|| = |r_i| ||x_i||: Pareto(1) residuals give
-    # heavy-tailed norms, Gaussian residuals light ones; the default estimator must order them.
+    # heavy-tailed norms, Gaussian residuals light ones; the monitor's default estimator must order them.
     torch.manual_seed(1)
     n = 512
     x = torch.ones(n, 1, dtype=torch.float64)
@@ -63,8 +63,8 @@ def test_monitor_schedule_and_heavy_vs_light_tails():
     a_heavy = mh.measure(10)["alpha"]
     a_light = ml.measure(10)["alpha"]
     assert 0.6 < a_heavy < 1.6 and a_light > 2.0
-    from ahtga.tail import DEFAULT
-    assert mh.history[-1]["estimator"] == DEFAULT
+    from ahtga.metrics.tail_monitor import NORM_ESTIMATOR
+    assert mh.history[-1]["estimator"] == NORM_ESTIMATOR == "hill_lepski"
     assert len(mh.history) == 2
     with pytest.raises(ValueError, match="inputs"):
         TailMonitor(lin, sq, x[:4], heavy[:4])
