@@ -21,6 +21,12 @@ def sentence(p, rs) -> str:
     s = (f"\\texttt{{{C.tex_escape(p)}}} ({data}): "
          + C.comparison_sentence(tab, "test_acc", "test accuracy", nd=4) + " "
          + C.comparison_sentence(tab, "ece", "ECE", higher=False, nd=4))
+    if any(C.get(r, "config.dataset") == "cifar10" for r in rs):
+        n = C.joined(C.get(r, "data.n_train") for r in rs)
+        ep = C.joined(C.get(r, "config.epochs") for r in rs)
+        s += (f" CIFAR-10 here is the JPEG re-encoded copy (quality 75), {n} training images and "
+              f"{ep} epochs on a CPU: far from convergence and not comparable with published "
+              "CIFAR-10 numbers.")
     edge = sorted({r["optimizer"] for r in rs
                    if C.get(r, "optimizer_spec.lr_choice.at_grid_edge")}, key=C.order_key)
     if edge:
