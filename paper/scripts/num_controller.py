@@ -220,6 +220,23 @@ def regime_sentence(recs) -> str:
             f"{share_text(c['clamped'])}; mean $\\gamma$ {C.fmt_ci(c['gamma_mean'], 3)}, "
             f"achieved index of the transformed norms {C.fmt_ci(c['alpha_transformed_median'], 2)} "
             f"({len(rs)} seeds).")
+    # plain AHTGA on the other data sets of the main study (e.g. main_cifar, main_fashion)
+    others = sorted({r["preset"] for r in recs if r["optimizer"] == "ahtga" and r["preset"] != "main"
+                     and r["preset"].startswith("main_") and isinstance(C.get(r, "final.regime"), dict)})
+    for p in others:
+        rs = list({r["seed"]: r for r in recs if r["optimizer"] == "ahtga" and r["preset"] == p
+                   and isinstance(C.get(r, "final.regime"), dict)}.values())
+        c = {k: cell(rs, "regime." + k) for k in ("above", "below", "clamped", "gamma_mean")}
+        data = C.tex_escape(C.joined(C.get(r, "config.dataset") for r in rs))
+        txt = (f"On {data} (\\texttt{{{C.tex_escape(p)}}}, {len(rs)} seeds) it had $\\alpha>\\alpha^*$ in "
+               f"{share_text(c['above'])} and $\\alpha<\\alpha^*$ in {share_text(c['below'])} of its "
+               f"steps, the estimate clamped in {share_text(c['clamped'])}, mean $\\gamma$ "
+               f"{C.fmt_ci(c['gamma_mean'], 3)}.")
+        if (c["clamped"].get("mean") or 0) >= 0.5:
+            txt += (" The readings sat at the clamp in most steps, so the relative target (a "
+                    "multiple of the readings' median) and $\\gamma$ were constant there: on this "
+                    "data set the controller did not adapt.")
+        parts.append(txt)
     return " ".join(parts) if parts else "No AHTGA run with a logged regime."
 
 

@@ -250,3 +250,32 @@ def test_dose_table_shows_the_step_length_when_logged():
         r["final"]["update_norm_mean"] = 0.25 if r["optimizer"] == "ahtga_gamma0" else 0.5
     t = tab.tabular(recs, "t")
     assert "\\Delta\\theta" in t and "0.2500" in t and "0.5000" in t
+
+
+def test_regime_sentence_reports_other_data_sets_and_a_pinned_controller():
+    """Plain AHTGA on another data set of the main study gets its own clause; readings at the
+    clamp in most steps are reported as a controller that did not adapt (and only then)."""
+    import importlib
+    import sys
+    from pathlib import Path
+
+    scripts = Path(__file__).resolve().parents[2] / "paper" / "scripts"
+    sys.path.insert(0, str(scripts))
+    try:
+        num = importlib.import_module("num_controller")
+    finally:
+        sys.path.remove(str(scripts))
+
+    def rec(preset, seed, clamped, below):
+        return {"preset": preset, "optimizer": "ahtga", "seed": seed,
+                "config": {"dataset": "cifar10" if preset == "main_cifar" else "mnist"},
+                "final": {"diverged": False, "regime": {
+                    "above": 1 - below - 0.1, "below": below, "equal": 0.1, "cap": 0.0,
+                    "floor": 0.0, "clamped": clamped, "gamma_mean": 0.05,
+                    "alpha_transformed_median": 3.0}}}
+    recs = [rec("main", s, 0.2, 0.3) for s in (0, 1)] + [rec("main_cifar", s, 0.97, 0.0) for s in (0, 1)]
+    text = num.regime_sentence(recs)
+    assert "On cifar10 (\\texttt{main\\_cifar}, 2 seeds)" in text and "clamped in 97\\%" in text
+    assert text.count("did not adapt") == 1
+    recs = [r for r in recs if r["preset"] == "main"] + [rec("main_cifar", s, 0.2, 0.3) for s in (0, 1)]
+    assert "did not adapt" not in num.regime_sentence(recs)
