@@ -28,6 +28,19 @@ def _run(tmp_path, preset, label, over=None, seed=0):
     return read_json(runner.run_one(cfg, label, seed, tmp_path))
 
 
+def _paper_script(name: str):
+    """A module of ``paper/scripts`` (which import each other by bare name)."""
+    import importlib
+    import sys
+    from pathlib import Path
+    scripts = Path(__file__).resolve().parents[2] / "paper" / "scripts"
+    sys.path.insert(0, str(scripts))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(scripts))
+
+
 @pytest.fixture(scope="module")
 def plain_and_c2(tmp_path_factory):
     out = tmp_path_factory.mktemp("ctrl")
@@ -169,19 +182,10 @@ def test_dose_ratio_moves_the_achieved_index(tmp_path):
 def test_paper_controller_scripts_read_the_regime(tmp_path):
     """The paper's controller numbers and tables come from the runs' final.regime and outcomes:
     the paired difference quoted is the seed-by-seed difference of the result files."""
-    import importlib
-    import sys
-    from pathlib import Path
-
     from ahtga.experiments.aggregate import t_interval
 
-    scripts = Path(__file__).resolve().parents[2] / "paper" / "scripts"
-    sys.path.insert(0, str(scripts))
-    try:
-        num = importlib.import_module("num_controller")
-        tab = importlib.import_module("tab_controller_adaptivity")
-    finally:
-        sys.path.remove(str(scripts))
+    num = _paper_script("num_controller")
+    tab = _paper_script("tab_controller_adaptivity")
     out = tmp_path / "results" / "experiments"
     over = {**QUICK_CTRL, "epochs": 4,
             "optimizers": ("ahtga", "ahtga_gamma_matched", "ahtga_gamma0")}
@@ -202,16 +206,7 @@ def test_paper_controller_scripts_read_the_regime(tmp_path):
 def test_dose_sentence_reports_a_mixed_verdict():
     """Planted dose runs where a heavier achieved tail goes with higher accuracy AND a larger gap:
     the generated sentence must say both, not only the supporting half."""
-    import importlib
-    import sys
-    from pathlib import Path
-
-    scripts = Path(__file__).resolve().parents[2] / "paper" / "scripts"
-    sys.path.insert(0, str(scripts))
-    try:
-        num = importlib.import_module("num_controller")
-    finally:
-        sys.path.remove(str(scripts))
+    num = _paper_script("num_controller")
     recs = []
     for i, r in enumerate((0.6, 0.8, 1.0, 1.2, 1.5)):
         for s in range(3):
@@ -231,16 +226,7 @@ def test_dose_sentence_reports_a_mixed_verdict():
 def test_dose_table_shows_the_step_length_when_logged():
     """The dose table adds the mean parameter-step length when the runs logged it (and only
     then): mean rescaling equalises the mean weight, not the step, so the step is reported."""
-    import importlib
-    import sys
-    from pathlib import Path
-
-    scripts = Path(__file__).resolve().parents[2] / "paper" / "scripts"
-    sys.path.insert(0, str(scripts))
-    try:
-        tab = importlib.import_module("tab_controller_dose")
-    finally:
-        sys.path.remove(str(scripts))
+    tab = _paper_script("tab_controller_dose")
     recs = [{"preset": "dose", "optimizer": lab, "seed": s,
              "final": {"diverged": False, "regime": {"alpha_transformed_median": 2.0, "gamma_mean": 0.1},
                        "test_acc": 0.9, "gen_gap_loss": 0.1, "ece": 0.01, "hessian_top": 10.0}}
@@ -255,16 +241,7 @@ def test_dose_table_shows_the_step_length_when_logged():
 def test_regime_sentence_reports_other_data_sets_and_a_pinned_controller():
     """Plain AHTGA on another data set of the main study gets its own clause; readings at the
     clamp in most steps are reported as a controller that did not adapt (and only then)."""
-    import importlib
-    import sys
-    from pathlib import Path
-
-    scripts = Path(__file__).resolve().parents[2] / "paper" / "scripts"
-    sys.path.insert(0, str(scripts))
-    try:
-        num = importlib.import_module("num_controller")
-    finally:
-        sys.path.remove(str(scripts))
+    num = _paper_script("num_controller")
 
     def rec(preset, seed, clamped, below):
         return {"preset": preset, "optimizer": "ahtga", "seed": seed,
