@@ -256,3 +256,17 @@ def test_regime_sentence_reports_other_data_sets_and_a_pinned_controller():
     assert text.count("did not adapt") == 1
     recs = [r for r in recs if r["preset"] == "main"] + [rec("main_cifar", s, 0.2, 0.3) for s in (0, 1)]
     assert "did not adapt" not in num.regime_sentence(recs)
+
+
+def test_clamp50_variant_widens_the_clamp():
+    """``ahtga_clamp50`` builds AHTGA whose tracker clamps single estimates to [0.1, 50] (the
+    default AHTGA's to [0.1, 5]), through the experiments' own optimizer construction."""
+    import torch
+
+    from ahtga.experiments.optimizers import make_optimizer
+    cfg = resolve("main", "tiny", {**QUICK_CTRL, "optimizers": ("ahtga_clamp50",)})
+    model = torch.nn.Linear(4, 2)
+    wide = make_optimizer(cfg, "ahtga_clamp50", model, 0.1, 0)
+    plain = make_optimizer(cfg, "ahtga", torch.nn.Linear(4, 2), 0.1, 0)
+    assert wide.tracker.clamp == (0.1, 50.0) and plain.tracker.clamp == (0.1, 5.0)
+    assert optimizer_kwargs(cfg, "ahtga_clamp50")["alpha_clamp"] == (0.1, 50.0)
