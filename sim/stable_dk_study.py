@@ -13,7 +13,6 @@ minutes on one core).
 from __future__ import annotations
 
 import argparse
-import json
 import pathlib
 import time
 
@@ -21,6 +20,7 @@ import numpy as np
 
 from ahtga.tail import stable_fit as SF
 from .bias.cells import draw
+from .bias.run import write_json_atomic
 from .tail_candidates import reps_for, target_cells
 
 EXTRA_P = (0.995, 0.998, 0.999)
@@ -29,13 +29,11 @@ TAIL_POINTS = 2
 
 def stable_dk_with(x: np.ndarray, fit_p) -> tuple[float, bool]:
     """``stable_dk``'s estimate with the stable fit on ``fit_p`` (the branch rule unchanged)."""
-    import torch
-    n = x.size
-    if n >= SF.STABLE_MIN_N:
+    if x.size >= SF.STABLE_MIN_N:
         fit = SF._fit(x, fit_p)
         if fit["inside"] and fit["p_value"] >= 1e-3:
             return fit["alpha"], True
-    return SF.stable_dk(torch.from_numpy(x), level=1.0 - 1e-12)[0], False
+    return SF.hill_type(x)[0], False
 
 
 def extra_laws() -> dict:
@@ -80,10 +78,7 @@ def main(argv=None):
     t0 = time.perf_counter()
     res = {"extra_laws": extra_laws(), "quantile_sets_design": quantile_sets()}
     res["seconds"] = time.perf_counter() - t0
-    out = pathlib.Path(a.out)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(json.dumps(res, indent=1))
-    tmp.replace(out)
+    write_json_atomic(pathlib.Path(a.out), res)
     for k, v in res["extra_laws"].items():
         print(f"{k}: median {v['median']:.2f}, stable {v['stable_share']:.2f}")
     for k, v in res["quantile_sets_design"].items():

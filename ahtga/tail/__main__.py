@@ -27,7 +27,6 @@ import numpy as np
 
 from .api import DEFAULT, ESTIMATORS, MIN_N, SIGNED, estimate
 from .loader import load
-from .stable_fit import ALPHA_STEP
 
 SEED_MAX = 2 ** 64 - 1
 LIGHT_ALPHA = 5.0          # above this an estimate is flagged as a possible light tail
@@ -109,12 +108,11 @@ def main(argv=None) -> int:
             res = estimate(x, args.estimator, seed=args.seed, **options)
         for w in caught:
             print(f"warning: {w.message}", file=sys.stderr)
-        gaussian = res.diagnostics.get("branch") == "stable" and res.alpha >= 2.0 - ALPHA_STEP
         if math.isfinite(res.alpha) and res.alpha > LIGHT_ALPHA and not args.gof:
             print(f"warning: light tail? alpha = {res.alpha:.3g} > {LIGHT_ALPHA:g}: exponential and "
                   "Gaussian tails read as a large alpha that grows with n; check with --gof",
                   file=sys.stderr)
-        elif gaussian and not args.gof:
+        elif res.diagnostics.get("gaussian") and not args.gof:
             print("warning: light tail? the sample fits the stable law at alpha = 2 (a Gaussian); "
                   "check with --gof", file=sys.stderr)
         gof = None

@@ -93,7 +93,7 @@ import numpy as np
 import torch
 
 from .._validation import check_choice, check_in_range, check_int
-from .hill import check_sample, tail_warn
+from .hill import check_positive_sample, check_sample, tail_warn
 
 MIN_N = 16
 DEFAULT_EPS = 0.1
@@ -509,10 +509,7 @@ def double_bootstrap(x, *, n_boot: int = 500, n1: int | None = None, eps: float 
     if n2 < 4:
         raise ValueError(f"the second-stage size n2 = floor(n1^2/n) must be >= 4; got n2={n2} "
                          f"from n1={n1}, n={n} (increase `n1` or lower `eps`)")
-    if bool((t <= 0).any()):
-        bad = int((t <= 0).sum())
-        raise ValueError(f"`x` must be positive for the double bootstrap; got {bad} value(s) <= 0 "
-                         "(take absolute values of signed data, drop zeros)")
+    check_positive_sample(t, "the double bootstrap")
     gen = make_generator(seed, generator, t.device)
 
     if t.device.type == "cpu":        # numpy's sort is about twice as fast as torch's here

@@ -72,6 +72,15 @@ def check_sample(x, min_n: int, what: str) -> torch.Tensor:
     return t
 
 
+def check_positive_sample(t: torch.Tensor, what: str) -> None:
+    """A ValueError naming ``what`` and the count when any value of ``t`` is <= 0 (the
+    estimators of positive data: norms, absolute values)."""
+    if bool((t <= 0).any()):
+        bad = int((t <= 0).sum())
+        raise ValueError(f"`x` must be positive for {what}; got {bad} value(s) <= 0 "
+                         "(take absolute values of signed data, drop zeros)")
+
+
 def check_k(k, n: int, hi: int, rule: str) -> int:
     """``k`` as a Python int if it is an integer (Python, numpy or a 0-d integer tensor) with
     1 <= k <= hi; otherwise a ValueError naming ``k``, its value, ``n`` and ``rule``."""

@@ -51,7 +51,7 @@ import torch
 
 from .._validation import check_int, check_positive
 from .double_bootstrap import double_bootstrap, te_n1
-from .hill import check_sample, collect_tail_warnings, tail_warn
+from .hill import check_positive_sample, check_sample, collect_tail_warnings, tail_warn
 
 MIN_N = 3
 GRID_RATIO = 1.1
@@ -110,10 +110,7 @@ def hill_lepski(x, *, r: float = 2.0, cap_n: int = 5000, n_boot: int = 500,
     r = check_positive("r", r)
     cap_n = check_int("cap_n", cap_n, min_value=16)
     n_boot = check_int("n_boot", n_boot, min_value=2)
-    if bool((t <= 0).any()):
-        bad = int((t <= 0).sum())
-        raise ValueError(f"`x` must be positive for hill_lepski; got {bad} value(s) <= 0 "
-                         "(take absolute values of signed data, drop zeros)")
+    check_positive_sample(t, "hill_lepski")
     logs = torch.sort(torch.log(t.detach().to(torch.float64)), descending=True).values
     csum = torch.cumsum(logs[:-1], dim=0)
     k0 = k_start(n)

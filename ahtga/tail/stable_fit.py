@@ -31,7 +31,7 @@ k_0 = max(10, floor(sqrt(n)/2)); no crossing: k = n - 1.  alpha = (k-1)/(k H(k))
 fit's alpha_hat (a fit at alpha = 2, a Gaussian, returns 2 with a TailWarning: no power-law
 tail); otherwise Hill at the Drees-Kaufmann k from n >= ``DK_MIN_N`` = 1000 and ``hill_lepski``
 below.  Diagnostics: ``branch`` ("stable" / "hill_dk" / "hill_lepski"), ``stable_alpha``,
-``stable_p``, ``stable_stat``.
+``stable_p``, ``stable_stat``, ``gaussian`` (the stable branch at alpha = 2).
 
 Why (measured in the bias atlas, ``paper/measured/atlas``).  Every Hill-type rule is biased
 upward on |stable| data as alpha -> 2, because the stable tail reaches its power law only far
@@ -64,11 +64,11 @@ import torch
 from scipy import stats
 
 from .._validation import check_in_range
-from .hill import check_sample, tail_warn
+from .hill import check_positive_sample, check_sample, tail_warn
 from .lepski import hill_lepski, k_start
 
-__all__ = ["stable_quantile_fit", "hill_dk", "stable_dk", "FIT_P", "STABLE_MIN_N", "DK_MIN_N",
-           "MIN_N", "ALPHA_RANGE"]
+__all__ = ["stable_quantile_fit", "hill_dk", "stable_dk", "hill_type", "FIT_P", "STABLE_MIN_N", "DK_MIN_N",
+           "MIN_N"]
 
 #: Probabilities of the quantile ratios fitted (each against the median).  Adding 0.995, 0.998
 #: and 0.999 where n (1 - p) >= 2 or 5 was tried on the design replications: it rejected 3-12%
@@ -98,17 +98,11 @@ def _table():
     return fine, P, LQ, dlogq, idx
 
 
-ALPHA_RANGE = (0.6, 2.0)
-
 
 def _positive(x, min_n, what) -> np.ndarray:
+    """``x`` as a float64 numpy array: 1-d, finite (``check_sample``), positive, >= ``min_n``."""
     t = check_sample(x, min_n, what)
-    if bool((t <= 0).any()):
-        bad = int((t <= 0).sum())
-        raise ValueError(f"`x` must be positive for {what}; got {bad} value(s) <= 0 "
-                         "(take absolute values of signed data, drop zeros)")
-    if not bool(torch.isfinite(t).all()):
-        raise ValueError(f"`x` must be finite for {what}; got non-finite values")
+    check_positive_sample(t, what)
     return t.detach().to("cpu", torch.float64).numpy()
 
 
@@ -142,12 +136,14 @@ def _fit(x: np.ndarray, fit_p=FIT_P) -> dict:
             smin = max(0.0, float(S[j] - 0.25 * (S[j - 1] - S[j + 1]) * off))
     inside = j > 0
     pval = float(stats.chi2.sf(smin, m - 1)) if inside else 0.0
-    return {"alpha": alpha, "p_value": pval, "stat": smin, "inside": inside, "df": m - 1}
+    return {"alpha": alpha, "p_value": pval, "stat": smin, "inside": inside, "df": m - 1,
+            "at_top": bool(alpha >= fine[-1] - ALPHA_STEP)}
 
 
 def stable_quantile_fit(x) -> tuple[float, dict]:
     """The |symmetric stable| quantile fit of the positive 1-d sample ``x`` (n >= 16):
-    ``(alpha_hat, {"p_value", "stat", "inside"})`` (module docstring)."""
+    ``(alpha_hat, {"p_value", "stat", "inside", "df", "at_top"})`` (module docstring; ``at_top``:
+    the fit is at the table's upper end, alpha = 2, a Gaussian)."""
     fit = _fit(_positive(x, MIN_N["stable_quantile"], "stable_quantile"))
     return fit.pop("alpha"), fit
 
@@ -208,21 +204,30 @@ def stable_dk(x, *, level: float = 1e-3) -> tuple[float, int | None, dict]:
     level = check_in_range("level", level, 0.0, 1.0, lo_open=True, hi_open=True)
     a = _positive(x, MIN_N["stable_dk"], "stable_dk")
     n = a.size
-    diag = {"branch": None, "stable_alpha": None, "stable_p": None, "stable_stat": None}
+    diag = {"branch": None, "stable_alpha": None, "stable_p": None, "stable_stat": None,
+            "gaussian": False}
     if n >= STABLE_MIN_N:
         fit = _fit(a)
         diag.update(stable_alpha=fit["alpha"], stable_p=fit["p_value"], stable_stat=fit["stat"])
         if fit["inside"] and fit["p_value"] >= level:
-            diag["branch"] = "stable"
-            if fit["alpha"] >= ALPHA_RANGE[1] - ALPHA_STEP:
+            diag.update(branch="stable", gaussian=fit["at_top"])
+            if fit["at_top"]:
                 tail_warn("stable_dk: the sample fits a Gaussian (stable alpha = 2): no power-law "
                           "tail; 2 is the stable index, not a Pareto tail index", stacklevel=2)
             return fit["alpha"], None, diag
+    alpha, k, extra = hill_type(a)
+    diag.update(extra)
+    return alpha, k, diag
+
+
+def hill_type(a: np.ndarray) -> tuple[float, int, dict]:
+    """``stable_dk``'s estimate when the stable law is rejected (or n < ``STABLE_MIN_N``): Hill at
+    the Drees-Kaufmann k from n >= ``DK_MIN_N``, else ``hill_lepski``; ``(alpha, k, diagnostics
+    with its "branch")``.  ``a``: a positive float64 array."""
+    n = a.size
     if n >= DK_MIN_N:
         H = _hill_curve(a)
         k, dk = _dk_k(H, n)
-        diag.update(branch="hill_dk", **dk)
-        return _alpha_at(H, k, "stable_dk"), k, diag
+        return _alpha_at(H, k, "stable_dk"), k, {"branch": "hill_dk", **dk}
     alpha, k, lep = hill_lepski(torch.from_numpy(a))
-    diag.update(branch="hill_lepski", **lep)
-    return alpha, k, diag
+    return alpha, k, {"branch": "hill_lepski", **lep}

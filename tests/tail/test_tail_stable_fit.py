@@ -112,6 +112,7 @@ def test_gaussian_reads_two_with_a_warning():
     with pytest.warns(TailWarning, match="fits a Gaussian"):
         e = estimate(x)
     assert e.alpha >= 2.0 - SF.ALPHA_STEP and e.diagnostics["branch"] == "stable"
+    assert e.diagnostics["gaussian"] is True
 
 
 def test_documented_failure_student_t4_at_n_1e3():
