@@ -113,8 +113,10 @@ def main(argv=None) -> int:
                   "Gaussian tails read as a large alpha that grows with n; check with --gof",
                   file=sys.stderr)
         elif res.diagnostics.get("gaussian") and not args.gof:
-            print("warning: light tail? the sample fits the stable law at alpha = 2 (a Gaussian); "
-                  "check with --gof", file=sys.stderr)
+            model = ("the stable law at alpha = 2" if res.diagnostics.get("branch") == "stable"
+                     else "a Student-t at its largest nu")
+            print(f"warning: light tail? the sample fits {model} (a Gaussian); check with --gof",
+                  file=sys.stderr)
         gof = None
         if args.gof:
             if args.estimator in SIGNED:

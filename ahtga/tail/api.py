@@ -6,12 +6,18 @@ sample each accepts (``MIN_N``; fewer values is an error naming the estimator):
 =============  ==========================================================  ======  ==============
 name           what                                                        min n   options
 =============  ==========================================================  ======  ==============
-stable_dk      **default**: the |symmetric stable| quantile fit when its    3       level
+stable_t_dk    **default**: |symmetric stable| or |Student-t|, whichever      3       level,
+               passes its goodness-of-fit test (p >= level = 1e-3),               stable_log_odds
+               by likelihood when both do (the t needs log-likelihood
+               1.5 above the stable law's); else Hill at the
+               Drees-Kaufmann k (n >= 1000) or hill_lepski (n < 1000);
+               n >= 32 for the models (``ahtga.tail.stable_t``)
+stable_dk      the |symmetric stable| quantile fit when its                3       level
                goodness-of-fit test does not reject the stable law
                (p >= level = 1e-3, n >= 32), else Hill at the
                Drees-Kaufmann k (n >= 1000) or hill_lepski (n < 1000)
-               (``ahtga.tail.stable_fit``; fails on |Student-t(4)| at
-               n ~ 1e3, read as stable 1.7)
+               (``ahtga.tail.stable_fit``; the default until the t check:
+               reads |Student-t(4)| at n ~ 1e3 as stable 1.7)
 stable_quantile  the |symmetric stable| quantile fit alone (alpha in      16      --
                [0.6, 2]; diagnostics: p_value of the fit's test)
 hill_dk        Hill at the Drees-Kaufmann (1998) k, rho = -1               16      --
@@ -64,6 +70,7 @@ from .lepski import MIN_N as _LEPSKI_MIN_N, hill_lepski
 from .others import kernel_type, moment, pickands, stable_mmo
 from .rbc import hill_rbc
 from .stable_fit import MIN_N as _SF_MIN_N, hill_dk, stable_dk, stable_quantile_fit
+from .stable_t import MIN_N as _ST_MIN_N, STABLE_LOG_ODDS, stable_t_dk
 
 
 @dataclass
@@ -141,6 +148,11 @@ def _stable_dk(t, *, level=1e-3):
     return TailEstimate(alpha, k, "stable_dk", diag)
 
 
+def _stable_t_dk(t, *, level=1e-3, stable_log_odds=STABLE_LOG_ODDS):
+    alpha, k, diag = stable_t_dk(t, level=level, stable_log_odds=stable_log_odds)
+    return TailEstimate(alpha, k, "stable_t_dk", diag)
+
+
 def _stable_quantile(t):
     alpha, diag = stable_quantile_fit(t)
     return TailEstimate(alpha, None, "stable_quantile", diag)
@@ -151,8 +163,9 @@ def _hill_dk(t):
     return TailEstimate(alpha, k, "hill_dk", diag)
 
 
-DEFAULT = "stable_dk"
+DEFAULT = "stable_t_dk"
 ESTIMATORS: dict[str, Callable[..., TailEstimate]] = {
+    "stable_t_dk": _stable_t_dk,
     "stable_dk": _stable_dk,
     "stable_quantile": _stable_quantile,
     "hill_dk": _hill_dk,
@@ -171,7 +184,7 @@ ESTIMATORS: dict[str, Callable[..., TailEstimate]] = {
 SIGNED = frozenset({"stable_mmo"})
 RANDOM = frozenset({"hill_lepski", "hill_db", "hill_db_sqrt", "hill_db_te"})
 #: the smallest sample each registered estimator accepts (module docstring)
-MIN_N: dict[str, int] = {**_SF_MIN_N, "hill_lepski": _LEPSKI_MIN_N, "hill": 2, "hill_floor_sqrt": 2, "hill_db": 16, "hill_db_sqrt": 16, "hill_db_te": 16,
+MIN_N: dict[str, int] = {"stable_t_dk": _ST_MIN_N, **_SF_MIN_N, "hill_lepski": _LEPSKI_MIN_N, "hill": 2, "hill_floor_sqrt": 2, "hill_db": 16, "hill_db_sqrt": 16, "hill_db_te": 16,
                          "hill_rbc": 8, "pickands": 4, "moment": 2, "kernel": 3, "stable_mmo": 4}
 
 
@@ -190,11 +203,11 @@ def _lookup(name: str):
 def estimate(x, estimator: str = DEFAULT, *, seed: int | None = None, **options) -> TailEstimate:
     """Estimate the tail index of the 1-d sample ``x`` with a registered estimator.
 
-    The default, ``stable_dk``, is the |symmetric stable| quantile fit where its test does not
-    reject the stable law, else Hill at the Drees-Kaufmann k (``hill_lepski`` below n = 1000);
-    see :mod:`ahtga.tail.stable_fit` for its one known failure (|Student-t(4)| at n ~ 1e3).
-    ``hill_lepski`` (the previous default, still AHTGA's), ``hill_db`` (the one before),
-    ``hill_db_sqrt`` and ``hill_db_te`` are kept by name.  ``seed`` seeds the random
+    The default, ``stable_t_dk``, reads the |symmetric stable| or the |Student-t| model,
+    whichever fits (by likelihood when both do), else Hill at the Drees-Kaufmann k
+    (``hill_lepski`` below n = 1000); see :mod:`ahtga.tail.stable_t` for the choice and what it
+    costs.  ``stable_dk`` (the previous default, the stable model alone), ``hill_lepski``
+    (AHTGA's), ``hill_db``, ``hill_db_sqrt`` and ``hill_db_te`` are kept by name.  ``seed`` seeds the random
     estimators (double bootstraps; ``hill_lepski`` only from n = cap_n); the others ignore it.
     Unknown options raise a ValueError naming them and listing the valid ones.
     """

@@ -26,7 +26,7 @@ r_n = 2.5 gamma~ n^(1/4) (gamma~ = H(2 sqrt n)), xi = 0.7, and
 k = 3^(-1) (2 gamma~^2)^(1/3) (kbar(r_n^xi) / kbar(r_n)^xi)^(1/(1-xi)), bounded below by
 k_0 = max(10, floor(sqrt(n)/2)); no crossing: k = n - 1.  alpha = (k-1)/(k H(k)).
 
-**stable_dk** (the default).  When n >= ``STABLE_MIN_N`` and the stable law is not rejected
+**stable_dk** (the default before ``stable_t_dk``).  When n >= ``STABLE_MIN_N`` and the stable law is not rejected
 (``p_value >= level``, default 1e-3, with alpha_hat inside the table), the estimate is the stable
 fit's alpha_hat (a fit at alpha = 2, a Gaussian, returns 2 with a TailWarning: no power-law
 tail); otherwise Hill at the Drees-Kaufmann k from n >= ``DK_MIN_N`` = 1000 and ``hill_lepski``
@@ -43,7 +43,9 @@ distinguishable from a |stable| law with alpha ~ 1.7 below its 99% quantile (onl
 above it), the test accepts it, and the estimate is that stable index (1.7), not the Pareto tail
 index 4; lognormal samples of 1e3 read ~1.4 (90% accepted).  Below n ~ 500 the test has little
 power: exponential and lognormal samples of 256 read ~1.5 (all accepted), so a sample that small
-is read as if it were stable whatever it is (``sim.stable_dk_study``).  Data that may be
+is read as if it were stable whatever it is (``sim.stable_dk_study``).  The default,
+``stable_t_dk`` (``ahtga.tail.stable_t``), adds a Student-t model and a likelihood choice for the
+first of these failures.  Data that may be
 finite-variance or light-tailed at such sizes need ``hill_dk`` or ``hill_lepski`` as well; the optimizer keeps ``hill_lepski`` (``ahtga.optim.AHTGA``: per-example norms
 are not |symmetric stable|).
 
@@ -106,26 +108,36 @@ def _positive(x, min_n, what) -> np.ndarray:
     return t.detach().to("cpu", torch.float64).numpy()
 
 
+def ratios(x: np.ndarray, p) -> np.ndarray:
+    """log q_p - log q_0.5 of the positive sample ``x`` at the probabilities ``p`` (last: 0.5)."""
+    logq = np.log(np.quantile(x, p))
+    return logq[:-1] - logq[-1]
+
+
+def gls_stat(p, r: np.ndarray, R: np.ndarray, g: np.ndarray, n: int) -> np.ndarray:
+    """The generalised least-squares distance S of the observed log quantile ratios ``r`` (at the
+    probabilities ``p``, the median last) from each row of ``R`` (the law's ratios), with the
+    asymptotic covariance of sample quantiles; ``g`` (rows, len(p)): d log q / dp of each law
+    at ``p``.  Shared by the stable fit and the Student-t check (``stable_t``)."""
+    p = np.asarray(p, dtype=float)
+    pm, pM = np.minimum.outer(p, p), np.maximum.outer(p, p)
+    C = (pm * (1.0 - pM) / n)[None] * g[:, :, None] * g[:, None, :]
+    m = len(p) - 1
+    D = np.hstack([np.eye(m), -np.ones((m, 1))])
+    Cr = D @ C @ D.T
+    d = r[None, :] - R
+    return np.einsum("ai,ai->a", d, np.linalg.solve(Cr, d[..., None])[..., 0])
+
+
 def _fit(x: np.ndarray, fit_p=FIT_P) -> dict:
     """The fit on the ratios at ``fit_p`` (probabilities of the table; ``FIT_P`` by default)."""
     fine, P, LQ, dlogq, idx = _table()
     if tuple(fit_p) != FIT_P:
         idx = [int(np.flatnonzero(np.isclose(P, q))[0]) for q in fit_p] + [idx[-1]]
-    n = x.size
     p = P[idx]
-    q = np.quantile(x, p)
-    logq = np.log(q)                                   # positive data: q > 0
-    r = logq[:-1] - logq[-1]
+    r = ratios(x, p)
     R = LQ[:, idx[:-1]] - LQ[:, [idx[-1]]]
-    g = dlogq[:, idx]                                  # (alphas, m + 1)
-    pm, pM = np.minimum.outer(p, p), np.maximum.outer(p, p)
-    base = pm * (1.0 - pM) / n
-    C = base[None] * g[:, :, None] * g[:, None, :]
-    m = len(idx) - 1
-    D = np.hstack([np.eye(m), -np.ones((m, 1))])
-    Cr = D @ C @ D.T
-    d = r[None, :] - R
-    S = np.einsum("ai,ai->a", d, np.linalg.solve(Cr, d[..., None])[..., 0])
+    S = gls_stat(p, r, R, dlogq[:, idx], x.size)
     j = int(np.argmin(S))
     alpha, smin = float(fine[j]), float(S[j])
     if 0 < j < S.size - 1:             # the parabola through the grid minimum and its neighbours
@@ -135,6 +147,7 @@ def _fit(x: np.ndarray, fit_p=FIT_P) -> dict:
             alpha = float(fine[j] + off * (fine[1] - fine[0]))
             smin = max(0.0, float(S[j] - 0.25 * (S[j - 1] - S[j + 1]) * off))
     inside = j > 0
+    m = len(idx) - 1
     pval = float(stats.chi2.sf(smin, m - 1)) if inside else 0.0
     return {"alpha": alpha, "p_value": pval, "stat": smin, "inside": inside, "df": m - 1,
             "at_top": bool(alpha >= fine[-1] - ALPHA_STEP)}

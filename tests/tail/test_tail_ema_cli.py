@@ -64,7 +64,7 @@ def test_cli_signed_estimator_and_seed(files, capsys):
         outs.append(json.loads(capsys.readouterr().out.strip().splitlines()[-1]))
     assert outs[0] == outs[1] and outs[0]["estimator"] == "hill_db"
     assert main([str(tmp / "d.npy"), "--json"]) == 0          # the default estimator
-    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["estimator"] == "stable_dk"
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["estimator"] == "stable_t_dk"
 
 
 def test_cli_errors_exit_2(files, tmp_path, capsys):

@@ -10,7 +10,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy.stats import levy_stable
 
-from ahtga.tail import (DEFAULT, MIN_N, TailWarning, estimate, hill, hill_dk, hill_lepski,
+from ahtga.tail import (MIN_N, TailWarning, estimate, hill, hill_dk, hill_lepski,
                         stable_dk, stable_quantile_fit)
 from ahtga.tail import _stable_table as TABLE
 from ahtga.tail import stable_fit as SF
@@ -25,10 +25,9 @@ def abs_stable(alpha, n, seed):
     return np.abs(stable_rvs(alpha, 0.0, size=n, parameterization="S1", rng=seed))
 
 
-def test_default_and_registry():
-    assert DEFAULT == "stable_dk"
+def test_registry():
     assert MIN_N["stable_dk"] == 3 and MIN_N["stable_quantile"] == 16 and MIN_N["hill_dk"] == 16
-    e = estimate(abs_stable(1.5, 2000, 0))
+    e = estimate(abs_stable(1.5, 2000, 0), "stable_dk")
     assert e.estimator == "stable_dk" and e.k is None and e.diagnostics["branch"] == "stable"
 
 
@@ -44,7 +43,7 @@ def test_table_against_scipy(ai, alpha):
 @pytest.mark.parametrize("alpha", [1.0, 1.5, 1.8, 1.9])
 def test_stable_branch_is_accurate_where_hill_is_not(alpha):
     x = abs_stable(alpha, 10_000, int(alpha * 100))
-    e = estimate(x)
+    e = estimate(x, "stable_dk")
     assert e.diagnostics["branch"] == "stable" and e.diagnostics["stable_p"] >= 1e-3
     assert abs(e.alpha - alpha) < 0.04, e.alpha
     if alpha >= 1.8:   # Hill-type rules read far too light a tail there (the reason for the fit)
@@ -56,7 +55,7 @@ def test_non_stable_laws_are_rejected_at_n_1e4(law):
     rng = np.random.default_rng(3)
     x = {"pareto": lambda: pareto(rng, 10_000, 0.9), "t4": lambda: np.abs(rng.standard_t(4, 10_000)),
          "exponential": lambda: rng.exponential(size=10_000)}[law]()
-    e = estimate(x)
+    e = estimate(x, "stable_dk")
     assert e.diagnostics["branch"] == "hill_dk" and e.diagnostics["stable_p"] < 1e-3
     a, k, _ = hill_dk(x)
     assert (e.alpha, e.k) == (a, k)
@@ -77,11 +76,11 @@ def test_hill_dk_is_corrected_hill_at_its_k():
 def test_small_samples_take_hill_lepski_unless_stable():
     rng = np.random.default_rng(5)
     x = pareto(rng, 20, 1.5)                       # below STABLE_MIN_N: hill_lepski alone
-    e = estimate(x)
+    e = estimate(x, "stable_dk")
     assert e.diagnostics["branch"] == "hill_lepski" and e.diagnostics["stable_p"] is None
     assert e.alpha == hill_lepski(x)[0]
     x = pareto(rng, 600, 1.0)                      # rejected below DK_MIN_N: hill_lepski
-    e = estimate(x)
+    e = estimate(x, "stable_dk")
     assert e.diagnostics["branch"] == "hill_lepski" and e.diagnostics["stable_p"] < 1e-3
     assert (e.alpha, e.k) == hill_lepski(x)[:2]
 
@@ -94,7 +93,7 @@ def test_small_stable_samples_beat_hill_at_sqrt_n():
         x = abs_stable(1.5, 64, 500 + s)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", TailWarning)
-            new.append(estimate(x).alpha)
+            new.append(estimate(x, "stable_dk").alpha)
         base.append(float(hill(x, 8)))
     rm = lambda v: math.sqrt(np.mean((np.array(v) - 1.5) ** 2))
     assert rm(new) < 0.5 * rm(base), (rm(new), rm(base))
@@ -106,11 +105,11 @@ def test_gaussian_reads_two_with_a_warning():
     whose fit sits at the table's upper end (the exact half-normal quantiles) warns that there
     is no power-law tail."""
     from scipy.stats import halfnorm
-    e = estimate(np.abs(np.random.default_rng(6).standard_normal(20_000)))
+    e = estimate(np.abs(np.random.default_rng(6).standard_normal(20_000)), "stable_dk")
     assert e.diagnostics["branch"] == "stable" and e.alpha > 1.95
     x = halfnorm.ppf((np.arange(5000) + 0.5) / 5000)
     with pytest.warns(TailWarning, match="fits a Gaussian"):
-        e = estimate(x)
+        e = estimate(x, "stable_dk")
     assert e.alpha >= 2.0 - SF.ALPHA_STEP and e.diagnostics["branch"] == "stable"
     assert e.diagnostics["gaussian"] is True
 
@@ -119,7 +118,7 @@ def test_documented_failure_student_t4_at_n_1e3():
     """The module docstring's known failure is real: at n = 1000 |Student-t(4)| is accepted as
     |stable| and read near 1.7, not 4 (at n = 1e4 it is rejected; test above)."""
     rng = np.random.default_rng(7)
-    reads = [estimate(np.abs(rng.standard_t(4, 1000))) for _ in range(5)]
+    reads = [estimate(np.abs(rng.standard_t(4, 1000)), "stable_dk") for _ in range(5)]
     assert sum(r.diagnostics["branch"] == "stable" for r in reads) >= 3
     assert all(r.alpha < 2.1 for r in reads if r.diagnostics["branch"] == "stable")
 
@@ -135,7 +134,7 @@ def test_quantile_fit_alone_and_its_test():
 
 def test_deterministic_and_torch_input():
     x = abs_stable(1.7, 3000, 9)
-    a, b = estimate(x, seed=1), estimate(torch.as_tensor(x), seed=2)
+    a, b = estimate(x, "stable_dk", seed=1), estimate(torch.as_tensor(x), "stable_dk", seed=2)
     assert (a.alpha, a.k, a.diagnostics) == (b.alpha, b.k, b.diagnostics)
 
 
@@ -144,7 +143,7 @@ def test_errors_name_the_argument():
     with pytest.raises(ValueError, match=r"`level`"):
         stable_dk(x, level=0.0)
     with pytest.raises(ValueError, match=r"`level`"):
-        estimate(x, level=1.5)
+        estimate(x, "stable_dk", level=1.5)
     with pytest.raises(ValueError, match=r"must be positive for stable_dk; got 1 value"):
         stable_dk(np.r_[x, 0.0])
     with pytest.raises(ValueError, match=r"must be positive for hill_dk"):
@@ -165,7 +164,7 @@ def test_monotone_in_the_true_index_within_a_branch(seed, n, c, alpha, stable):
     x = abs_stable(alpha, n, seed) if stable else pareto(np.random.default_rng(seed), n, alpha)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TailWarning)
-        a, b = estimate(x), estimate(x ** (1.0 / c))
+        a, b = estimate(x, "stable_dk"), estimate(x ** (1.0 / c), "stable_dk")
     assume(a.diagnostics["branch"] == b.diagnostics["branch"] and abs(c - 1) > 1e-3)
     if a.diagnostics["branch"] == "stable" and max(a.alpha, b.alpha) >= 2.0 - SF.ALPHA_STEP:
         assert (b.alpha - a.alpha) * (c - 1) >= 0       # pinned at the table's end: may tie
