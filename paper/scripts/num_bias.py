@@ -14,8 +14,17 @@ the 18-cell grid where ``hill_db_sqrt`` beats ``hill_db``), ``\atlasDefaultBeats
 ``\atlasSmallMax`` (largest estimate over the true index there), ``\atlasParetoTypeWorstRatio``;
 ``\atlasBestStable`` / ``\atlasBestOther`` (how many cells each estimator has the lowest RMSE
 in, |stable| and the other laws, out of ``\atlasBestStableCells`` / ``\atlasBestOtherCells``),
-``\atlasMmoBestWhere`` (the |stable| cells where ``stable_mmo`` is best).  Every macro the
-text uses is defined even without atlas results (value "n/a"), by ``\providecommand``.
+``\atlasMmoBestWhere`` (the |stable| cells where ``stable_mmo`` is best); the cells where the
+default's model choice matters (n = 1e3): ``\atlasCell<Law><Alpha><Estimator>`` = RMSE of
+``stable_t_dk`` (Default), ``stable_dk`` (StableDk) and ``hill_db_te`` (Te) on |Student-t(4)|
+and |stable| 1.7 and 1.9.  From the design study ``MEASURED/atlas/_stable_t_design.json``
+(``sim.stable_t_study``): ``\stLogOdds`` (the coded threshold), ``\stDesignWorstRatio`` (the
+coded rule's worst RMSE ratio to the targets' references), ``\stDesignStableOnlyWorstRatio``,
+``\stDesign<Cell>`` / ``\stDesign<Cell>StableOnly`` (RMSE with the coded rule / with the
+stable model alone) for TFour, SOneSeven, SOneNine at n = 1e3, and the laws outside the atlas
+``\stExtra<Law><N>`` (median estimate) with ``\stExtra<Law><N>T`` (share read as Student-t,
+percent).  Every macro the text uses is defined even without atlas results (value "n/a"), by
+``\providecommand``.
 """
 import pathlib
 import re
@@ -38,7 +47,15 @@ USED = ["atlasNref", "atlasReps", "atlasScale", "atlasHillDbMeanAOnePointFive",
         "atlasDefaultTeCells", "atlasDefaultLosesTeWhere", "atlasTargetGrid", "atlasTargetAbs",
         "atlasTargetParetoType", "atlasTargetSmall", "atlasTargetCost", "atlasSmallWorstRatio",
         "atlasSmallMax", "atlasParetoTypeWorstRatio", "atlasBestStable", "atlasBestStableCells",
-        "atlasBestOther", "atlasBestOtherCells", "atlasMmoBestWhere"]
+        "atlasBestOther", "atlasBestOtherCells", "atlasMmoBestWhere", "stLogOdds",
+        "stDesignWorstRatio", "stDesignStableOnlyWorstRatio"]
+CHOICE_CELLS = (("TFour", "student_t", 4.0), ("SOneSeven", "stable", 1.7), ("SOneNine", "stable", 1.9))
+CHOICE_ESTIMATORS = (("Default", "stable_t_dk"), ("StableDk", "stable_dk"), ("Te", "hill_db_te"))
+EXTRA = (("Lognormal", "lognormal"), ("Exponential", "exponential"), ("Gauss", "gauss"), ("TTen", "t10"))
+EXTRA_N = (("TwoFiftySix", 256), ("Thousand", 1000), ("TenThousand", 10000))
+USED += [f"atlasCell{c}{e}" for c, _, _ in CHOICE_CELLS for e, _ in CHOICE_ESTIMATORS]
+USED += [f"stDesign{c}{v}" for c, _, _ in CHOICE_CELLS for v in ("", "StableOnly")]
+USED += [f"stExtra{law}{n}{v}" for law, _ in EXTRA for n, _ in EXTRA_N for v in ("", "T")]
 _NEWCMD = re.compile(r"^\\newcommand\{\\([A-Za-z]+)\}\{(.*)\}\s*$")
 
 
@@ -51,6 +68,34 @@ def where(cells) -> str:
         by_n.setdefault(int(n), []).append(float(a))
     return "; ".join(f"$\\alpha\\in\\{{{', '.join(f'{x:g}' for x in sorted(v))}\\}}$ at $n={n}$"
                      for n, v in sorted(by_n.items()))
+
+
+def design(path: pathlib.Path, M) -> None:
+    """The ``\\st...`` macros from ``sim.stable_t_study``'s file (nothing when it is absent)."""
+    import json
+
+    from ahtga.tail.stable_t import STABLE_LOG_ODDS
+    M.add("stLogOdds", f"{STABLE_LOG_ODDS:g}")
+    if not path.exists():
+        return
+    d = json.loads(path.read_text())
+    rules = d.get("rules", {})
+    coded = rules.get(f"llr>{STABLE_LOG_ODDS:g}")
+    only = rules.get("stable_only")
+    if coded and only:
+        M.add("stDesignWorstRatio", f"{coded['worst_ratio']:.2f}")
+        M.add("stDesignStableOnlyWorstRatio", f"{only['worst_ratio']:.2f}")
+        for cname, law, alpha in CHOICE_CELLS:
+            key = f"{law}_a{alpha:g}_n1000"
+            if key in coded["cells"]:
+                M.add(f"stDesign{cname}", f"{coded['cells'][key]['rmse']:.2f}")
+                M.add(f"stDesign{cname}StableOnly", f"{only['cells'][key]['rmse']:.2f}")
+    for lname, law in EXTRA:
+        for nname, n in EXTRA_N:
+            v = d.get("extra", {}).get(f"{law}_n{n}")
+            if v:
+                M.add(f"stExtra{lname}{nname}", f"{v['median']:.2f}")
+                M.add(f"stExtra{lname}{nname}T", f"{100 * v['branches'].get('student_t', 0.0):.0f}")
 
 
 def main(argv=None):
@@ -106,6 +151,14 @@ def main(argv=None):
     for kp in (summary or {}).get("known_points", []):
         alpha = C.camel(f"{kp['alpha']:g}")
         M.add(f"atlas{C.camel(kp['estimator'])}RefA{alpha}", f"{kp['reference']:.2f}")
+    cells = {(c["estimator"], c["law"], float(c["alpha"]), int(c["n"])): c
+             for c in (summary or {}).get("cells", [])}
+    for cname, law, alpha in CHOICE_CELLS:
+        for ename, est in CHOICE_ESTIMATORS:
+            r = (cells.get((est, law, alpha, 1000)) or {}).get("rmse")
+            if r is not None:
+                M.add(f"atlasCell{cname}{ename}", f"{r:.2f}")
+    design(pathlib.Path(a.measured) / "atlas" / "_stable_t_design.json", M)
     lines = [M.text()]
     lines += [f"\\providecommand{{\\{n}}}{{n/a}}" for n in USED if n not in M.names]
     C.write_text(a.out, "\n".join(lines) + "\n")

@@ -1,5 +1,5 @@
-"""Issue 14's grids for the default estimator (``ahtga.tail.DEFAULT``, ``stable_dk``) and the
-previous one (``hill_lepski``, AHTGA's): RMSE against the double bootstraps
+"""Issue 14's grids for the default estimator (``ahtga.tail.DEFAULT``, ``stable_t_dk``), the
+previous ones (``stable_dk``, the stable model alone, and ``hill_lepski``, AHTGA's): RMSE against the double bootstraps
 on |stable| data (alpha in {1, 1.2, 1.5, 1.7, 1.8, 1.9} x n in {1e3, 1e4, 1e5}), on Pareto-type
 laws, and against Hill at k = floor(sqrt(n)) on small samples (largest estimate too), with each
 target's verdict, all from ``sim.bias.report``'s summary; a placeholder without atlas results.
@@ -13,7 +13,7 @@ import common as C  # noqa: E402
 
 from ahtga.tail import DEFAULT  # noqa: E402
 
-COLS = (DEFAULT, "hill_lepski", "hill_db_te", "hill_db", "hill_db_sqrt")
+COLS = (DEFAULT, "stable_dk", "hill_lepski", "hill_db_te", "hill_db", "hill_db_sqrt")
 
 
 def _tt(name: str) -> str:

@@ -13,7 +13,7 @@ are run logs) and writes into ``out``:
   estimator and alpha, one block per law at that law's reference n.
 - ``bias_numbers.tex``: ``\\newcommand`` macros of the numbers quoted in the text (below).
 - ``bias_atlas_summary.json``: every cell's summary, the headline numbers and the known points,
-  issue 14's targets for the default ``stable_dk`` (``targets``: cells, numbers, verdict PASS /
+  issue 14's targets for the default ``stable_t_dk`` (``targets``: cells, numbers, verdict PASS /
   FAIL / INCOMPLETE), ``sqrt_vs_paper`` (cells of the 18-cell |stable| grid where ``hill_db_sqrt``
   beats ``hill_db``) and ``best_by_cell`` (lowest RMSE per cell).
 - ``atlas_targets.txt``: the same targets as text; ``python -m sim.bias report`` prints it.
@@ -301,7 +301,7 @@ def _macros(idx, ests, summary, out: pathlib.Path):
 
 
 # ----------------------------------------------------------------------------- issue 14 targets
-NEW = "stable_dk"              # the default estimator the targets are about (ahtga.tail.DEFAULT)
+NEW = "stable_t_dk"            # the default estimator the targets are about (ahtga.tail.DEFAULT)
 DB_REF = "hill_db_te"          # the double bootstrap with tail-estimation's factor and sizes
 
 
