@@ -3,9 +3,9 @@
 Every ``every`` steps the monitor computes the per-example gradient norms ``||g_i||`` of a fixed
 probe batch (one backward through ``ahtga.engine.PerExampleEngine``) at the current parameters
 and estimates their tail index with ``ahtga.tail.estimate`` (default: :data:`NORM_ESTIMATOR`,
-``hill_lepski``, AHTGA's estimator -- not the package default ``stable_dk``, whose parametric
-branch is for |symmetric stable| data, which gradient norms are not, and reads a light tail as
-stable alpha ~ 2; the experiments pass their config's ``tail_estimator``).  The probe batch is fixed so that changes over training reflect the
+``hill_lepski``, AHTGA's estimator -- not the package default ``stable_t_dk``, whose parametric
+branches are for |symmetric stable| or |Student-t| data, which gradient norms need not be, and
+read small light-tailed samples as one of them; the experiments pass their config's ``tail_estimator``).  The probe batch is fixed so that changes over training reflect the
 model, not the sample.  The measurement leaves the model's ``.grad`` as it found them (saved and
 restored), so it can sit between optimizer steps of any optimizer.
 

@@ -186,10 +186,10 @@ class AHTGA(torch.optim.Optimizer):
         ``ahtga_gmax1`` of ``ahtga.experiments.presets`` measure the effect).  Pass
         ``"quadratic"`` for the source.
     estimator : a name of ``ahtga.tail.ESTIMATORS`` (default "hill_lepski"; "hill_db" is the
-        source's) or a callable.  Not the package's default ``stable_dk``: its parametric branch
-        fits |symmetric stable| data, which per-example norms are not, and below n ~ 500 its
-        stable test accepts light-tailed samples (``ahtga.tail.stable_fit``); the controller
-        measurements were made with ``hill_lepski``.  A callable is
+        source's) or a callable.  Not the package's default ``stable_t_dk``: its parametric
+        branches fit |symmetric stable| or |Student-t| data, which per-example norms need not
+        be, and below n ~ 500 its tests accept light-tailed samples (``ahtga.tail.stable_t``);
+        the controller measurements were made with ``hill_lepski``.  A callable is
         ``f(x, *, seed) -> .alpha, .k``.
     estimator_options : keyword options for a named estimator.
     transform : "direction" (default), "sign" or "sign_normalized".
