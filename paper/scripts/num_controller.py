@@ -60,11 +60,19 @@ DOSE_METRICS = [("regime.alpha_transformed_median", "achieved $\\alpha$", 2),
 
 
 # ----------------------------------------------------------------------------- records
+#: runs measured for the controller only (regime logging), kept out of ``MEASURED/small`` where
+#: a preset of the same name holds the accuracy comparison with another setting (Fashion-MNIST:
+#: ``main_fashion`` on 20000 images there, before the regime was logged; 10000 images here)
+CONTROLLER_ONLY = "controller_small"
+
+
 def records(args) -> dict[str, list[dict]]:
-    """``{"Tiny": tiny records under RESULTS/experiments, "Small": measured/small records}``."""
+    """``{"Tiny": tiny records under RESULTS/experiments, "Small": measured/small records and
+    those of MEASURED/controller_small}``."""
     tiny = [r for r in C.experiment_records(args.results)
             if str(r.get("scale", C.get(r, "config.scale"))) == "tiny"]
-    return {"Tiny": tiny, "Small": C.small_records(args.measured)}
+    extra = C.load_records(pathlib.Path(args.measured) / CONTROLLER_ONLY)
+    return {"Tiny": tiny, "Small": C.small_records(args.measured) + extra}
 
 
 def table_head(head: list[str], title: str, *, text_cols: int = 1, note: str = "") -> list[str]:
