@@ -228,7 +228,7 @@ def stable_t_dk(x, *, level: float = 1e-3, stable_log_odds: float = STABLE_LOG_O
     level = check_in_range("level", level, 0.0, 1.0, lo_open=True, hi_open=True)
     stable_log_odds = check_in_range("stable_log_odds", stable_log_odds, -math.inf, math.inf,
                                      lo_open=True, hi_open=True)
-    a = _positive(x, MIN_N, "stable_t_dk")
+    a = np.sort(_positive(x, MIN_N, "stable_t_dk"))   # sorted: sums, hence fits, order-free
     diag = {"branch": None, "stable_alpha": None, "stable_p": None, "stable_stat": None,
             "t_nu": None, "t_scale": None, "t_p": None, "loglik_stable": None, "loglik_t": None,
             "vuong_z": None, "gaussian": False}
