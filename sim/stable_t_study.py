@@ -51,7 +51,9 @@ VUONG_LEVELS = (0.5, 0.25, 0.1, 0.05, 0.01)
 
 
 def record(x: np.ndarray) -> dict:
-    """The parts of ``stable_t_dk``'s decision for one sample (the estimate of every branch)."""
+    """The parts of ``stable_t_dk``'s decision for one sample (the estimate of every branch),
+    on the sample sorted as the estimator sorts it."""
+    x = np.sort(x)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         hill = float(SF.hill_type(x)[0])
