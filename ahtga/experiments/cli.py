@@ -81,14 +81,14 @@ def work(kind: str, preset: str, scale: str, overrides: dict, label: str, seed: 
     submitit can pickle it).  ``copies``: (preset, label) pairs holding the identical run,
     written from this run's result afterwards.  Returns ``(kind, what, seconds)``; ``kind`` is
     ``sweep``, ``run`` (trained here), ``found`` (a current result was there or another process
-    wrote it meanwhile) or ``busy`` (another live process holds the run)."""
+    wrote it meanwhile), ``copy`` (the identical run of another preset, copied) or ``busy`` (another live process holds the run)."""
     t0 = time.time()
     cfg = resolve(preset, scale, overrides)
     if kind == "sweep":
         lr_sweep(cfg, label, Path(out))
     else:
         src, status = run_one_status(cfg, label, seed, out, force=force, tensorboard=tensorboard)
-        kind = {"trained": "run", "current": "found", "busy": "busy"}[status]
+        kind = {"trained": "run", "current": "found", "copied": "copy", "busy": "busy"}[status]
         for p2, l2 in (copies if src is not None else ()):
             copy_result(src, resolve(p2, scale, overrides), l2, seed, out)
     return kind, f"{preset}/{label}" + ("" if kind == "sweep" else f"/seed{seed}"), time.time() - t0

@@ -60,7 +60,7 @@ from .optimizers import check_labels
 from .registry import (PRESETS, SEEDS, VARIANT_GRIDS, VARIANTS, Preset, RunSource, get_task,
                        load_plugins, make_preset, register_preset, register_variant)
 
-__all__ = ["PRESETS", "VARIANTS", "VARIANT_GRIDS", "Preset", "resolve", "default_seeds",
+__all__ = ["PRESETS", "VARIANTS", "VARIANT_GRIDS", "ADAPTIVITY", "Preset", "resolve", "default_seeds",
            "presets_at", "run_all_presets", "check_optimizers"]
 
 MAIN = ("sgd", "adam", "clipped_sgd", "normalized_sgd", "tailopt", "signsgd", "signum",
@@ -116,6 +116,19 @@ def _matched_gamma(result: dict) -> dict:
 # (same preset, same seed), so only the adaptation of gamma differs
 register_variant("ahtga_gamma_matched", "ahtga", {},
                  from_run=RunSource("ahtga", _matched_gamma, "gamma (the mean gamma of its run)"))
+# the same control where the controller operates with the wider clamp (CIFAR-10, Fashion-MNIST:
+# with the default clamp it is pinned there): gamma fixed at ahtga_clamp50's mean gamma
+register_variant("ahtga_clamp50_gamma_matched", "ahtga", {"alpha_clamp": (0.1, 50.0)},
+                 from_run=RunSource("ahtga_clamp50", _matched_gamma,
+                                    "gamma (the mean gamma of its run)"))
+#: The adaptivity presets: preset -> (the adaptive label, its gamma-matched control, gamma = 0).
+#: On MNIST plain AHTGA operates with the defaults; on CIFAR-10 and Fashion-MNIST the default
+#: clamp (0.1, 5) pins it (readings above 5 in 96-97% of steps, see paper/measured/README.md), so
+#: the adaptive run there is ``ahtga_clamp50``.  ``gamma = 0`` does not read the clamp.
+ADAPTIVITY = {"adaptivity": ("ahtga", "ahtga_gamma_matched", "ahtga_gamma0"),
+              "adaptivity_cifar": ("ahtga_clamp50", "ahtga_clamp50_gamma_matched", "ahtga_gamma0"),
+              "adaptivity_fashion": ("ahtga_clamp50", "ahtga_clamp50_gamma_matched",
+                                     "ahtga_gamma0")}
 # the source's full configuration: the unbounded quadratic rule, absolute alpha* = 1.5, a
 # one-batch estimate (window=1) by the double bootstrap (hill_db)
 register_variant("ahtga_source", "ahtga", {"exponent": "quadratic", "target": 1.5, "window": 1,
@@ -147,6 +160,14 @@ _REUSE = {"lr_from": "main"}
 # the MNIST setting of `main` at small scale: every preset that reuses its learning rates
 # (lr_from="main") trains the same model on the same data (checked by the preset tests)
 _SMALL_MNIST = {"dataset": "mnist", "model": "small_cnn", "model_kwargs": {}}
+# the CPU-sized CIFAR-10 setting of `main_cifar` (the JPEG copy of ../shared fails the official
+# checksums, hence verify_checksums=False there: say so beside any number), and Fashion-MNIST on
+# the same 10000 training images (the controller's regime runs of `main_fashion` were made so)
+_SMALL_CIFAR = {"dataset": "cifar10", "model": "small_cnn", "model_kwargs": {},
+                "max_train_examples": 10000, "verify_checksums": False, "ood": "permuted"}
+_SMALL_FASHION_10K = {"dataset": "fashion_mnist", "model": "small_cnn", "model_kwargs": {},
+                      "max_train_examples": 10000}
+_CORRUPT = ("gaussian", "blur", "contrast")
 
 
 _p = make_preset
@@ -188,9 +209,8 @@ for _preset in [
     # small CNN of the MNIST runs on 10000 training images; the JPEG copy of ../shared fails the
     # official checksums, hence verify_checksums=False there (say so beside any number)
     _p("main_cifar", "main", "CIFAR-10 with the small CNN (CPU-sized comparison)",
-       common={"optimizers": ROBUST, "lr_sweep": True, "perturbations": ("gaussian", "blur", "contrast")},
-       small={"dataset": "cifar10", "model": "small_cnn", "model_kwargs": {},
-              "max_train_examples": 10000, "verify_checksums": False, "ood": "permuted"}),
+       common={"optimizers": ROBUST, "lr_sweep": True, "perturbations": _CORRUPT},
+       small=_SMALL_CIFAR),
     _p("cifar10", "main", "CIFAR-10, ResNet-18 with GroupNorm (JPEG re-encoded copy here)",
        common={"optimizers": ("sgd", "adam", "clipped_sgd", "tailopt", "ahtga", "ahtga_sign"),
                "lr_sweep": True, "dataset": "cifar10", "model": "resnet18",
@@ -235,6 +255,16 @@ for _preset in [
        "trained after ahtga) and with gamma = 0 (ahtga_gamma0); lr of AHTGA's main sweep",
        common={"optimizers": ("ahtga", "ahtga_gamma_matched", "ahtga_gamma0"), **_REUSE},
        tiny={}, small=_SMALL_MNIST),
+    *[_p(name, "controller", f"the adaptivity control on {what} where the controller operates "
+         "(ahtga_clamp50: with the default clamp it is pinned there) against gamma fixed at that "
+         "run's mean gamma for the same seed and gamma = 0; lr of AHTGA's sweep in "
+         f"{src} (the setting of {src}'s small runs)",
+         common={"optimizers": ADAPTIVITY[name], "lr_from": src, "perturbations": _CORRUPT},
+         small=small)
+      for name, what, src, small in (
+          ("adaptivity_cifar", "CIFAR-10 (small CNN, 10000 images)", "main_cifar", _SMALL_CIFAR),
+          ("adaptivity_fashion", "Fashion-MNIST (small CNN, 10000 images)", "main_fashion",
+           _SMALL_FASHION_10K))],
     _p("dose", "controller", "dose-response: the relative target ratio alpha*/ref over "
        + ", ".join(str(r) for r in DOSE_RATIOS) + " (ref: running median of the readings) and "
        "gamma = 0, all with rescale='mean' (coefficients divided by their batch mean, so the "

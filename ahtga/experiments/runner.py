@@ -8,7 +8,10 @@
    (:func:`ahtga.experiments.lr.resolve_lr`; an ``lr_from`` preset without its sweep record is a
    :class:`~ahtga.experiments.lr.MissingSweep`);
 3. claim the run's lock (:mod:`.locks`; a run another live process holds is left to it and
-   ``run_one`` returns None), re-check the result, prepare the data (every data set the run
+   ``run_one`` returns None), re-check the result; when another preset under the same ``OUT``
+   holds a finished result of the same label and seed with this run's :func:`run_key` (the same
+   run, made by an earlier command), copy it (:func:`identical_result`, :func:`copy_result`:
+   ``reused_from`` names it) instead of training it again; else prepare the data (every data set the run
    needs, before training: ``Task.prepare``) and train it with the one loop
    (:func:`ahtga.experiments.loop.train_run`), resuming from its checkpoint only when that
    checkpoint is bound to this exact run and code (:func:`binding_of`);
@@ -40,7 +43,7 @@ from .lr import MissingSweep, known_lr, resolve_lr  # noqa: F401 (MissingSweep r
 from .optimizers import MissingSource, optimizer_kwargs, resolve_optimizer, run_source  # noqa: F401
 from .registry import VARIANT_FROM_RUN, get_task
 
-__all__ = ["run_one", "run_one_status", "run_key", "binding_of", "prepare", "copy_result", "stored_is_current",
+__all__ = ["run_one", "run_one_status", "run_key", "binding_of", "prepare", "copy_result", "identical_result", "stored_is_current",
            "failed_path", "MissingSweep", "MissingSource"]
 
 
@@ -142,7 +145,8 @@ def run_one(cfg: RunConfig, label: str, seed: int, out: str | Path, *, force: bo
 def run_one_status(cfg: RunConfig, label: str, seed: int, out: str | Path, *, force: bool = False,
                    tensorboard: str | None = None) -> tuple[Path | None, str]:
     """:func:`run_one` with what happened: ``trained`` (by this call), ``current`` (a current
-    result was there, or another process wrote it meanwhile) or ``busy`` (path None)."""
+    result was there, or another process wrote it meanwhile), ``copied`` (the identical run of
+    another preset under ``out``: :func:`identical_result`) or ``busy`` (path None)."""
     out = Path(out)
     path = store.result_path(out, cfg.preset, label, seed)
     if _current(path, cfg, label, out, force, say=True):
@@ -156,6 +160,9 @@ def run_one_status(cfg: RunConfig, label: str, seed: int, out: str | Path, *, fo
     try:
         if lock is not None and _current(path, cfg, label, out, force, say=False):
             return path, "current"                       # finished by another process meanwhile
+        src = None if force else identical_result(cfg, label, seed, out)
+        if src is not None:
+            return copy_result(src, cfg, label, seed, out), "copied"
         return _run_locked(cfg, label, seed, out, path, lock, tensorboard), "trained"
     except Exception as e:
         if dist_.is_main() and not isinstance(e, LockLost):
@@ -201,6 +208,30 @@ def _run_locked(cfg, label, seed, out, path, lock, tensorboard) -> Path:
         failed_path(path).unlink(missing_ok=True)
     dist_.barrier()
     return path
+
+
+def identical_result(cfg: RunConfig, label: str, seed: int, out: str | Path) -> Path | None:
+    """A finished result ``OUT/<other preset>/<label>/seed<k>.json`` whose stored ``run_key``
+    equals this run's (:func:`run_key`: the same config apart from the fields that only name or
+    schedule it, the same optimizer options, lr and seed -- so the same numbers), else None.
+    Results copied from elsewhere (``reused_from``) and unreadable files are passed over; when the
+    learning rate or an option read from another run cannot be resolved yet, None."""
+    out = Path(out)
+    try:
+        key = run_key(cfg, label, seed, resolve_lr(cfg, label, out)[0], out=out)
+    except (LookupError, ValueError):        # MissingSweep / MissingSource: the run will say so
+        return None
+    own = store.result_path(out, cfg.preset, label, seed)
+    for cand in sorted(out.glob(f"*/{label}/seed{int(seed)}.json")):
+        if cand == own:
+            continue
+        try:
+            stored = json.loads(cand.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(stored, dict) and stored.get("run_key") == key and "reused_from" not in stored:
+            return cand
+    return None
 
 
 def copy_result(src: Path, cfg: RunConfig, label: str, seed: int, out: str | Path) -> Path:
