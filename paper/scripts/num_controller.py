@@ -11,10 +11,12 @@ interval, ``ahtga.experiments.aggregate.t_interval``):
   relative target's warm-up, and steps before the first estimate), gamma at the rule's cap or
   floor, the single estimate clamped; the mean gamma; the achieved tail index of the
   transformed norms, median over the run's steps);
-* adaptivity (preset ``adaptivity``): test accuracy, generalization gaps and ECE of ``ahtga``,
-  ``ahtga_gamma_matched`` (gamma fixed at the adaptive run's mean gamma, same seed) and
-  ``ahtga_gamma0``, and the paired differences over seeds (AHTGA minus the control, seed by
-  seed, then the t-interval of the differences);
+* adaptivity (the presets of ``ahtga.experiments.presets.ADAPTIVITY``: ``adaptivity`` on MNIST,
+  ``adaptivity_cifar`` and ``adaptivity_fashion`` where the controller operates only with the
+  wider clamp): test accuracy, generalization gaps and ECE of the adaptive run (``ahtga``, or
+  ``ahtga_clamp50``), its gamma-matched control (gamma fixed at the adaptive run's mean gamma,
+  same seed) and ``ahtga_gamma0``, and the paired differences over seeds (adaptive minus the
+  control, seed by seed, then the t-interval of the differences);
 * dose-response (preset ``dose``): per target ratio the achieved index against test accuracy,
   loss gap, ECE and the top Hessian eigenvalue, and Spearman's rank correlation over all runs
   (with scipy's p-value) between the achieved index and each metric.
@@ -53,7 +55,21 @@ OUTCOMES = [("test_acc", "test acc.", 4), ("gen_gap_loss", "loss gap", 4),
 ADAPT = ("ahtga", "ahtga_gamma_matched", "ahtga_gamma0")
 ADAPT_NAMES = {"ahtga": "AHTGA (adaptive $\\gamma$)",
                "ahtga_gamma_matched": "$\\gamma$ fixed at AHTGA's mean",
+               "ahtga_clamp50": "AHTGA, clamp $(0.1, 50)$ (adaptive $\\gamma$)",
+               "ahtga_clamp50_gamma_matched": "$\\gamma$ fixed at its mean",
                "ahtga_gamma0": "$\\gamma=0$"}
+
+
+def adaptivity_sets() -> dict[str, tuple[str, str, str]]:
+    """``ahtga.experiments.presets.ADAPTIVITY``: preset -> (adaptive label, its gamma-matched
+    control, gamma = 0), in the order the paper reports them (MNIST first)."""
+    from ahtga.experiments.presets import ADAPTIVITY
+
+    return dict(ADAPTIVITY)
+
+
+def is_adaptivity(preset: str) -> bool:
+    return preset in adaptivity_sets()
 DOSE_METRICS = [("regime.alpha_transformed_median", "achieved $\\alpha$", 2),
                 ("test_acc", "test acc.", 4), ("gen_gap_loss", "loss gap", 4),
                 ("ece", "ECE", 4), ("hessian_top", "top Hessian eig.", 2)]
@@ -272,22 +288,32 @@ def branch_sentence(recs) -> str:
 
 
 def adapt_sentence(recs) -> str:
-    rs = {lab: in_preset(recs, "adaptivity", lab) for lab in ADAPT}
-    if not rs["ahtga"] or not (rs["ahtga_gamma_matched"] or rs["ahtga_gamma0"]):
-        return "The adaptivity control was not run at this scale."
-    g = cell(rs["ahtga"], "regime.gamma_mean")
-    out = [f"AHTGA's mean $\\gamma$ was {C.fmt_ci(g, 3)}"
+    parts = [adapt_sentence_for(recs, preset, labs) for preset, labs in adaptivity_sets().items()]
+    parts = [p for p in parts if p]
+    return " ".join(parts) if parts else "The adaptivity control was not run at this scale."
+
+
+def adapt_sentence_for(recs, preset: str, labels: tuple[str, str, str]) -> str:
+    """The adaptivity control of one preset, or "" when it was not run."""
+    adaptive, matched, zero = labels
+    rs = {lab: in_preset(recs, preset, lab) for lab in labels}
+    if not rs[adaptive] or not (rs[matched] or rs[zero]):
+        return ""
+    data = C.tex_escape(C.joined(C.get(r, "config.dataset") for r in rs[adaptive]))
+    g = cell(rs[adaptive], "regime.gamma_mean")
+    who = "AHTGA" if adaptive == "ahtga" else f"{display(adaptive)}"
+    out = [f"On {data} (\\texttt{{{C.tex_escape(preset)}}}) {who}'s mean $\\gamma$ was {C.fmt_ci(g, 3)}"
            + (" -- close to 0, so the matched control is close to $\\gamma=0$ and the comparison "
               "can only detect an effect of $\\gamma$'s swings around its mean."
               if g.get("mean") is not None and abs(g["mean"]) < 0.05 else ".")]
-    for ctrl in ("ahtga_gamma_matched", "ahtga_gamma0"):
+    for ctrl in (matched, zero):
         if not rs[ctrl]:
             continue
-        d = {m: paired(rs["ahtga"], rs[ctrl], m) for m, _h, _d in OUTCOMES}
-        out.append(f"AHTGA minus {display(ctrl)}, seed by seed: test accuracy "
+        d = {m: paired(rs[adaptive], rs[ctrl], m) for m, _h, _d in OUTCOMES}
+        out.append(f"Adaptive minus {display(ctrl)}, seed by seed: test accuracy "
                    f"{diff_text(d['test_acc'])}, loss gap {diff_text(d['gen_gap_loss'])}, "
                    f"ECE {diff_text(d['ece'])}.")
-    d = paired(rs["ahtga"], rs["ahtga_gamma_matched"], "test_acc")
+    d = paired(rs[adaptive], rs[matched], "test_acc")
     if d.get("half_width") is not None:
         sep = d["lo"] > 0 or d["hi"] < 0
         out.append("The adaptive part " + (

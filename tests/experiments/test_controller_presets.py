@@ -200,7 +200,40 @@ def test_paper_controller_scripts_read_the_regime(tmp_path):
     assert "\\newcommand{\\CtrlSmallAdaptSentence}{Not measured at the small scale.}" in tex
     tab.main([*args, "--out", str(tmp_path / "tab.tex")])
     t = (tmp_path / "tab.tex").read_text()
-    assert "AHTGA $-$ $\\gamma=0$" in t and "small scale: adaptivity control not measured" in t
+    assert "adaptive $-$ $\\gamma=0$" in t and "small scale: adaptivity control not measured" in t
+
+
+def test_adaptivity_table_has_one_block_per_preset_with_its_own_labels():
+    """Planted CIFAR-10 runs of ``adaptivity_cifar`` (adaptive label ``ahtga_clamp50``) beside MNIST
+    ``adaptivity`` runs: each preset gets its block, and the paired rows pair each preset's own
+    adaptive run with its own controls, seed by seed."""
+    num = _paper_script("num_controller")
+    tab = _paper_script("tab_controller_adaptivity")
+    recs = []
+    accs = {("adaptivity", "ahtga"): (0.90, 0.91, 0.92),
+            ("adaptivity", "ahtga_gamma_matched"): (0.89, 0.91, 0.90),
+            ("adaptivity", "ahtga_gamma0"): (0.88, 0.90, 0.91),
+            ("adaptivity_cifar", "ahtga_clamp50"): (0.50, 0.55, 0.53),
+            ("adaptivity_cifar", "ahtga_clamp50_gamma_matched"): (0.52, 0.56, 0.57),
+            ("adaptivity_cifar", "ahtga_gamma0"): (0.51, 0.50, 0.52)}
+    for (preset, lab), vals in accs.items():
+        for seed, a in enumerate(vals):
+            recs.append({"preset": preset, "optimizer": lab, "seed": seed,
+                         "config": {"dataset": "mnist" if preset == "adaptivity" else "cifar10"},
+                         "final": {"diverged": False, "test_acc": a, "gen_gap_loss": 0.1,
+                                   "gen_gap_acc": 0.01, "ece": 0.05,
+                                   "regime": {"gamma_mean": 0.1 + 0.01 * seed}}})
+    t = tab.tabular(recs, "planted")
+    assert "cifar10 (\\texttt{adaptivity\\_cifar})" in t and "mnist (\\texttt{adaptivity})" in t
+    assert t.index("adaptivity})") < t.index("adaptivity\\_cifar})")        # MNIST first
+    # CIFAR block: clamp50 minus its matched control = (-0.02, -0.01, -0.04): mean -0.0233
+    from ahtga.experiments.aggregate import t_interval
+    d = t_interval([-0.02, -0.01, -0.04])
+    cifar = t[t.index("adaptivity\\_cifar})"):]
+    assert f"{d['mean']:.4f}" in cifar.split("adaptive $-$ $\\gamma=0$")[0]
+    sent = num.adapt_sentence(recs)
+    assert "On cifar10 (\\texttt{adaptivity\\_cifar})" in sent and "On mnist" in sent
+    assert f"test accuracy {d['mean']:+.4f} (95\\% CI {d['lo']:+.4f} to {d['hi']:+.4f}, 3 seeds" in sent
 
 
 def test_dose_sentence_reports_a_mixed_verdict():
