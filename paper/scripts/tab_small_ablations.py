@@ -3,8 +3,10 @@ CPU and copied to ``paper/measured/small/<preset>/<variant>/seed<k>.json``; prov
 ``paper/measured/README.md``), in the setting of the ``main`` chunk there.
 
 One tabular per ablation preset, one row per variant: its learning rate, test accuracy, test
-loss, expected calibration error (15 bins) and the share of steps whose single tail estimate was
-clamped; mean and two-sided 95% Student-t interval over seeds, best mean per column in bold.
+loss, expected calibration error (15 bins), the controller's branch and guard shares where the
+runs logged them (``final.regime``: steps with alpha < alpha* -- where c2 acts -- and with gamma
+at its cap; "--" for runs that predate the log) and the share of steps whose single tail
+estimate was clamped; mean and two-sided 95% Student-t interval over seeds, best mean per column in bold.
 A placeholder table when no ablation was measured.
 """
 import pathlib
@@ -40,13 +42,25 @@ def clamped_text(rs, label) -> str:
     return f"{100 * clamped / steps:.0f}\\%" if steps else "--"
 
 
+def regime_text(rs, label, key) -> str:
+    """Mean over the label's runs of a share of ``final.regime`` (the controller's steps with
+    alpha < alpha*, the c2 branch, or gamma at its cap), "--" for runs that predate the regime
+    log."""
+    vals = [C.get(r, "final.regime." + key) for r in rs if r["optimizer"] == label]
+    vals = [float(v) for v in vals if v is not None]
+    return f"{100 * sum(vals) / len(vals):.0f}\\%" if vals else "--"
+
+
 def main(argv=None):
     a = C.parse_args(__doc__, argv)
     C.write_group_tables(
         a.out, ablation_records(a.measured),
         lambda p, rs: tabular(rs, p, COLS, with_lr=True,
                               title=C.tex_escape(f"{p}: {short(describe(p))}"),
-                              after={"ece": ("clamped", lambda lab: clamped_text(rs, lab))}),
+                              after={"ece": [
+                                  ("$\\alpha<\\alpha^*$", lambda lab: regime_text(rs, lab, "below")),
+                                  ("$\\gamma$ at cap", lambda lab: regime_text(rs, lab, "cap")),
+                                  ("clamped", lambda lab: clamped_text(rs, lab))]}),
         missing="ablations at small scale: measurement not available",
         missing_report="small-scale ablation runs not available")
 

@@ -34,9 +34,10 @@ def lr_text(rs, label) -> str:
 def tabular(rs, preset, cols, *, with_lr: bool, title: str | None = None,
             after: dict | None = None) -> str:
     """One tabular, a row per optimizer. ``title``: a first row spanning the table;
-    ``after``: ``{metric: (header, text_of(label))}``, an extra column right after that metric's
-    (not bold, not aggregated here)."""
-    after = after or {}
+    ``after``: ``{metric: (header, text_of(label))}`` (or a list of such pairs), extra columns
+    right after that metric's (not bold, not aggregated here)."""
+    # each extra column: (header, text_of); a metric may carry several
+    after = {m: (v if isinstance(v, list) else [v]) for m, v in (after or {}).items()}
     table = C.aggregate(rs, preset, [m for m, *_ in cols])
     best = {}
     for m, _h, _d, hb, _s in cols:
@@ -46,7 +47,7 @@ def tabular(rs, preset, cols, *, with_lr: bool, title: str | None = None,
                 best[m] = r[0]
     head = ["optimizer"] + (["lr"] if with_lr else [])
     for m, h, *_ in cols:
-        head += [h] + ([after[m][0]] if m in after else [])
+        head += [h] + [hd for hd, _f in after.get(m, [])]
     head.append("seeds")
     L = ["% generated table: mean $\\pm$ 95% t-interval half-width over seeds",
          "\\begin{tabular}{l" + "c" * (len(head) - 1) + "}", "\\hline"]
@@ -60,8 +61,7 @@ def tabular(rs, preset, cols, *, with_lr: bool, title: str | None = None,
             if m in MEAN_ONLY and cell:   # timings on a shared CPU: an interval would be noise
                 cell = {**cell, "half_width": None}
             row.append(C.bold_if(C.fmt_ci(cell, d, scale=sc), best.get(m) == lab))
-            if m in after:
-                row.append(after[m][1](lab))
+            row += [f(lab) for _hd, f in after.get(m, [])]
         row.append(C.runs_cell(cells))
         L.append(" & ".join(row) + " \\\\")
     L += ["\\hline", "\\end{tabular}"]
