@@ -68,6 +68,14 @@ def adaptivity_sets() -> dict[str, tuple[str, str, str]]:
     return dict(ADAPTIVITY)
 
 
+def fixed_gamma(label: str) -> bool:
+    """Whether the label runs a fixed exponent (no rule: gamma = 0 or a matched gamma)."""
+    from ahtga.experiments.registry import VARIANTS
+
+    ex = VARIANTS.get(label, ("", {}))[1].get("exponent")
+    return (isinstance(ex, dict) and ex.get("name") == "fixed") or label.endswith("gamma_matched")
+
+
 def is_adaptivity(preset: str) -> bool:
     return preset in adaptivity_sets()
 DOSE_METRICS = [("regime.alpha_transformed_median", "achieved $\\alpha$", 2),
@@ -244,23 +252,30 @@ def regime_sentence(recs) -> str:
             f"{share_text(c['clamped'])}; mean $\\gamma$ {C.fmt_ci(c['gamma_mean'], 3)}, "
             f"achieved index of the transformed norms {C.fmt_ci(c['alpha_transformed_median'], 2)} "
             f"({len(rs)} seeds).")
-    # plain AHTGA on the other data sets of the main study (e.g. main_cifar, main_fashion)
-    others = sorted({r["preset"] for r in recs if r["optimizer"] == "ahtga" and r["preset"] != "main"
-                     and r["preset"].startswith("main_") and isinstance(C.get(r, "final.regime"), dict)})
-    for p in others:
-        rs = list({r["seed"]: r for r in recs if r["optimizer"] == "ahtga" and r["preset"] == p
-                   and isinstance(C.get(r, "final.regime"), dict)}.values())
-        c = {k: cell(rs, "regime." + k) for k in ("above", "below", "clamped", "gamma_mean")}
-        data = C.tex_escape(C.joined(C.get(r, "config.dataset") for r in rs))
-        txt = (f"On {data} (\\texttt{{{C.tex_escape(p)}}}, {len(rs)} seeds) it had $\\alpha>\\alpha^*$ in "
-               f"{share_text(c['above'])} and $\\alpha<\\alpha^*$ in {share_text(c['below'])} of its "
-               f"steps, the estimate clamped in {share_text(c['clamped'])}, mean $\\gamma$ "
-               f"{C.fmt_ci(c['gamma_mean'], 3)}.")
-        if (c["clamped"].get("mean") or 0) >= 0.5:
-            txt += (" The readings sat at the clamp in most steps, so the relative target (a "
-                    "multiple of the readings' median) and $\\gamma$ were constant there: on this "
-                    "data set the controller did not adapt.")
-        parts.append(txt)
+    # plain AHTGA on the other data sets of the main study (e.g. main_cifar, main_fashion), then
+    # the same with the wider clamp where it was run
+    for lab in ("ahtga", "ahtga_clamp50"):
+        others = sorted({r["preset"] for r in recs if r["optimizer"] == lab and r["preset"] != "main"
+                         and r["preset"].startswith("main_")
+                         and isinstance(C.get(r, "final.regime"), dict)})
+        for p in others:
+            rs = list({r["seed"]: r for r in recs if r["optimizer"] == lab and r["preset"] == p
+                       and isinstance(C.get(r, "final.regime"), dict)}.values())
+            c = {k: cell(rs, "regime." + k) for k in ("above", "below", "cap", "floor", "clamped",
+                                                       "gamma_mean")}
+            data = C.tex_escape(C.joined(C.get(r, "config.dataset") for r in rs))
+            who = "it" if lab == "ahtga" else "AHTGA with the clamp $[0.1, 50]$"
+            txt = (f"On {data} (\\texttt{{{C.tex_escape(p)}}}, {len(rs)} seeds) {who} had "
+                   f"$\\alpha>\\alpha^*$ in {share_text(c['above'])} and $\\alpha<\\alpha^*$ in "
+                   f"{share_text(c['below'])} of its steps, $\\gamma$ at its cap in "
+                   f"{share_text(c['cap'])} and floor in {share_text(c['floor'])}, the estimate "
+                   f"clamped in {share_text(c['clamped'])}, mean $\\gamma$ "
+                   f"{C.fmt_ci(c['gamma_mean'], 3)}.")
+            if (c["clamped"].get("mean") or 0) >= 0.5:
+                txt += (" The readings sat at the clamp in most steps, so the relative target (a "
+                        "multiple of the readings' median) and $\\gamma$ were constant there: on "
+                        "this data set the controller did not adapt.")
+            parts.append(txt)
     return " ".join(parts) if parts else "No AHTGA run with a logged regime."
 
 
@@ -280,7 +295,7 @@ def branch_sentence(recs) -> str:
         off.append(of)
         both_off.append(bo and of)
     n = len(both)
-    fixed = sum(1 for lab, _p, _r in ch if lab in ("ahtga_gamma0", "ahtga_gamma_matched"))
+    fixed = sum(1 for lab, _p, _r in ch if fixed_gamma(lab))
     return (f"Of the {n} distinct AHTGA chunks, both branches ran in at least 10\\% of the steps "
             f"in {sum(both)}, $\\gamma$ was at neither bound in most steps in {sum(off)}, and "
             f"both held in {sum(both_off)} ({fixed} of the chunks fix $\\gamma$ and run no "
