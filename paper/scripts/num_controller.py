@@ -316,7 +316,8 @@ def adapt_sentence_for(recs, preset: str, labels: tuple[str, str, str]) -> str:
         return ""
     data = C.tex_escape(C.joined(C.get(r, "config.dataset") for r in rs[adaptive]))
     g = cell(rs[adaptive], "regime.gamma_mean")
-    who = "AHTGA" if adaptive == "ahtga" else f"{display(adaptive)}"
+    who = {"ahtga": "AHTGA", "ahtga_clamp50": "AHTGA with the clamp $[0.1, 50]$"}.get(
+        adaptive, C.display(adaptive))
     out = [f"On {data} (\\texttt{{{C.tex_escape(preset)}}}) {who}'s mean $\\gamma$ was {C.fmt_ci(g, 3)}"
            + (" -- close to 0, so the matched control is close to $\\gamma=0$ and the comparison "
               "can only detect an effect of $\\gamma$'s swings around its mean."
