@@ -471,3 +471,37 @@ def test_paper_compiles_from_synthetic_results(built, tmp_path):
                        cwd=d, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout[-3000:]
     assert (d / "main.pdf").is_file()
+
+
+def test_small_ablations_separate_current_and_earlier_defaults():
+    """Ablation presets whose runs logged the regime (current defaults) and presets that predate
+    it: the sentences name each group, plain AHTGA's shares come from final.regime for the first
+    and from the step curves for the second, and the table shows the per-variant shares."""
+    scripts = pathlib.Path(__file__).resolve().parents[2] / "paper" / "scripts"
+    sys.path.insert(0, str(scripts))
+    try:
+        num = importlib.import_module("num_small_ablations")
+        tab = importlib.import_module("tab_small_ablations")
+    finally:
+        sys.path.remove(str(scripts))
+    new, old = [], []
+    for seed in (0, 1):
+        for lab, below in (("ahtga", 0.2 + 0.1 * seed), ("ahtga_c2_1.0", 0.5)):
+            new.append({"preset": "ablate_c2", "optimizer": lab, "seed": seed,
+                        "final": {"test_acc": 0.9, "regime": {"above": 1 - below, "below": below,
+                                                              "cap": 0.1, "floor": 0.0}}})
+        old.append({"preset": "ablate_c1", "optimizer": "ahtga", "seed": seed,
+                    "final": {"test_acc": 0.9},
+                    "curves": {"step": {"gamma": [0.5, 0.5], "alpha": [4.0, 1.0],
+                                        "alpha_star": [1.5, 1.5]}}})
+    groups = {"ablate_c1": old, "ablate_c2": new}
+    d = num.defaults_sentence(groups)
+    assert "current defaults" in d and d.index("ablate\\_c2") < d.index("earlier defaults")
+    assert d.index("earlier defaults") < d.index("ablate\\_c1")
+    r = num.regime_sentence(groups)
+    # below: mean of 0.2 and 0.3 = 25%; the old runs: alpha above alpha* in 2 of 4 logged steps
+    assert "below it (where $c_2$ acts) in 25\\%" in r and "at its cap in 10\\%" in r
+    assert "With the earlier defaults, over plain AHTGA's 4 logged steps (2 runs)" in r
+    assert "in 50\\% of them" in r
+    assert tab.regime_text(new, "ahtga_c2_1.0", "below") == "50\\%"
+    assert tab.regime_text(old, "ahtga", "below") == "--"
