@@ -25,7 +25,7 @@ from .registry import VARIANT_FROM_RUN, VARIANTS
 from .store import read_result, result_path
 
 __all__ = ["AHTGA_EXPERIMENT_KWARGS", "MissingSource", "run_source", "check_labels", "resolve_optimizer", "optimizer_kwargs",
-           "make_optimizer", "default_lr"]
+           "make_optimizer", "default_lr", "default_options"]
 
 
 def _valid() -> str:
@@ -97,6 +97,23 @@ def optimizer_kwargs(cfg, label: str, *, out=None, seed: int | None = None) -> d
     if name != "ahtga":
         return {**cfg.optimizer_kwargs, **kw}
     return {**AHTGA_EXPERIMENT_KWARGS, **cfg.optimizer_kwargs, **cfg.ahtga_kwargs, **kw}
+
+
+#: Options a run sets apart from its options: the learning rate, AHTGA's seed (the run's) and
+#: what a task passes (``Task.optimizer_extras``: an engine, parameter groups, the loss reduction)
+_SET_BY_RUN = ("lr", "seed", "engine", "params", "loss_reduction")
+
+
+def default_options(label: str, options: dict) -> dict:
+    """What the label's optimizer takes for every option not in ``options`` (nor set by the run:
+    lr, AHTGA's seed): :func:`ahtga.optim.registry.effective_defaults`.  Result files record it
+    as ``optimizer_spec.defaults``, so a stored result made before a default changed is not
+    taken for a current one (``runner``)."""
+    from ahtga.optim.registry import effective_defaults
+
+    name, _ = resolve_optimizer(label)
+    return {k: v for k, v in effective_defaults(name, given=tuple(options)).items()
+            if k not in _SET_BY_RUN}
 
 
 def make_optimizer(cfg, label: str, model, lr: float, seed: int, *, options: dict | None = None,

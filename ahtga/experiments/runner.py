@@ -40,10 +40,11 @@ from . import loop, store
 from .config import RunConfig, to_dict
 from .locks import LockLost, RunLock, lock_path
 from .lr import MissingSweep, known_lr, resolve_lr  # noqa: F401 (MissingSweep re-exported)
-from .optimizers import MissingSource, optimizer_kwargs, resolve_optimizer, run_source  # noqa: F401
+from .optimizers import (MissingSource, default_options, optimizer_kwargs,  # noqa: F401
+                         resolve_optimizer, run_source)
 from .registry import VARIANT_FROM_RUN, get_task
 
-__all__ = ["run_one", "run_one_status", "run_key", "binding_of", "prepare", "copy_result", "identical_result", "stored_is_current",
+__all__ = ["run_one", "run_one_status", "run_key", "binding_of", "prepare", "copy_result", "identical_result", "same_defaults", "stored_is_current",
            "failed_path", "MissingSweep", "MissingSource"]
 
 
@@ -96,14 +97,29 @@ def _matches(stored: dict, cfg: RunConfig, label: str, lr: float | None = None,
         return {k: v for k, v in c.items() if k != "lr_grids"}
 
     try:
+        kwargs = optimizer_kwargs(cfg, label, out=out, seed=stored.get("seed"))
         same = (_norm(no_grids(stored["config"])) == _norm(no_grids(to_dict(cfg)))
-                and _norm(stored["optimizer_spec"]["kwargs"])
-                == _norm(optimizer_kwargs(cfg, label, out=out, seed=stored.get("seed"))))
+                and _norm(stored["optimizer_spec"]["kwargs"]) == _norm(kwargs)
+                and same_defaults(stored, label, kwargs))
         if same and lr is not None:  # (NaN: a pending choice, never equal)
             same = float(stored["optimizer_spec"]["lr"]) == float(lr)
         return same
     except (LookupError, TypeError, ValueError):   # (a missing source: MissingSource)
         return False
+
+
+def same_defaults(stored: dict, label: str, kwargs: dict) -> bool:
+    """Whether the optimizer defaults a stored result recorded (``optimizer_spec.defaults``) are
+    today's (:func:`optimizers.default_options`) for every option both know: a changed default
+    makes the result stale; an option added since (or removed) does not, since the value that
+    run used cannot be told from its absence.  A result written before defaults were recorded
+    (no ``defaults``) is taken to match -- such files cannot tell."""
+    rec = stored.get("optimizer_spec", {}).get("defaults")
+    if rec is None:
+        return True
+    now = _norm(default_options(label, kwargs))
+    rec = _norm(rec)
+    return all(rec[k] == now[k] for k in set(rec) & set(now))
 
 
 def stored_is_current(path: Path, cfg: RunConfig, label: str, out: Path) -> bool:
@@ -194,7 +210,8 @@ def _run_locked(cfg, label, seed, out, path, lock, tensorboard) -> Path:
         "run_key": run_key(cfg, label, seed, lr, out=out),
         "config": to_dict(cfg),
         "optimizer_spec": {"name": resolve_optimizer(label)[0], "lr": lr,
-                           "kwargs": options, "lr_choice": lr_info,
+                           "kwargs": options, "defaults": default_options(label, options),
+                           "lr_choice": lr_info,
                            **({"options_from": run_source(cfg, label, seed, out)[1]}
                               if label in VARIANT_FROM_RUN else {})},
         "code_version": store.code_version(), "data": data.info,
@@ -213,7 +230,8 @@ def _run_locked(cfg, label, seed, out, path, lock, tensorboard) -> Path:
 def identical_result(cfg: RunConfig, label: str, seed: int, out: str | Path) -> Path | None:
     """A finished result ``OUT/<other preset>/<label>/seed<k>.json`` whose stored ``run_key``
     equals this run's (:func:`run_key`: the same config apart from the fields that only name or
-    schedule it, the same optimizer options, lr and seed -- so the same numbers), else None.
+    schedule it, the same optimizer options, lr and seed -- so the same numbers) and whose
+    recorded optimizer defaults, if any, are today's (:func:`same_defaults`), else None.
     Results copied from elsewhere (``reused_from``) and unreadable files are passed over; when the
     learning rate or an option read from another run cannot be resolved yet, None."""
     out = Path(out)
@@ -221,6 +239,7 @@ def identical_result(cfg: RunConfig, label: str, seed: int, out: str | Path) -> 
         key = run_key(cfg, label, seed, resolve_lr(cfg, label, out)[0], out=out)
     except (LookupError, ValueError):        # MissingSweep / MissingSource: the run will say so
         return None
+    kwargs = optimizer_kwargs(cfg, label, out=out, seed=seed)
     own = store.result_path(out, cfg.preset, label, seed)
     for cand in sorted(out.glob(f"*/{label}/seed{int(seed)}.json")):
         if cand == own:
@@ -229,7 +248,8 @@ def identical_result(cfg: RunConfig, label: str, seed: int, out: str | Path) -> 
             stored = json.loads(cand.read_text())
         except (OSError, ValueError):
             continue
-        if isinstance(stored, dict) and stored.get("run_key") == key and "reused_from" not in stored:
+        if (isinstance(stored, dict) and stored.get("run_key") == key and "reused_from" not in stored
+                and same_defaults(stored, label, kwargs)):
             return cand
     return None
 

@@ -11,13 +11,13 @@ baselines import even when ``ahtga.optim.ahtga`` is missing or broken.
 from ahtga.optim.clipped_sgd import ClippedSGD
 from ahtga.optim.normalized_sgd import NormalizedSGD
 from ahtga.optim.registry import (DEFAULTS, LR_GRIDS, OPTIMIZERS, REFERENCES, build_optimizer,
-                                  optimizer_options, train_step)
+                                  effective_defaults, optimizer_options, train_step)
 from ahtga.optim.sign import SignSGD, Signum
 from ahtga.optim.tailopt import TailOPT
 
 __all__ = ["AHTGA", "StepStats", "ahtga_update", "ClippedSGD", "NormalizedSGD", "SignSGD", "Signum", "TailOPT",
            "build_optimizer", "OPTIMIZERS", "DEFAULTS", "LR_GRIDS", "REFERENCES",
-           "optimizer_options", "train_step"]
+           "optimizer_options", "effective_defaults", "train_step"]
 
 
 def __getattr__(name: str):

@@ -58,7 +58,7 @@ from ahtga.optim.sign import SignSGD, Signum
 from ahtga.optim.tailopt import TailOPT
 
 __all__ = ["OPTIMIZERS", "DEFAULTS", "LR_GRIDS", "REFERENCES", "build_optimizer", "train_step",
-           "optimizer_options"]
+           "optimizer_options", "effective_defaults"]
 
 
 def _load_ahtga():
@@ -182,6 +182,41 @@ REFERENCES: dict[str, str] = {
     "tailopt_bi2clip": "Lee, Zaheer, Li 2025, ICML, arXiv:2502.04164 (Bi2Clip, Algorithm 4)",
     "ahtga": "this package (ahtga.optim.ahtga)",
 }
+
+
+def _plain(value) -> bool:
+    """A JSON-plain value (numbers, strings, None, and lists/tuples/dicts of them)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    return False
+
+
+def effective_defaults(name: str, given=()) -> dict[str, Any]:
+    """The value ``build_optimizer(name, ...)`` uses for every option not in ``given``: the
+    class's keyword defaults, with the registry's ``DEFAULTS`` (and fixed options) over them; for
+    AHTGA the module defaults its ``None`` options stand for (``DEFAULT_TARGET``,
+    ``DEFAULT_EXPONENT``, and ``DEFAULT_POOL_SIZE`` when ``window`` is not given either).  Only
+    JSON-plain values are returned (an option whose default is an object is left out), so a
+    result file can record them and a later run can tell whether a default has changed since."""
+    f = _factory(name)
+    sig = inspect.signature(f.cls.__init__)
+    out = {p.name: p.default for p in list(sig.parameters.values())[2:]
+           if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.default is not p.empty}
+    out.update(f.defaults)
+    out.update(f.fixed)
+    if name == "ahtga":
+        from ahtga.optim import ahtga as mod
+        if out.get("target") is None:
+            out["target"] = dict(mod.DEFAULT_TARGET)
+        if out.get("exponent") is None:
+            out["exponent"] = dict(mod.DEFAULT_EXPONENT)
+        if out.get("pool_size") is None and "window" not in given:
+            out["pool_size"] = mod.DEFAULT_POOL_SIZE
+    return {k: v for k, v in out.items() if k not in given and _plain(v)}
 
 
 def optimizer_options(name: str) -> list[str]:

@@ -93,3 +93,54 @@ def test_adaptivity_presets_pair_an_adaptive_run_with_its_matched_control():
             assert getattr(cfg, f) == getattr(main, f), f
     assert resolve("adaptivity_cifar", "small", {}).max_train_examples == \
         resolve("main_cifar", "small", {}).max_train_examples == 10000
+
+
+# ------------------------------------------------------------------ optimizer defaults
+def test_effective_defaults_name_what_an_unset_option_becomes(monkeypatch):
+    from ahtga.optim import ahtga as mod
+    from ahtga.optim.registry import effective_defaults
+
+    d = effective_defaults("ahtga")
+    assert d["target"] == mod.DEFAULT_TARGET and d["exponent"] == mod.DEFAULT_EXPONENT
+    assert d["pool_size"] == mod.DEFAULT_POOL_SIZE and d["alpha_clamp"] == (0.1, 5.0)
+    assert d["lr"] == 1.0                                   # the registry's default over the class's
+    g = effective_defaults("ahtga", given=("window", "exponent"))
+    assert g["pool_size"] is None and "exponent" not in g and "window" not in g
+    assert effective_defaults("sgd")["momentum"] == 0.9
+    monkeypatch.setitem(mod.DEFAULT_EXPONENT, "gamma_max", 0.75)
+    assert effective_defaults("ahtga")["exponent"]["gamma_max"] == 0.75
+    with pytest.raises(ValueError, match="unknown optimizer 'nope'"):
+        effective_defaults("nope")
+
+
+def test_a_result_made_under_another_default_is_stale(tmp_path, monkeypatch):
+    """Result files record the optimizer's defaults; when one changes later, the stored result is
+    no longer current (nor copied into another preset), so it is retrained."""
+    from ahtga.optim import ahtga as mod
+    from ahtga.experiments.store import write_json_atomic
+
+    cfg = _cfg("ablate_c2", "ahtga")
+    path, status = runner.run_one_status(cfg, "ahtga", 0, tmp_path)
+    res = read_json(path)
+    rec = res["optimizer_spec"]["defaults"]
+    assert rec["exponent"]["gamma_max"] == mod.DEFAULT_EXPONENT["gamma_max"]
+    assert "lr" not in rec and "seed" not in rec and "track_transformed" not in rec  # set by the run
+    assert runner.stored_is_current(path, cfg, "ahtga", tmp_path)
+    other = _cfg("ablate_c1", "ahtga")
+    assert runner.identical_result(other, "ahtga", 0, tmp_path) == path
+    # an option the stored run did not know (added since) does not make it stale
+    write_json_atomic(path, {**res, "optimizer_spec": {**res["optimizer_spec"], "defaults": {
+        k: v for k, v in rec.items() if k != "median_lag"}}})
+    assert runner.stored_is_current(path, cfg, "ahtga", tmp_path)
+    # a changed default does
+    monkeypatch.setitem(mod.DEFAULT_EXPONENT, "gamma_max", 0.75)
+    assert not runner.stored_is_current(path, cfg, "ahtga", tmp_path)
+    assert runner.identical_result(other, "ahtga", 0, tmp_path) is None
+    # a file written before defaults were recorded cannot tell: taken as current
+    spec = {k: v for k, v in res["optimizer_spec"].items() if k != "defaults"}
+    write_json_atomic(path, {**res, "optimizer_spec": spec})
+    assert runner.stored_is_current(path, cfg, "ahtga", tmp_path)
+    # retraining under the new default records it
+    path2, status2 = runner.run_one_status(cfg, "ahtga", 0, tmp_path, force=True)
+    assert status2 == "trained"
+    assert read_json(path2)["optimizer_spec"]["defaults"]["exponent"]["gamma_max"] == 0.75
