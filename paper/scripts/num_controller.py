@@ -55,7 +55,7 @@ OUTCOMES = [("test_acc", "test acc.", 4), ("gen_gap_loss", "loss gap", 4),
 ADAPT = ("ahtga", "ahtga_gamma_matched", "ahtga_gamma0")
 ADAPT_NAMES = {"ahtga": "AHTGA (adaptive $\\gamma$)",
                "ahtga_gamma_matched": "$\\gamma$ fixed at AHTGA's mean",
-               "ahtga_clamp50": "AHTGA, clamp $(0.1, 50)$ (adaptive $\\gamma$)",
+               "ahtga_clamp50": "AHTGA, clamp $[0.1, 50]$ (adaptive $\\gamma$)",
                "ahtga_clamp50_gamma_matched": "$\\gamma$ fixed at its mean",
                "ahtga_gamma0": "$\\gamma=0$"}
 
@@ -255,8 +255,9 @@ def regime_sentence(recs) -> str:
     # plain AHTGA on the other data sets of the main study (e.g. main_cifar, main_fashion), then
     # the same with the wider clamp where it was run
     for lab in ("ahtga", "ahtga_clamp50"):
-        others = sorted({r["preset"] for r in recs if r["optimizer"] == lab and r["preset"] != "main"
-                         and r["preset"].startswith("main_")
+        others = sorted({r["preset"] for r in recs if r["optimizer"] == lab
+                         and (r["preset"].startswith("main_")
+                              or (r["preset"] == "main" and lab != "ahtga"))
                          and isinstance(C.get(r, "final.regime"), dict)})
         for p in others:
             rs = list({r["seed"]: r for r in recs if r["optimizer"] == lab and r["preset"] == p
