@@ -60,6 +60,7 @@ NAMES = {"sgd": "SGD (momentum)", "adam": "Adam", "clipped_sgd": "Clipped SGD",
          "ahtga_gmax1": "AHTGA, $\\gamma\\le 1$",
          "ahtga_rescaled": "AHTGA, mean-rescaled coefficients",
          "ahtga_clamp50": "AHTGA, clamp $[0.1, 50]$",
+         "ahtga_abs15": "AHTGA, absolute $\\alpha^*=1.5$",
          "ahtga_clamp50_gamma_matched": "AHTGA, clamp $[0.1, 50]$, $\\gamma$ fixed at its mean"}
 _BASE_COLORS = {"sgd": "#1f77b4", "adam": "#ff7f0e", "clipped_sgd": "#2ca02c",
                 "normalized_sgd": "#9467bd", "tailopt": "#8c564b", "tailopt_biclip": "#bcbd22",
