@@ -227,6 +227,28 @@ def dose_labels(recs) -> list[str]:
 
 
 # ----------------------------------------------------------------------------- sentences
+#: the wider clamp on MNIST at plain AHTGA's learning rate (its own sweep chose another), under
+#: ``MEASURED/small_controls/<tag>/main/ahtga_clamp50/``
+CLAMP_LR_CONTROL = "ahtga_clamp50_lr0.1"
+
+
+def clamp_lr_sentence(measured, recs) -> str:
+    """The wider clamp on MNIST at plain AHTGA's learning rate against plain AHTGA (paired), from
+    the control runs; "" when they are absent."""
+    ctrl = C.load_records(pathlib.Path(measured) / "small_controls" / CLAMP_LR_CONTROL)
+    ctrl = sorted((r for r in ctrl if r["optimizer"] == "ahtga_clamp50"), key=lambda r: r["seed"])
+    plain = in_preset(recs, "main", "ahtga")
+    swept = in_preset(recs, "main", "ahtga_clamp50")
+    if not ctrl or not plain:
+        return ""
+    lr = C.joined(C.get(r, "optimizer_spec.lr") for r in ctrl)
+    lr_swept = C.joined(C.get(r, "optimizer_spec.lr") for r in swept) if swept else "?"
+    return (f"On MNIST the sweep of AHTGA with the clamp $[0.1, 50]$ chose lr {lr_swept}; at "
+            f"plain AHTGA's lr {lr} that variant reached test accuracy {C.fmt_ci(cell(ctrl, 'test_acc'), 4)}, seed by seed "
+            f"{diff_text(paired(ctrl, plain, 'test_acc'))} against plain AHTGA, with "
+            f"$\\alpha<\\alpha^*$ in {share_text(cell(ctrl, 'regime.below'))} of its steps.")
+
+
 def regime_sentence(recs) -> str:
     parts = []
     for lab, what in (("ahtga", "Plain AHTGA (target 0.9 times the running median of its "
@@ -413,7 +435,9 @@ def main(argv=None):
         seen.append(scale.lower())
         M.add(p + "Available", "yes")
         M.add(p + "Stamp", C.tex_escape(C.stamp(ahtga, "AHTGA runs with a logged regime")))
-        M.add(p + "RegimeSentence", regime_sentence(ahtga))
+        M.add(p + "RegimeSentence", " ".join(
+            t for t in (regime_sentence(ahtga),
+                        clamp_lr_sentence(a.measured, recs) if scale == "Small" else "") if t))
         M.add(p + "BranchSentence", branch_sentence(ahtga))
         M.add(p + "AdaptSentence", adapt_sentence(recs))
         M.add(p + "DoseSentence", dose_sentence(recs))

@@ -303,3 +303,28 @@ def test_clamp50_variant_widens_the_clamp():
     plain = make_optimizer(cfg, "ahtga", torch.nn.Linear(4, 2), 0.1, 0)
     assert wide.tracker.clamp == (0.1, 50.0) and plain.tracker.clamp == (0.1, 5.0)
     assert optimizer_kwargs(cfg, "ahtga_clamp50")["alpha_clamp"] == (0.1, 50.0)
+
+
+def test_clamp_lr_control_sentence_pairs_the_control_with_plain_ahtga(tmp_path):
+    """The wider clamp at plain AHTGA's lr (small_controls) is reported against plain AHTGA of
+    ``main``, seed by seed; nothing when the control runs are absent."""
+    from ahtga.experiments.aggregate import t_interval
+    from ahtga.experiments.store import write_json_atomic
+
+    num = _paper_script("num_controller")
+
+    def rec(preset, lab, seed, acc, lr):
+        return {"preset": preset, "optimizer": lab, "seed": seed, "optimizer_spec": {"lr": lr},
+                "final": {"diverged": False, "test_acc": acc, "regime": {"below": 0.2}}}
+
+    plain = [rec("main", "ahtga", s, a, 0.1) for s, a in enumerate((0.980, 0.982, 0.981))]
+    swept = [rec("main", "ahtga_clamp50", s, 0.95, 0.3) for s in range(3)]
+    assert num.clamp_lr_sentence(tmp_path, plain + swept) == ""
+    root = tmp_path / "small_controls" / num.CLAMP_LR_CONTROL / "main" / "ahtga_clamp50"
+    root.mkdir(parents=True)
+    for s, a in enumerate((0.978, 0.983, 0.979)):
+        write_json_atomic(root / f"seed{s}.json", rec("main", "ahtga_clamp50", s, a, 0.1))
+    text = num.clamp_lr_sentence(tmp_path, plain + swept)
+    d = t_interval([-0.002, 0.001, -0.002])
+    assert "chose lr 0.3" in text and "lr 0.1 that variant" in text
+    assert f"{d['mean']:+.4f} (95\\% CI {d['lo']:+.4f} to {d['hi']:+.4f}, 3 seeds" in text
