@@ -125,10 +125,9 @@ register_variant("ahtga_clamp50_gamma_matched", "ahtga", {"alpha_clamp": (0.1, 5
 #: On MNIST plain AHTGA operates with the defaults; on CIFAR-10 and Fashion-MNIST the default
 #: clamp (0.1, 5) pins it (readings above 5 in 96-97% of steps, see paper/measured/README.md), so
 #: the adaptive run there is ``ahtga_clamp50``.  ``gamma = 0`` does not read the clamp.
+_CLAMP50_CONTROL = ("ahtga_clamp50", "ahtga_clamp50_gamma_matched", "ahtga_gamma0")
 ADAPTIVITY = {"adaptivity": ("ahtga", "ahtga_gamma_matched", "ahtga_gamma0"),
-              "adaptivity_cifar": ("ahtga_clamp50", "ahtga_clamp50_gamma_matched", "ahtga_gamma0"),
-              "adaptivity_fashion": ("ahtga_clamp50", "ahtga_clamp50_gamma_matched",
-                                     "ahtga_gamma0")}
+              "adaptivity_cifar": _CLAMP50_CONTROL, "adaptivity_fashion": _CLAMP50_CONTROL}
 # the source's full configuration: the unbounded quadratic rule, absolute alpha* = 1.5, a
 # one-batch estimate (window=1) by the double bootstrap (hill_db)
 register_variant("ahtga_source", "ahtga", {"exponent": "quadratic", "target": 1.5, "window": 1,
@@ -160,13 +159,15 @@ _REUSE = {"lr_from": "main"}
 # the MNIST setting of `main` at small scale: every preset that reuses its learning rates
 # (lr_from="main") trains the same model on the same data (checked by the preset tests)
 _SMALL_MNIST = {"dataset": "mnist", "model": "small_cnn", "model_kwargs": {}}
-# the CPU-sized CIFAR-10 setting of `main_cifar` (the JPEG copy of ../shared fails the official
-# checksums, hence verify_checksums=False there: say so beside any number), and Fashion-MNIST on
-# the same 10000 training images (the controller's regime runs of `main_fashion` were made so)
+# the CPU-sized CIFAR-10 setting of `main_cifar` (the small CNN of the MNIST runs on 10000
+# training images; the JPEG copy of ../shared fails the official checksums, hence
+# verify_checksums=False there: say so beside any number); Fashion-MNIST as in `main_fashion`, and
+# on the same 10000 training images (the controller's regime runs of `main_fashion` were made so)
 _SMALL_CIFAR = {"dataset": "cifar10", "model": "small_cnn", "model_kwargs": {},
                 "max_train_examples": 10000, "verify_checksums": False, "ood": "permuted"}
-_SMALL_FASHION_10K = {"dataset": "fashion_mnist", "model": "small_cnn", "model_kwargs": {},
-                      "max_train_examples": 10000}
+_SMALL_FASHION = {"dataset": "fashion_mnist", "model": "small_cnn", "model_kwargs": {}}
+_SMALL_FASHION_10K = {**_SMALL_FASHION, "max_train_examples": 10000}
+#: the test-time input corruptions of the main comparisons
 _CORRUPT = ("gaussian", "blur", "contrast")
 
 
@@ -198,23 +199,22 @@ _GLUE = {"task": "glue", "model": "bert", "optimizers": GLUE_OPTIMIZERS, "lr_swe
 
 for _preset in [
     _p("main", "main", "all optimizers; accuracy, calibration, curves, corruptions, OOD",
-       common={"optimizers": MAIN, "lr_sweep": True, "perturbations": ("gaussian", "blur", "contrast")},
+       common={"optimizers": MAIN, "lr_sweep": True, "perturbations": _CORRUPT},
        tiny={"sweep_epochs": 0},   # sweep runs as long as the runs they choose for
        small={**_SMALL_MNIST, "ood": "fashion_mnist"},
        full={}),
     _p("main_fashion", "main", "all optimizers on Fashion-MNIST (small CNN)",
-       common={"optimizers": MAIN, "lr_sweep": True, "perturbations": ("gaussian", "blur", "contrast")},
-       small={"dataset": "fashion_mnist", "model": "small_cnn", "model_kwargs": {}}),
-    # the CPU-sized CIFAR-10 comparison (ResNet-18 is the `cifar10` preset's, for a GPU): the
-    # small CNN of the MNIST runs on 10000 training images; the JPEG copy of ../shared fails the
-    # official checksums, hence verify_checksums=False there (say so beside any number)
+       common={"optimizers": MAIN, "lr_sweep": True, "perturbations": _CORRUPT},
+       small=_SMALL_FASHION),
+    # the CPU-sized CIFAR-10 comparison (ResNet-18 is the `cifar10` preset's, for a GPU; the
+    # setting: _SMALL_CIFAR)
     _p("main_cifar", "main", "CIFAR-10 with the small CNN (CPU-sized comparison)",
        common={"optimizers": ROBUST, "lr_sweep": True, "perturbations": _CORRUPT},
        small=_SMALL_CIFAR),
     _p("cifar10", "main", "CIFAR-10, ResNet-18 with GroupNorm (JPEG re-encoded copy here)",
        common={"optimizers": ("sgd", "adam", "clipped_sgd", "tailopt", "ahtga", "ahtga_sign"),
                "lr_sweep": True, "dataset": "cifar10", "model": "resnet18",
-               "model_kwargs": {"norm": "group"}, "perturbations": ("gaussian", "blur", "contrast")},
+               "model_kwargs": {"norm": "group"}, "perturbations": _CORRUPT},
        small={"epochs": 15, "batch_size": 128, "num_threads": 2, "sweep_epochs": 3,
               "max_train_examples": 10000, "verify_checksums": False, "augment": "crop_flip"},
        full={"epochs": 200, "augment": "crop_flip"}),

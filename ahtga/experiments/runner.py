@@ -232,7 +232,8 @@ def identical_result(cfg: RunConfig, label: str, seed: int, out: str | Path) -> 
     equals this run's (:func:`run_key`: the same config apart from the fields that only name or
     schedule it, the same optimizer options, lr and seed -- so the same numbers) and whose
     recorded optimizer defaults, if any, are today's (:func:`same_defaults`), else None.
-    Results copied from elsewhere (``reused_from``) and unreadable files are passed over; when the
+    Results copied from elsewhere (``reused_from``) and unreadable files (with
+    :func:`store.read_result`'s warning) are passed over; when the
     learning rate or an option read from another run cannot be resolved yet, None."""
     out = Path(out)
     try:
@@ -244,11 +245,8 @@ def identical_result(cfg: RunConfig, label: str, seed: int, out: str | Path) -> 
     for cand in sorted(out.glob(f"*/{label}/seed{int(seed)}.json")):
         if cand == own:
             continue
-        try:
-            stored = json.loads(cand.read_text())
-        except (OSError, ValueError):
-            continue
-        if (isinstance(stored, dict) and stored.get("run_key") == key and "reused_from" not in stored
+        stored = store.read_result(cand)             # an unreadable file warns and is None
+        if (stored and stored.get("run_key") == key and "reused_from" not in stored
                 and same_defaults(stored, label, kwargs)):
             return cand
     return None

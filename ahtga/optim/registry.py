@@ -81,12 +81,16 @@ class _Factory:
     def cls(self) -> type:
         return self._target()
 
+    def keywords(self) -> list[inspect.Parameter]:
+        """The class's ``__init__`` keyword parameters after ``self`` and the first (the model or
+        the parameters), fixed options included."""
+        sig = inspect.signature(self.cls.__init__)
+        return [p for p in sig.parameters.values()
+                if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)][2:]
+
     def options(self) -> list[str]:
         """Option names the optimizer accepts (its ``__init__`` keywords after the first)."""
-        sig = inspect.signature(self.cls.__init__)
-        names = [p.name for p in sig.parameters.values()
-                 if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)][2:]
-        return [n for n in names if n not in self.fixed]
+        return [p.name for p in self.keywords() if p.name not in self.fixed]
 
     def __call__(self, model_or_params, **options: Any) -> Optimizer:
         valid = self.options()
@@ -203,9 +207,7 @@ def effective_defaults(name: str, given=()) -> dict[str, Any]:
     JSON-plain values are returned (an option whose default is an object is left out), so a
     result file can record them and a later run can tell whether a default has changed since."""
     f = _factory(name)
-    sig = inspect.signature(f.cls.__init__)
-    out = {p.name: p.default for p in list(sig.parameters.values())[2:]
-           if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.default is not p.empty}
+    out = {p.name: p.default for p in f.keywords() if p.default is not p.empty}
     out.update(f.defaults)
     out.update(f.fixed)
     if name == "ahtga":

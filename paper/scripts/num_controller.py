@@ -52,12 +52,16 @@ REGIME_COLS = [("regime.above", "$\\alpha>\\alpha^*$", 2, 1.0),
                ("regime.alpha_transformed_median", "achieved $\\alpha$", 2, 1.0)]
 OUTCOMES = [("test_acc", "test acc.", 4), ("gen_gap_loss", "loss gap", 4),
             ("gen_gap_acc", "acc. gap", 4), ("ece", "ECE", 4)]
-ADAPT = ("ahtga", "ahtga_gamma_matched", "ahtga_gamma0")
+#: how the sentences name the AHTGA variant with the wider clamp of the single estimate
+WIDE_CLAMP = "AHTGA with the clamp $[0.1, 50]$"
 ADAPT_NAMES = {"ahtga": "AHTGA (adaptive $\\gamma$)",
                "ahtga_gamma_matched": "$\\gamma$ fixed at AHTGA's mean",
                "ahtga_clamp50": "AHTGA, clamp $[0.1, 50]$ (adaptive $\\gamma$)",
                "ahtga_clamp50_gamma_matched": "$\\gamma$ fixed at its mean",
                "ahtga_gamma0": "$\\gamma=0$"}
+DOSE_METRICS = [("regime.alpha_transformed_median", "achieved $\\alpha$", 2),
+                ("test_acc", "test acc.", 4), ("gen_gap_loss", "loss gap", 4),
+                ("ece", "ECE", 4), ("hessian_top", "top Hessian eig.", 2)]
 
 
 def adaptivity_sets() -> dict[str, tuple[str, str, str]]:
@@ -78,9 +82,6 @@ def fixed_gamma(label: str) -> bool:
 
 def is_adaptivity(preset: str) -> bool:
     return preset in adaptivity_sets()
-DOSE_METRICS = [("regime.alpha_transformed_median", "achieved $\\alpha$", 2),
-                ("test_acc", "test acc.", 4), ("gen_gap_loss", "loss gap", 4),
-                ("ece", "ECE", 4), ("hessian_top", "top Hessian eig.", 2)]
 
 
 # ----------------------------------------------------------------------------- records
@@ -243,7 +244,7 @@ def clamp_lr_sentence(measured, recs) -> str:
         return ""
     lr = C.joined(C.get(r, "optimizer_spec.lr") for r in ctrl)
     lr_swept = C.joined(C.get(r, "optimizer_spec.lr") for r in swept) if swept else "?"
-    return (f"On MNIST the sweep of AHTGA with the clamp $[0.1, 50]$ chose lr {lr_swept}; at "
+    return (f"On MNIST the sweep of {WIDE_CLAMP} chose lr {lr_swept}; at "
             f"plain AHTGA's lr {lr} that variant reached test accuracy {C.fmt_ci(cell(ctrl, 'test_acc'), 4)}, seed by seed "
             f"{diff_text(paired(ctrl, plain, 'test_acc'))} against plain AHTGA, with "
             f"$\\alpha<\\alpha^*$ in {share_text(cell(ctrl, 'regime.below'))} of its steps.")
@@ -287,7 +288,7 @@ def regime_sentence(recs) -> str:
             c = {k: cell(rs, "regime." + k) for k in ("above", "below", "cap", "floor", "clamped",
                                                        "gamma_mean")}
             data = C.tex_escape(C.joined(C.get(r, "config.dataset") for r in rs))
-            who = "it" if lab == "ahtga" else "AHTGA with the clamp $[0.1, 50]$"
+            who = "it" if lab == "ahtga" else WIDE_CLAMP
             txt = (f"On {data} (\\texttt{{{C.tex_escape(p)}}}, {len(rs)} seeds) {who} had "
                    f"$\\alpha>\\alpha^*$ in {share_text(c['above'])} and $\\alpha<\\alpha^*$ in "
                    f"{share_text(c['below'])} of its steps, $\\gamma$ at its cap in "
@@ -339,8 +340,7 @@ def adapt_sentence_for(recs, preset: str, labels: tuple[str, str, str]) -> str:
         return ""
     data = C.tex_escape(C.joined(C.get(r, "config.dataset") for r in rs[adaptive]))
     g = cell(rs[adaptive], "regime.gamma_mean")
-    who = {"ahtga": "AHTGA", "ahtga_clamp50": "AHTGA with the clamp $[0.1, 50]$"}.get(
-        adaptive, C.display(adaptive))
+    who = {"ahtga": "AHTGA", "ahtga_clamp50": WIDE_CLAMP}.get(adaptive, C.display(adaptive))
     out = [f"On {data} (\\texttt{{{C.tex_escape(preset)}}}) {who}'s mean $\\gamma$ was {C.fmt_ci(g, 3)}"
            + (" -- close to 0, so the matched control is close to $\\gamma=0$ and the comparison "
               "can only detect an effect of $\\gamma$'s swings around its mean."

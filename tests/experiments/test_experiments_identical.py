@@ -63,9 +63,11 @@ def test_copies_and_unreadable_files_are_passed_over(source, tmp_path):
     write_json_atomic(copy, {**read_json(src), "reused_from": "elsewhere"})
     bad.write_text('{"run_key": ')
     try:
-        assert runner.identical_result(cfg, "ahtga", 0, out) == src
+        with pytest.warns(RuntimeWarning, match="ab_truncated.*unreadable result file"):
+            assert runner.identical_result(cfg, "ahtga", 0, out) == src
         src.rename(src.with_suffix(".bak"))
-        assert runner.identical_result(cfg, "ahtga", 0, out) is None   # only the copy is left
+        with pytest.warns(RuntimeWarning, match="ab_truncated"):
+            assert runner.identical_result(cfg, "ahtga", 0, out) is None  # only the copy is left
     finally:
         src.with_suffix(".bak").rename(src)
         copy.unlink()
