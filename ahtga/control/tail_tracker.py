@@ -17,9 +17,11 @@ One call of :meth:`TailTracker.update` per optimizer step:
    clamped into it; a non-finite one (NaN, or the inf Hill returns for tied top values) is
    ignored, the EMA keeping its value; either way the update records ``clamped = True``.  Light
    tails read as huge values (Hill on Gaussian norms gives ~37, REFERENCES.md), and one such
-   value would drag the EMA for ~1/(1-beta) steps.  The default (0.1, 5.0) is this package's
-   choice (tighter than EMATracker's own default hi = 10): above 5 the exponent rules would
-   already ask for extreme amplification (the exact rule gives gamma = 5/alpha* - 1);
+   value would drag the EMA for ~1/(1-beta) steps.  The tracker's default (0.1, 5.0) is
+   tighter than EMATracker's own hi = 10: above 5 the exponent rules would already ask for
+   extreme amplification at an absolute alpha* (the exact rule gives gamma = 5/alpha* - 1).
+   AHTGA passes its own ``DEFAULT_ALPHA_CLAMP`` = (0.1, 50): with a target relative to the
+   readings the clamp must not decide them (see ``ahtga.optim.ahtga``);
 4. smooth: alpha_t = beta alpha_{t-1} + (1 - beta) alpha_hat_clamped, alpha_0 = ``alpha_init``
    (source values beta = 0.9, alpha_0 = 2.0).
 

@@ -129,9 +129,11 @@ _CLAMP50_CONTROL = ("ahtga_clamp50", "ahtga_clamp50_gamma_matched", "ahtga_gamma
 ADAPTIVITY = {"adaptivity": ("ahtga", "ahtga_gamma_matched", "ahtga_gamma0"),
               "adaptivity_cifar": _CLAMP50_CONTROL, "adaptivity_fashion": _CLAMP50_CONTROL}
 # the source's full configuration: the unbounded quadratic rule, absolute alpha* = 1.5, a
-# one-batch estimate (window=1) by the double bootstrap (hill_db)
+# one-batch estimate (window=1) by the double bootstrap (hill_db); the clamp (0.1, 5) it was
+# measured with (the default before the clamp became (0.1, 50)): the unbounded rule at an absolute
+# target turns light-tailed readings up to 50 into gamma in the hundreds
 register_variant("ahtga_source", "ahtga", {"exponent": "quadratic", "target": 1.5, "window": 1,
-                                           "estimator": "hill_db"})
+                                           "estimator": "hill_db", "alpha_clamp": (0.1, 5.0)})
 register_variant("ahtga_gmax1", "ahtga", {"exponent": {"name": "quadratic", "gamma_max": 1.0}})
 # coefficients divided by their batch mean: reweighting without step-size inflation
 register_variant("ahtga_rescaled", "ahtga", {"rescale": "mean"})
@@ -150,6 +152,7 @@ for _r in DOSE_RATIOS:
     # effective step size, so the ratios differ in the weighting's shape, not its scale
     register_variant(f"ahtga_dose_{_r}", "ahtga", {"rescale": "mean", "target": {
         **_REL, "base": _r, "reference": "running"}})
+_DOSE_OPTIMIZERS = ("ahtga_gamma0",) + tuple(f"ahtga_dose_{r}" for r in DOSE_RATIOS)
 ESTIMATOR_VARIANTS = ("hill", "hill_db_sqrt", "hill_rbc", "moment", "pickands")
 for _e in ESTIMATOR_VARIANTS:
     register_variant(f"ahtga_est_{_e}", "ahtga", {"estimator": _e})
@@ -270,9 +273,18 @@ for _preset in [
        "gamma = 0, all with rescale='mean' (coefficients divided by their batch mean, so the "
        "effective step size is equal across ratios); achieved tail index of the transformed "
        "norms, accuracy, gap, ECE, Hessian top eigenvalue",
-       common={"optimizers": ("ahtga_gamma0",) + tuple(f"ahtga_dose_{r}" for r in DOSE_RATIOS),
-               "dynamics": True, **_REUSE},
+       common={"optimizers": _DOSE_OPTIMIZERS, "dynamics": True, **_REUSE},
        tiny={"tail_every": 0}, small={**_SMALL_MNIST, "tail_every": 0}),
+    *[_p(name, "controller", f"dose-response on {what}: the relative target ratio over "
+         + ", ".join(str(r) for r in DOSE_RATIOS) + " and gamma = 0, rescale='mean', as `dose`; "
+         f"lr of AHTGA's sweep in {src} (the setting of {src}'s small runs)",
+         common={"optimizers": _DOSE_OPTIMIZERS, "dynamics": True, "lr_from": src,
+                 "perturbations": _CORRUPT},
+         small={**small, "tail_every": 0})
+      for name, what, src, small in (
+          ("dose_cifar", "CIFAR-10 (small CNN, 10000 images)", "main_cifar", _SMALL_CIFAR),
+          ("dose_fashion", "Fashion-MNIST (small CNN, 10000 images)", "main_fashion",
+           _SMALL_FASHION_10K))],
     _p("ablate_transform", "ablation", "direction-preserving vs sign forms vs exact exponent "
        "(and gamma = 0, plain momentum SGD through the same code path)",
        common={"optimizers": ("ahtga", "ahtga_source", "ahtga_gmax1", "ahtga_rescaled", "ahtga_sign",

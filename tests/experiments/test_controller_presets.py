@@ -95,7 +95,8 @@ def test_variants_in_relative_units():
     assert val["name"] == "relative" and val["base"]["name"] == "validation" and val["base"]["base"] == 0.9
     assert target("ahtga_abs15") == 1.5
     src = VARIANTS["ahtga_source"][1]
-    assert src == {"exponent": "quadratic", "target": 1.5, "window": 1, "estimator": "hill_db"}
+    assert src == {"exponent": "quadratic", "target": 1.5, "window": 1, "estimator": "hill_db",
+                   "alpha_clamp": (0.1, 5.0)}
     # the ablations run on the package's defaults: only their own option is set
     cfg = resolve("ablate_c1", "tiny")
     assert "target" not in optimizer_kwargs(cfg, "ahtga_c1_0.5")
@@ -291,18 +292,40 @@ def test_regime_sentence_reports_other_data_sets_and_a_pinned_controller():
     assert "did not adapt" not in num.regime_sentence(recs)
 
 
-def test_clamp50_variant_widens_the_clamp():
-    """``ahtga_clamp50`` builds AHTGA whose tracker clamps single estimates to [0.1, 50] (the
-    default AHTGA's to [0.1, 5]), through the experiments' own optimizer construction."""
+def test_clamp_of_default_ahtga_and_of_the_variants():
+    """Through the experiments' own optimizer construction: default AHTGA clamps single
+    estimates to ``DEFAULT_ALPHA_CLAMP`` = [0.1, 50], as ``ahtga_clamp50`` does explicitly (its
+    results predate the default); ``ahtga_source`` keeps the [0.1, 5] it was measured with, since
+    its unbounded rule at an absolute target would turn readings near 50 into a huge gamma."""
     import torch
 
     from ahtga.experiments.optimizers import make_optimizer
-    cfg = resolve("main", "tiny", {**QUICK_CTRL, "optimizers": ("ahtga_clamp50",)})
-    model = torch.nn.Linear(4, 2)
-    wide = make_optimizer(cfg, "ahtga_clamp50", model, 0.1, 0)
-    plain = make_optimizer(cfg, "ahtga", torch.nn.Linear(4, 2), 0.1, 0)
-    assert wide.tracker.clamp == (0.1, 50.0) and plain.tracker.clamp == (0.1, 5.0)
+    from ahtga.optim.ahtga import DEFAULT_ALPHA_CLAMP
+    cfg = resolve("main", "tiny", {"optimizers": ("ahtga", "ahtga_clamp50", "ahtga_source")})
+    built = {lab: make_optimizer(cfg, lab, torch.nn.Linear(4, 2), 0.1, 0)
+             for lab in ("ahtga", "ahtga_clamp50", "ahtga_source")}
+    assert DEFAULT_ALPHA_CLAMP == (0.1, 50.0)
+    assert built["ahtga"].tracker.clamp == built["ahtga_clamp50"].tracker.clamp == (0.1, 50.0)
+    assert built["ahtga_source"].tracker.clamp == (0.1, 5.0)
     assert optimizer_kwargs(cfg, "ahtga_clamp50")["alpha_clamp"] == (0.1, 50.0)
+    assert "alpha_clamp" not in optimizer_kwargs(cfg, "ahtga")
+
+
+def test_dose_presets_on_cifar_and_fashion_are_dose_in_their_main_setting():
+    """``dose_cifar`` / ``dose_fashion`` run ``dose``'s optimizers (same target ratios, gamma = 0,
+    rescale='mean', Hessian at the end) on ``main_cifar``'s / ``main_fashion``'s model and data,
+    at the lr of AHTGA's sweep there, on the 10000 images of the adaptivity presets."""
+    dose = resolve("dose", "small", {})
+    for preset, src, adapt in (("dose_cifar", "main_cifar", "adaptivity_cifar"),
+                               ("dose_fashion", "main_fashion", "adaptivity_fashion")):
+        cfg, main = resolve(preset, "small", {}), resolve(src, "small", {})
+        assert tuple(cfg.optimizers) == tuple(dose.optimizers) and cfg.dynamics
+        assert cfg.lr_from == src and cfg.tail_every == 0
+        for f in ("task", "dataset", "model", "model_kwargs", "perturbations", "epochs", "batch_size"):
+            assert getattr(cfg, f) == getattr(main, f), f
+        assert cfg.max_train_examples == resolve(adapt, "small", {}).max_train_examples == 10000
+        for lab in cfg.optimizers:
+            assert optimizer_kwargs(cfg, lab) == optimizer_kwargs(dose, lab), lab
 
 
 def test_clamp_lr_control_sentence_pairs_the_control_with_plain_ahtga(tmp_path):

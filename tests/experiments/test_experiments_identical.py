@@ -104,7 +104,7 @@ def test_effective_defaults_name_what_an_unset_option_becomes(monkeypatch):
 
     d = effective_defaults("ahtga")
     assert d["target"] == mod.DEFAULT_TARGET and d["exponent"] == mod.DEFAULT_EXPONENT
-    assert d["pool_size"] == mod.DEFAULT_POOL_SIZE and d["alpha_clamp"] == (0.1, 5.0)
+    assert d["pool_size"] == mod.DEFAULT_POOL_SIZE and d["alpha_clamp"] == mod.DEFAULT_ALPHA_CLAMP
     assert d["lr"] == 1.0                                   # the registry's default over the class's
     g = effective_defaults("ahtga", given=("window", "exponent"))
     assert g["pool_size"] is None and "exponent" not in g and "window" not in g
@@ -134,7 +134,13 @@ def test_a_result_made_under_another_default_is_stale(tmp_path, monkeypatch):
     write_json_atomic(path, {**res, "optimizer_spec": {**res["optimizer_spec"], "defaults": {
         k: v for k, v in rec.items() if k != "median_lag"}}})
     assert runner.stored_is_current(path, cfg, "ahtga", tmp_path)
-    # a changed default does
+    # a changed default does: the clamp of results written before it became (0.1, 50) ...
+    write_json_atomic(path, {**res, "optimizer_spec": {**res["optimizer_spec"], "defaults": {
+        **rec, "alpha_clamp": [0.1, 5.0]}}})
+    assert not runner.stored_is_current(path, cfg, "ahtga", tmp_path)
+    write_json_atomic(path, res)
+    assert runner.stored_is_current(path, cfg, "ahtga", tmp_path)
+    # ... and a default changed under the stored file
     monkeypatch.setitem(mod.DEFAULT_EXPONENT, "gamma_max", 0.75)
     assert not runner.stored_is_current(path, cfg, "ahtga", tmp_path)
     assert runner.identical_result(other, "ahtga", 0, tmp_path) is None

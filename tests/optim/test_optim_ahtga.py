@@ -10,7 +10,7 @@ from torch import nn
 from ahtga.control import (ConstantTarget, ExactExponent, FixedExponent, LinearTarget,
                            transform_direction, transform_sign)
 from ahtga.optim._stats import StepStats
-from ahtga.optim.ahtga import AHTGA, ahtga_update
+from ahtga.optim.ahtga import AHTGA, DEFAULT_ALPHA_CLAMP, ahtga_update
 from optim_ahtga_kit import LoopEngine, batches, fixed_k_hill, mlp, per_example_loss
 
 B = 40
@@ -118,15 +118,17 @@ def test_stats_and_ema():
     opt = make(model, "loop", lr=0.01, betas=(0.9, 0.8), target=tgt, alpha_init=2.0,
                exponent=ExactExponent())
     alpha = 2.0
+    lo, hi = DEFAULT_ALPHA_CLAMP
+    assert opt.tracker.clamp == (lo, hi)
     for t, (x, y) in enumerate(batches(3, B)):
         losses = per_example_loss(model, x, y)
         norms = per_example_grads(copy.deepcopy(model), x, y).norm(dim=1)
         st = opt.step(losses)
         a_hat = float(EST(norms.double(), seed=0).alpha)
-        alpha = 0.8 * alpha + 0.2 * min(5.0, max(0.1, a_hat))
+        alpha = 0.8 * alpha + 0.2 * min(hi, max(lo, a_hat))
         assert isinstance(st, StepStats) and st.step == t and st.n == B and st.k == 10
-        assert st.alpha_hat == pytest.approx(min(5.0, max(0.1, a_hat)), rel=1e-5)
-        assert st.clamped == (not 0.1 <= a_hat <= 5.0)
+        assert st.alpha_hat == pytest.approx(min(hi, max(lo, a_hat)), rel=1e-5)
+        assert st.clamped == (not lo <= a_hat <= hi)
         assert st.alpha == pytest.approx(alpha, rel=1e-5)
         assert st.alpha_star == tgt.value(t)
         assert st.gamma == pytest.approx(alpha / tgt.value(t) - 1, rel=1e-6)

@@ -9,7 +9,7 @@ import torch
 from ahtga.control import make_exponent
 from ahtga.control.tail_tracker import TailTracker
 from ahtga.control.transforms import direction_coefficients
-from ahtga.optim.ahtga import AHTGA, ahtga_update
+from ahtga.optim.ahtga import AHTGA, DEFAULT_ALPHA_CLAMP, ahtga_update
 from ahtga.tail import hill
 from optim_ahtga_kit import LoopEngine, batches, fixed_k_hill, mlp, per_example_loss
 
@@ -29,7 +29,8 @@ def test_lagged_step_equals_a_hand_written_loop():
 
     ref = mlp(3)
     eng = LoopEngine(ref)
-    tracker = TailTracker(fixed_k_hill(8), beta=0.7, min_samples=16, seed=5)
+    tracker = TailTracker(fixed_k_hill(8), beta=0.7, min_samples=16, seed=5,
+                          clamp=DEFAULT_ALPHA_CLAMP)
     rule = make_exponent("exact")
     bufs = [None] * len(eng.params)
     prev = None
