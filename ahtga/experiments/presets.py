@@ -97,7 +97,10 @@ register_variant("ahtga_abs15", "ahtga", {"target": 1.5})
 register_variant("ahtga_gamma0", "ahtga", {"exponent": {"name": "fixed", "gamma": 0.0}})
 # a wider clamp of the single estimate: light-tailed norms (readings above 5) are not pinned at
 # the clamp, so the relative target can follow them (small-scale CIFAR-10 read >5 in 97% of steps)
+# (the default since 2026-12-04; the variant's runs predate it and keep their label)
 register_variant("ahtga_clamp50", "ahtga", {"alpha_clamp": (0.1, 50.0)})
+# the earlier default clamp (0.1, 5), explicitly: the configuration of every AHTGA run made before
+register_variant("ahtga_clamp5", "ahtga", {"alpha_clamp": (0.1, 5.0)})
 
 
 def _matched_gamma(result: dict) -> dict:

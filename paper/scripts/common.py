@@ -60,6 +60,7 @@ NAMES = {"sgd": "SGD (momentum)", "adam": "Adam", "clipped_sgd": "Clipped SGD",
          "ahtga_gmax1": "AHTGA, $\\gamma\\le 1$",
          "ahtga_rescaled": "AHTGA, mean-rescaled coefficients",
          "ahtga_clamp50": "AHTGA, clamp $[0.1, 50]$",
+         "ahtga_clamp5": "AHTGA, earlier clamp $[0.1, 5]$",
          "ahtga_abs15": "AHTGA, absolute $\\alpha^*=1.5$",
          "ahtga_clamp50_gamma_matched": "AHTGA, clamp $[0.1, 50]$, $\\gamma$ fixed at its mean"}
 _BASE_COLORS = {"sgd": "#1f77b4", "adam": "#ff7f0e", "clipped_sgd": "#2ca02c",
@@ -68,6 +69,31 @@ _BASE_COLORS = {"sgd": "#1f77b4", "adam": "#ff7f0e", "clipped_sgd": "#2ca02c",
                 "ahtga_sign": "#e377c2"}
 _EXTRA = ["#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#e6550d", "#31a354",
           "#756bb1", "#636363", "#9c9ede", "#cedb9c"]
+
+
+#: AHTGA's clamp of a single tail-index estimate before ``DEFAULT_ALPHA_CLAMP`` became (0.1, 50)
+#: (2026-12-04): results that neither set nor recorded the clamp used it
+EARLIER_CLAMP = (0.1, 5.0)
+
+
+def clamp_of(rec: dict) -> tuple[float, float] | None:
+    """The clamp of the single estimate an AHTGA result ran with: its own ``alpha_clamp`` option,
+    else the default it recorded (``optimizer_spec.defaults``), else :data:`EARLIER_CLAMP` (files
+    written before the defaults were recorded all predate the change); None for other
+    optimizers."""
+    if not is_ahtga(str(rec.get("optimizer", ""))):
+        return None
+    spec = rec.get("optimizer_spec") or {}
+    for where in (spec.get("kwargs") or {}, spec.get("defaults") or {}):
+        if where.get("alpha_clamp") is not None:
+            lo, hi = where["alpha_clamp"]
+            return float(lo), float(hi)
+    return EARLIER_CLAMP
+
+
+def clamp_text(clamp) -> str:
+    """``$[0.1, 50]$``."""
+    return f"$[{clamp[0]:g}, {clamp[1]:g}]$"
 
 
 def is_ahtga(label: str) -> bool:

@@ -17,9 +17,15 @@ interval, ``ahtga.experiments.aggregate.t_interval``):
   ``ahtga_clamp50``), its gamma-matched control (gamma fixed at the adaptive run's mean gamma,
   same seed) and ``ahtga_gamma0``, and the paired differences over seeds (adaptive minus the
   control, seed by seed, then the t-interval of the differences);
-* dose-response (preset ``dose``): per target ratio the achieved index against test accuracy,
-  loss gap, ECE and the top Hessian eigenvalue, and Spearman's rank correlation over all runs
+* dose-response (presets :data:`DOSE_PRESETS`: ``dose`` on MNIST, ``dose_cifar``,
+  ``dose_fashion``): per target ratio the achieved index against test accuracy, loss gap, ECE
+  and the top Hessian eigenvalue, and Spearman's rank correlation over all runs of a preset
   (with scipy's p-value) between the achieved index and each metric.
+
+Which clamp of the single estimate a run used (``common.clamp_of``) is said wherever runs of
+both clamps are reported: AHTGA's default became (0.1, 50) on 2026-12-04, and the runs of the
+main presets made with the earlier (0.1, 5) are kept under ``MEASURED/earlier_clamp`` and read
+as ``ahtga_clamp5`` (:func:`earlier_records`).
 
 Macros, for ``S`` in ``Tiny`` and ``Small`` (all defined whatever exists):
 ``\CtrlSAvailable`` (yes/no), ``\CtrlSStamp``, ``\CtrlSRegimeSentence`` (plain AHTGA's regime
@@ -52,12 +58,16 @@ REGIME_COLS = [("regime.above", "$\\alpha>\\alpha^*$", 2, 1.0),
                ("regime.alpha_transformed_median", "achieved $\\alpha$", 2, 1.0)]
 OUTCOMES = [("test_acc", "test acc.", 4), ("gen_gap_loss", "loss gap", 4),
             ("gen_gap_acc", "acc. gap", 4), ("ece", "ECE", 4)]
-#: how the sentences name the AHTGA variant with the wider clamp of the single estimate
+#: how the sentences name the AHTGA variants with an explicit clamp of the single estimate
 WIDE_CLAMP = "AHTGA with the clamp $[0.1, 50]$"
+EARLIER_CLAMP = "AHTGA with the earlier default clamp $[0.1, 5]$"
+#: the dose-response presets, in the order the paper reports them (MNIST first)
+DOSE_PRESETS = ("dose", "dose_cifar", "dose_fashion")
 ADAPT_NAMES = {"ahtga": "AHTGA (adaptive $\\gamma$)",
                "ahtga_gamma_matched": "$\\gamma$ fixed at AHTGA's mean",
                "ahtga_clamp50": "AHTGA, clamp $[0.1, 50]$ (adaptive $\\gamma$)",
                "ahtga_clamp50_gamma_matched": "$\\gamma$ fixed at its mean",
+               "ahtga_clamp5": "AHTGA, earlier clamp $[0.1, 5]$",
                "ahtga_gamma0": "$\\gamma=0$"}
 DOSE_METRICS = [("regime.alpha_transformed_median", "achieved $\\alpha$", 2),
                 ("test_acc", "test acc.", 4), ("gen_gap_loss", "loss gap", 4),
@@ -84,20 +94,48 @@ def is_adaptivity(preset: str) -> bool:
     return preset in adaptivity_sets()
 
 
+def clamp_text(rs: list[dict]) -> str:
+    """The clamp(s) of the single estimate the runs used: ``$[0.1, 50]$``."""
+    return C.joined(C.clamp_text(c) for c in (C.clamp_of(r) for r in rs) if c is not None)
+
+
+def who(label: str, rs: list[dict]) -> str:
+    """How a sentence names an adaptive AHTGA run, with its clamp."""
+    return {"ahtga_clamp50": WIDE_CLAMP, "ahtga_clamp5": EARLIER_CLAMP}.get(
+        label, f"{C.display(label)} (clamp {clamp_text(rs)})")
+
+
 # ----------------------------------------------------------------------------- records
 #: runs measured for the controller only (regime logging), kept out of ``MEASURED/small`` where
 #: a preset of the same name holds the accuracy comparison with another setting (Fashion-MNIST:
 #: ``main_fashion`` on 20000 images there, before the regime was logged; 10000 images here)
 CONTROLLER_ONLY = "controller_small"
+#: the runs of plain AHTGA in the main presets made with the earlier default clamp (0.1, 5),
+#: kept when the default became (0.1, 50) and those rows were rerun (``MEASURED/earlier_clamp``)
+EARLIER = "earlier_clamp"
+
+
+def earlier_records(measured) -> list[dict]:
+    """The records of ``MEASURED/earlier_clamp``, plain ``ahtga`` read as ``ahtga_clamp5`` (the
+    variant that sets that clamp explicitly: the same configuration), so they neither mix with
+    nor replace today's ``ahtga`` runs of the same preset and seed; ``stored_optimizer`` keeps
+    the label of the file."""
+    out = []
+    for r in C.load_records(pathlib.Path(measured) / EARLIER):
+        if r.get("optimizer") == "ahtga":
+            r = {**r, "optimizer": "ahtga_clamp5", "stored_optimizer": "ahtga"}
+        out.append(r)
+    return out
 
 
 def records(args) -> dict[str, list[dict]]:
-    """``{"Tiny": tiny records under RESULTS/experiments, "Small": measured/small records and
-    those of MEASURED/controller_small}``."""
+    """``{"Tiny": tiny records under RESULTS/experiments, "Small": measured/small records, those
+    of MEASURED/controller_small and :func:`earlier_records`}``."""
     tiny = [r for r in C.experiment_records(args.results)
             if str(r.get("scale", C.get(r, "config.scale"))) == "tiny"]
     extra = C.load_records(pathlib.Path(args.measured) / CONTROLLER_ONLY)
-    return {"Tiny": tiny, "Small": C.small_records(args.measured) + extra}
+    return {"Tiny": tiny, "Small": C.small_records(args.measured) + extra
+            + earlier_records(args.measured)}
 
 
 def table_head(head: list[str], title: str, *, text_cols: int = 1, note: str = "") -> list[str]:
@@ -220,8 +258,8 @@ def spearman(xs, ys) -> tuple[float, float, int] | None:
     return float(res.statistic), float(res.pvalue), len(pts)
 
 
-def dose_labels(recs) -> list[str]:
-    labs = {r["optimizer"] for r in recs if r["preset"] == "dose"}
+def dose_labels(recs, preset: str = "dose") -> list[str]:
+    labs = {r["optimizer"] for r in recs if r["preset"] == preset}
     dose = sorted((l for l in labs if l.startswith("ahtga_dose_")),
                   key=lambda l: float(l.rsplit("_", 1)[1]))
     return (["ahtga_gamma0"] if "ahtga_gamma0" in labs else []) + dose
@@ -234,29 +272,36 @@ CLAMP_LR_CONTROL = "ahtga_clamp50_lr0.1"
 
 
 def clamp_lr_sentence(measured, recs) -> str:
-    """The wider clamp on MNIST at plain AHTGA's learning rate against plain AHTGA (paired), from
-    the control runs; "" when they are absent."""
+    """On MNIST the sweeps chose different learning rates with the two clamps: the clamp
+    (0.1, 50) at the earlier default's lr (the control runs) against the earlier default, seed
+    by seed -- only the clamp differs; "" when either is absent."""
     ctrl = C.load_records(pathlib.Path(measured) / "small_controls" / CLAMP_LR_CONTROL)
     ctrl = sorted((r for r in ctrl if r["optimizer"] == "ahtga_clamp50"), key=lambda r: r["seed"])
-    plain = in_preset(recs, "main", "ahtga")
-    swept = in_preset(recs, "main", "ahtga_clamp50")
-    if not ctrl or not plain:
+    earlier = in_preset(recs, "main", "ahtga_clamp5")
+    swept = [r for r in in_preset(recs, "main", "ahtga") if C.clamp_of(r) == (0.1, 50.0)]
+    swept = swept or in_preset(recs, "main", "ahtga_clamp50")
+    if not ctrl or not earlier:
         return ""
     lr = C.joined(C.get(r, "optimizer_spec.lr") for r in ctrl)
+    lr_e = C.joined(C.get(r, "optimizer_spec.lr") for r in earlier)
     lr_swept = C.joined(C.get(r, "optimizer_spec.lr") for r in swept) if swept else "?"
-    return (f"On MNIST the sweep of {WIDE_CLAMP} chose lr {lr_swept}; at "
-            f"plain AHTGA's lr {lr} that variant reached test accuracy {C.fmt_ci(cell(ctrl, 'test_acc'), 4)}, seed by seed "
-            f"{diff_text(paired(ctrl, plain, 'test_acc'))} against plain AHTGA, with "
-            f"$\\alpha<\\alpha^*$ in {share_text(cell(ctrl, 'regime.below'))} of its steps.")
+    return (f"On MNIST AHTGA's sweep chose lr {lr_swept} with the clamp $[0.1, 50]$ and {lr_e} "
+            f"with the earlier clamp $[0.1, 5]$; at lr {lr} the clamp $[0.1, 50]$ reached test "
+            f"accuracy {C.fmt_ci(cell(ctrl, 'test_acc'), 4)}, seed by seed "
+            f"{diff_text(paired(ctrl, earlier, 'test_acc'))} against the earlier clamp at that "
+            f"lr, with $\\alpha<\\alpha^*$ in {share_text(cell(ctrl, 'regime.below'))} of its "
+            "steps.")
 
 
 def regime_sentence(recs) -> str:
     parts = []
     for lab, what in (("ahtga", "Plain AHTGA (target 0.9 times the running median of its "
-                                "readings)"),
-                      ("ahtga_abs15", "With the source's absolute target $\\alpha^*=1.5$ it"),
+                                "readings, clamp {clamp})"),
+                      ("ahtga_abs15", "With the source's absolute target $\\alpha^*=1.5$ "
+                                      "(clamp {clamp}) it"),
                       ("ahtga_source", "The source's full configuration (one-batch double "
-                                       "bootstrap, $\\alpha^*=1.5$, unbounded rule)")):
+                                       "bootstrap, $\\alpha^*=1.5$, unbounded rule, clamp "
+                                       "{clamp})")):
         rs = [r for r in recs if r["optimizer"] == lab and isinstance(C.get(r, "final.regime"), dict)]
         if lab == "ahtga":
             rs = [r for r in rs if r["preset"] == "main"] or rs
@@ -267,7 +312,8 @@ def regime_sentence(recs) -> str:
                                                    "clamped", "gamma_mean",
                                                    "alpha_transformed_median")}
         parts.append(
-            f"{what} had $\\alpha>\\alpha^*$ in {share_text(c['above'])} of its steps and "
+            f"{what.format(clamp=clamp_text(rs))} had $\\alpha>\\alpha^*$ in "
+            f"{share_text(c['above'])} of its steps and "
             f"$\\alpha<\\alpha^*$ in {share_text(c['below'])} "
             f"($\\alpha^*=\\alpha$, the warm-up, in {share_text(c['equal'])}); "
             f"$\\gamma$ sat at its cap in {share_text(c['cap'])} and at its floor in "
@@ -276,8 +322,9 @@ def regime_sentence(recs) -> str:
             f"achieved index of the transformed norms {C.fmt_ci(c['alpha_transformed_median'], 2)} "
             f"({len(rs)} seeds).")
     # plain AHTGA on the other data sets of the main study (e.g. main_cifar, main_fashion), then
-    # the same with the wider clamp where it was run
-    for lab in ("ahtga", "ahtga_clamp50"):
+    # the runs with an explicit clamp: the earlier default (0.1, 5), and (0.1, 50) where it was
+    # run as a variant before it became the default
+    for lab in ("ahtga", "ahtga_clamp5", "ahtga_clamp50"):
         others = sorted({r["preset"] for r in recs if r["optimizer"] == lab
                          and (r["preset"].startswith("main_")
                               or (r["preset"] == "main" and lab != "ahtga"))
@@ -288,8 +335,8 @@ def regime_sentence(recs) -> str:
             c = {k: cell(rs, "regime." + k) for k in ("above", "below", "cap", "floor", "clamped",
                                                        "gamma_mean")}
             data = C.tex_escape(C.joined(C.get(r, "config.dataset") for r in rs))
-            who = "it" if lab == "ahtga" else WIDE_CLAMP
-            txt = (f"On {data} (\\texttt{{{C.tex_escape(p)}}}, {len(rs)} seeds) {who} had "
+            name = "it" if lab == "ahtga" else who(lab, rs)
+            txt = (f"On {data} (\\texttt{{{C.tex_escape(p)}}}, {len(rs)} seeds) {name} had "
                    f"$\\alpha>\\alpha^*$ in {share_text(c['above'])} and $\\alpha<\\alpha^*$ in "
                    f"{share_text(c['below'])} of its steps, $\\gamma$ at its cap in "
                    f"{share_text(c['cap'])} and floor in {share_text(c['floor'])}, the estimate "
@@ -340,8 +387,8 @@ def adapt_sentence_for(recs, preset: str, labels: tuple[str, str, str]) -> str:
         return ""
     data = C.tex_escape(C.joined(C.get(r, "config.dataset") for r in rs[adaptive]))
     g = cell(rs[adaptive], "regime.gamma_mean")
-    who = {"ahtga": "AHTGA", "ahtga_clamp50": WIDE_CLAMP}.get(adaptive, C.display(adaptive))
-    out = [f"On {data} (\\texttt{{{C.tex_escape(preset)}}}) {who}'s mean $\\gamma$ was {C.fmt_ci(g, 3)}"
+    out = [f"On {data} (\\texttt{{{C.tex_escape(preset)}}}) the mean $\\gamma$ of "
+           f"{who(adaptive, rs[adaptive])} was {C.fmt_ci(g, 3)}"
            + (" -- close to 0, so the matched control is close to $\\gamma=0$ and the comparison "
               "can only detect an effect of $\\gamma$'s swings around its mean."
               if g.get("mean") is not None and abs(g["mean"]) < 0.05 else ".")]
@@ -363,14 +410,27 @@ def adapt_sentence_for(recs, preset: str, labels: tuple[str, str, str]) -> str:
 
 
 def dose_sentence(recs) -> str:
-    labs = [l for l in dose_labels(recs) if l.startswith("ahtga_dose_")]
+    """The dose-response of every preset of :data:`DOSE_PRESETS` that was run, one after the
+    other; a "not run" sentence when none was."""
+    parts = [dose_sentence_for(recs, p) for p in DOSE_PRESETS]
+    parts = [p for p in parts if p]
+    return " ".join(parts) if parts else "The dose-response was not run at this scale."
+
+
+def dose_sentence_for(recs, preset: str) -> str:
+    """The dose-response of one preset (its data set and clamp first), or "" when not run."""
+    labs = [l for l in dose_labels(recs, preset) if l.startswith("ahtga_dose_")]
     if not labs:
-        return "The dose-response was not run at this scale."
-    runs = [r for r in recs if r["preset"] == "dose" and r["optimizer"] in labs
+        return ""
+    runs = [r for r in recs if r["preset"] == preset and r["optimizer"] in labs
             and not r["final"].get("diverged")]
-    ach = {l: cell(in_preset(recs, "dose", l), "regime.alpha_transformed_median") for l in labs}
+    ach = {l: cell(in_preset(recs, preset, l), "regime.alpha_transformed_median") for l in labs}
+    data = C.tex_escape(C.joined(C.get(r, "config.dataset") for r in runs))
+    clamp = clamp_text(runs) if any("optimizer_spec" in r for r in runs) else ""
     lo, hi = labs[0], labs[-1]
-    out = [f"Over target ratios {lo.rsplit('_', 1)[1]}--{hi.rsplit('_', 1)[1]} the achieved index "
+    out = [f"On {data} (\\texttt{{{C.tex_escape(preset)}}}"
+           + (f", clamp {clamp}" if clamp else "") + "), over target ratios "
+           f"{lo.rsplit('_', 1)[1]}--{hi.rsplit('_', 1)[1]} the achieved index "
            f"of the transformed norms went from {C.fmt_ci(ach[lo], 2)} to {C.fmt_ci(ach[hi], 2)}."]
     x = [C.get(r, "final.regime.alpha_transformed_median") for r in runs]
     cors, sig = [], {}
@@ -404,7 +464,7 @@ def dose_sentence(recs) -> str:
             out.append("These runs do not support the hypothesis that a heavier achieved tail "
                        "generalizes better: neither test accuracy nor the loss gap is rank "
                        "correlated with the achieved index at the 5\\% level.")
-    acc = {l: cell(in_preset(recs, "dose", l), "test_acc") for l in labs}
+    acc = {l: cell(in_preset(recs, preset, l), "test_acc") for l in labs}
     best = max((l for l in labs if acc[l]["mean"] is not None), key=lambda l: acc[l]["mean"],
                default=None)
     worst = min((l for l in labs if acc[l]["mean"] is not None), key=lambda l: acc[l]["mean"],

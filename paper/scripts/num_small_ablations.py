@@ -11,7 +11,8 @@ that uses c1; c2 acts in the others -- and the share with gamma at its largest v
 run, i.e. at the cap when one is set; empty without step curves); ``\SmallAblEstimatorSentence``
 (``ablate_estimator``: per variant, the median smoothed tail index and the mean gamma over the
 logged steps of its runs; empty when not measured); ``\SmallAblDefaultsSentence`` (which presets
-were run with the current defaults -- their runs log ``final.regime`` -- and which predate them).
+were run with the current defaults -- their runs log ``final.regime`` and plain AHTGA's clamp
+(``common.clamp_of``) is today's -- and which predate them).
 """
 import statistics
 import pathlib
@@ -60,9 +61,24 @@ def logged(rs) -> bool:
     return any(isinstance(C.get(r, "final.regime"), dict) for r in rs)
 
 
+def current_clamp() -> tuple[float, float]:
+    from ahtga.optim.ahtga import DEFAULT_ALPHA_CLAMP
+
+    return tuple(float(x) for x in DEFAULT_ALPHA_CLAMP)
+
+
+def clamps(rs) -> set:
+    """The clamps of the single estimate that plain AHTGA's runs of a preset used."""
+    return {C.clamp_of(r) for r in rs if r["optimizer"] == "ahtga"}
+
+
 def defaults_sentence(groups) -> str:
-    """Which ablation presets were run with the current defaults and which predate them."""
-    new = [p for p, rs in groups.items() if logged(rs)]
+    """Which ablation presets were run with the current defaults and which predate them: the
+    earliest (no regime logged: absolute target, one-batch double bootstrap) or the relative
+    target and pooled estimate with the earlier clamp (0.1, 5) of the single estimate."""
+    now = current_clamp()
+    new = [p for p, rs in groups.items() if logged(rs) and clamps(rs) == {now}]
+    mid = [p for p, rs in groups.items() if logged(rs) and p not in new]
     old = [p for p, rs in groups.items() if not logged(rs)]
     name = lambda ps: ", ".join(f"\\texttt{{{C.tex_escape(p)}}}" for p in ps)  # noqa: E731
     parts = []
@@ -70,11 +86,16 @@ def defaults_sentence(groups) -> str:
         parts.append(f"Run with the package's current defaults (the controller's regime logged, "
                      f"so the table gives each variant's share of steps below the target and at "
                      f"the $\\gamma$ cap): {name(new)}.")
+    if mid:
+        cl = C.joined(C.clamp_text(c) for p in mid for c in clamps(groups[p]) if c)
+        parts.append(f"Run with the relative target and the pooled estimate (the regime logged, "
+                     f"so the table gives the shares below the target and at the $\\gamma$ cap) "
+                     f"but the earlier clamp {cl} of the single estimate: {name(mid)}.")
     if old:
-        parts.append(f"Run with the earlier defaults (absolute target $\\alpha^*=1.5$, a one-batch "
-                     f"double bootstrap; no regime logged) and kept for the record, not rerun yet: "
-                     f"{name(old)}; their plain \\ahtga{{}} row is that configuration, not "
-                     f"today's.")
+        parts.append(f"Run with the earliest defaults (absolute target $\\alpha^*=1.5$, a "
+                     f"one-batch double bootstrap; no regime logged) and kept for the record, "
+                     f"not rerun yet: {name(old)}; their plain \\ahtga{{}} row is that "
+                     f"configuration, not today's.")
     return " ".join(parts)
 
 
@@ -88,7 +109,9 @@ def regime_sentence(groups) -> str:
         sh = {k: [float(C.get(r, "final.regime." + k)) for r in new.values()]
               for k in ("above", "below", "cap", "floor")}
         pct = lambda k: f"{100 * statistics.mean(sh[k]):.0f}\\%"  # noqa: E731
-        parts.append(f"With the current defaults plain AHTGA ({len(new)} runs, all steps) had the "
+        cl = C.joined(C.clamp_text(C.clamp_of(r)) for r in new.values())
+        parts.append(f"With the relative target and the pooled estimate (clamp {cl}) plain AHTGA "
+                     f"({len(new)} runs, all steps) had the "
                      f"smoothed index above its target in {pct('above')} of the steps and below "
                      f"it (where $c_2$ acts) in {pct('below')}, with $\\gamma$ at its cap in "
                      f"{pct('cap')} and at its floor in {pct('floor')}.")
@@ -111,7 +134,7 @@ def regime_sentence(groups) -> str:
         above += sum(y > z for _, y, z in rows)
         cap += sum(x >= gmax - 1e-9 for x, _, _ in rows)
     if n:
-        parts.append(f"{'With the earlier defaults, over' if new else 'Over'} plain AHTGA's {n} "
+        parts.append(f"{'With the earliest defaults, over' if new else 'Over'} plain AHTGA's {n} "
                      f"logged steps ({len(runs)} runs), the smoothed tail index "
                      f"was above the target in {100 * above / n:.0f}\\% of them (the exponent "
                      f"rule's $c_1$ branch; $c_2$ acts only in the others), and $\\gamma$ sat at "

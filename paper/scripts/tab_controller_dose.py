@@ -1,4 +1,6 @@
-r"""The dose-response (preset ``dose``): one row per relative target ratio alpha*/ref (and
+r"""The dose-response (presets ``num_controller.DOSE_PRESETS``: ``dose`` on MNIST, ``dose_cifar``,
+``dose_fashion``; one block per preset, headed by its data set and the clamp of the single
+estimate): one row per relative target ratio alpha*/ref (and
 gamma = 0), all with mean-rescaled coefficients (equal effective step size): the achieved tail
 index of the transformed norms (median over the run), test accuracy, loss generalization gap,
 ECE and the top Hessian eigenvalue at the end, and (when logged) the mean length of the
@@ -26,19 +28,29 @@ def tabular(recs: list[dict], title: str) -> str:
         cols.append(STEP_COLUMN)
     head = ["target", "mean $\\gamma$", *[h for _m, h, _d in cols], "seeds"]
     L = N.table_head(head, title)
-    for lab in N.dose_labels(recs):
-        rs = N.in_preset(recs, "dose", lab)
-        row = [N.display(lab), C.fmt_ci(N.cell(rs, "regime.gamma_mean"), 3)]
-        row += [C.fmt_ci(N.cell(rs, m), d) for m, _h, d in cols]
-        row.append(str(len(rs)))
-        L.append(" & ".join(row) + " \\\\")
-    L += ["\\hline", "\\end{tabular}"]
+    for preset in N.DOSE_PRESETS:
+        labs = N.dose_labels(recs, preset)
+        if not labs:
+            continue
+        runs = [r for r in recs if r["preset"] == preset]
+        data = C.tex_escape(C.joined(C.get(r, "config.dataset") for r in runs))
+        dose = [r for r in runs if r["optimizer"].startswith("ahtga_dose_")]
+        L.append(f"\\multicolumn{{{len(head)}}}{{l}}{{{data} (\\texttt{{{C.tex_escape(preset)}}}, "
+                 f"clamp {N.clamp_text(dose)})}} \\\\")
+        for lab in labs:
+            rs = N.in_preset(recs, preset, lab)
+            row = [N.display(lab), C.fmt_ci(N.cell(rs, "regime.gamma_mean"), 3)]
+            row += [C.fmt_ci(N.cell(rs, m), d) for m, _h, d in cols]
+            row.append(str(len(rs)))
+            L.append(" & ".join(row) + " \\\\")
+        L.append("\\hline")
+    L += ["\\end{tabular}"]
     return "\n".join(L) + "\n"
 
 
 def main(argv=None):
     N.write_scale_tables(C.parse_args(__doc__, argv),
-                         lambda recs: [r for r in recs if r["preset"] == "dose"], tabular,
+                         lambda recs: [r for r in recs if r["preset"] in N.DOSE_PRESETS], tabular,
                          "dose-response")
 
 

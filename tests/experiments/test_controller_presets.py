@@ -290,6 +290,39 @@ def test_regime_sentence_reports_other_data_sets_and_a_pinned_controller():
     assert text.count("did not adapt") == 1
     recs = [r for r in recs if r["preset"] == "main"] + [rec("main_cifar", s, 0.2, 0.3) for s in (0, 1)]
     assert "did not adapt" not in num.regime_sentence(recs)
+    # the earlier clamp's runs of main_cifar (read as ahtga_clamp5) beside today's: each named
+    early = [{**rec("main_cifar", s, 0.97, 0.0), "optimizer": "ahtga_clamp5"} for s in (0, 1)]
+    text = num.regime_sentence(recs + early)
+    assert text.count("On cifar10 (\\texttt{main\\_cifar}, 2 seeds)") == 2
+    assert text.index("it had") < text.index(num.EARLIER_CLAMP + " had")
+    assert text.count("did not adapt") == 1 and text.index(num.EARLIER_CLAMP) < text.index("did not adapt")
+
+
+def test_dose_table_and_sentence_have_one_block_per_preset():
+    """``dose`` (MNIST) and ``dose_cifar`` are reported apart, MNIST first, each headed by its
+    data set and the clamp its runs used."""
+    tab, num = _paper_script("tab_controller_dose"), _paper_script("num_controller")
+    recs = []
+    for preset, data, clamp, base in (("dose_cifar", "cifar10", [0.1, 50.0], 0.5),
+                                      ("dose", "mnist", None, 0.98)):
+        for i, lab in enumerate(("ahtga_gamma0", "ahtga_dose_0.6", "ahtga_dose_1.0", "ahtga_dose_1.5")):
+            for s in range(3):
+                spec = {"kwargs": {}, **({"defaults": {"alpha_clamp": clamp}} if clamp else {})}
+                recs.append({"preset": preset, "optimizer": lab, "seed": s,
+                             "config": {"dataset": data}, "optimizer_spec": spec,
+                             "final": {"diverged": False, "test_acc": base - 0.001 * i + 1e-4 * s,
+                                       "regime": {"alpha_transformed_median": 2.0 + i + 0.1 * s,
+                                                  "gamma_mean": 0.1},
+                                       "gen_gap_loss": 0.1, "ece": 0.01, "hessian_top": 10.0}})
+    t = tab.tabular(recs, "t")
+    assert t.index("mnist (\\texttt{dose}, clamp $[0.1, 5]$)") < \
+        t.index("cifar10 (\\texttt{dose\\_cifar}, clamp $[0.1, 50]$)")
+    assert t.count("ratio 0.6") == 2
+    text = num.dose_sentence(recs)
+    assert text.index("On mnist (\\texttt{dose}, clamp $[0.1, 5]$)") < \
+        text.index("On cifar10 (\\texttt{dose\\_cifar}, clamp $[0.1, 50]$)")
+    assert text.count("Spearman's rank correlation over the 9 runs") == 2
+    assert num.dose_sentence([r for r in recs if r["preset"] == "dose_cifar"]).startswith("On cifar10")
 
 
 def test_clamp_of_default_ahtga_and_of_the_variants():
@@ -328,26 +361,39 @@ def test_dose_presets_on_cifar_and_fashion_are_dose_in_their_main_setting():
             assert optimizer_kwargs(cfg, lab) == optimizer_kwargs(dose, lab), lab
 
 
-def test_clamp_lr_control_sentence_pairs_the_control_with_plain_ahtga(tmp_path):
-    """The wider clamp at plain AHTGA's lr (small_controls) is reported against plain AHTGA of
-    ``main``, seed by seed; nothing when the control runs are absent."""
+def test_clamp_lr_control_sentence_pairs_the_control_with_the_earlier_clamp(tmp_path):
+    """The clamp (0.1, 50) at the earlier default's lr (small_controls) is reported against the
+    earlier clamp's runs of ``main`` (kept under measured/earlier_clamp, read as
+    ``ahtga_clamp5``), seed by seed, with the lr each clamp's sweep chose; nothing when either
+    is absent."""
     from ahtga.experiments.aggregate import t_interval
     from ahtga.experiments.store import write_json_atomic
 
     num = _paper_script("num_controller")
 
-    def rec(preset, lab, seed, acc, lr):
-        return {"preset": preset, "optimizer": lab, "seed": seed, "optimizer_spec": {"lr": lr},
+    def rec(preset, lab, seed, acc, lr, clamp=None):
+        return {"preset": preset, "optimizer": lab, "seed": seed,
+                "optimizer_spec": {"lr": lr, "kwargs": {},
+                                   **({"defaults": {"alpha_clamp": clamp}} if clamp else {})},
                 "final": {"diverged": False, "test_acc": acc, "regime": {"below": 0.2}}}
 
-    plain = [rec("main", "ahtga", s, a, 0.1) for s, a in enumerate((0.980, 0.982, 0.981))]
-    swept = [rec("main", "ahtga_clamp50", s, 0.95, 0.3) for s in range(3)]
-    assert num.clamp_lr_sentence(tmp_path, plain + swept) == ""
+    # today's plain AHTGA (clamp recorded as its default) and the earlier runs on disk
+    now = [rec("main", "ahtga", s, 0.95, 0.3, [0.1, 50.0]) for s in range(3)]
+    early = tmp_path / num.EARLIER / "main" / "ahtga"
+    early.mkdir(parents=True)
+    for s, a in enumerate((0.980, 0.982, 0.981)):
+        write_json_atomic(early / f"seed{s}.json", rec("main", "ahtga", s, a, 0.1))
+    earlier = num.earlier_records(tmp_path)
+    assert {r["optimizer"] for r in earlier} == {"ahtga_clamp5"}
+    assert all(r["stored_optimizer"] == "ahtga" for r in earlier)
+    assert num.clamp_lr_sentence(tmp_path, now + earlier) == ""          # no control runs yet
     root = tmp_path / "small_controls" / num.CLAMP_LR_CONTROL / "main" / "ahtga_clamp50"
     root.mkdir(parents=True)
     for s, a in enumerate((0.978, 0.983, 0.979)):
         write_json_atomic(root / f"seed{s}.json", rec("main", "ahtga_clamp50", s, a, 0.1))
-    text = num.clamp_lr_sentence(tmp_path, plain + swept)
+    assert num.clamp_lr_sentence(tmp_path, now) == ""                    # no earlier runs
+    text = num.clamp_lr_sentence(tmp_path, now + earlier)
     d = t_interval([-0.002, 0.001, -0.002])
-    assert "chose lr 0.3" in text and "lr 0.1 that variant" in text
+    assert "chose lr 0.3 with the clamp $[0.1, 50]$ and 0.1 with the earlier clamp" in text
+    assert "at lr 0.1 the clamp $[0.1, 50]$ reached" in text
     assert f"{d['mean']:+.4f} (95\\% CI {d['lo']:+.4f} to {d['hi']:+.4f}, 3 seeds" in text

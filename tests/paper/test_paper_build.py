@@ -494,14 +494,24 @@ def test_small_ablations_separate_current_and_earlier_defaults():
                     "final": {"test_acc": 0.9},
                     "curves": {"step": {"gamma": [0.5, 0.5], "alpha": [4.0, 1.0],
                                         "alpha_star": [1.5, 1.5]}}})
-    groups = {"ablate_c1": old, "ablate_c2": new}
+    # ablate_beta2: the regime logged and today's clamp recorded as plain AHTGA's default
+    now = [{"preset": "ablate_beta2", "optimizer": "ahtga", "seed": seed,
+            "optimizer_spec": {"kwargs": {}, "defaults": {"alpha_clamp": [0.1, 50.0]}},
+            "final": {"test_acc": 0.9, "regime": {"above": 0.7, "below": 0.2, "cap": 0.1,
+                                                  "floor": 0.0}}} for seed in (0, 1)]
+    groups = {"ablate_c1": old, "ablate_c2": new, "ablate_beta2": now}
     d = num.defaults_sentence(groups)
-    assert "current defaults" in d and d.index("ablate\\_c2") < d.index("earlier defaults")
-    assert d.index("earlier defaults") < d.index("ablate\\_c1")
+    # today's defaults, then the relative target with the earlier clamp (no clamp recorded:
+    # written before the change), then the earliest
+    assert d.index("current defaults") < d.index("ablate\\_beta2") < d.index("earlier clamp $[0.1, 5]$")
+    assert d.index("earlier clamp") < d.index("ablate\\_c2") < d.index("earliest defaults")
+    assert d.index("earliest defaults") < d.index("ablate\\_c1")
+    groups.pop("ablate_beta2")
     r = num.regime_sentence(groups)
     # below: mean of 0.2 and 0.3 = 25%; the old runs: alpha above alpha* in 2 of 4 logged steps
     assert "below it (where $c_2$ acts) in 25\\%" in r and "at its cap in 10\\%" in r
-    assert "With the earlier defaults, over plain AHTGA's 4 logged steps (2 runs)" in r
+    assert "pooled estimate (clamp $[0.1, 5]$)" in r
+    assert "With the earliest defaults, over plain AHTGA's 4 logged steps (2 runs)" in r
     assert "in 50\\% of them" in r
     assert tab.regime_text(new, "ahtga_c2_1.0", "below") == "50\\%"
     assert tab.regime_text(old, "ahtga", "below") == "--"
