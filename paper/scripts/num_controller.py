@@ -12,9 +12,10 @@ interval, ``ahtga.experiments.aggregate.t_interval``):
   floor, the single estimate clamped; the mean gamma; the achieved tail index of the
   transformed norms, median over the run's steps);
 * adaptivity (the presets of ``ahtga.experiments.presets.ADAPTIVITY``: ``adaptivity`` on MNIST,
-  ``adaptivity_cifar`` and ``adaptivity_fashion`` where the controller operates only with the
-  wider clamp): test accuracy, generalization gaps and ECE of the adaptive run (``ahtga``, or
-  ``ahtga_clamp50``), its gamma-matched control (gamma fixed at the adaptive run's mean gamma,
+  ``adaptivity_cifar`` and ``adaptivity_fashion``, run on ``ahtga_clamp50`` before the clamp
+  (0.1, 50) became the default, since the earlier one pinned the controller there): test
+  accuracy, generalization gaps and ECE of the adaptive run (``ahtga``, or ``ahtga_clamp50``),
+  its gamma-matched control (gamma fixed at the adaptive run's mean gamma,
   same seed) and ``ahtga_gamma0``, and the paired differences over seeds (adaptive minus the
   control, seed by seed, then the t-interval of the differences);
 * dose-response (presets :data:`DOSE_PRESETS`: ``dose`` on MNIST, ``dose_cifar``,
@@ -106,10 +107,6 @@ def who(label: str, rs: list[dict]) -> str:
 
 
 # ----------------------------------------------------------------------------- records
-#: runs measured for the controller only (regime logging), kept out of ``MEASURED/small`` where
-#: a preset of the same name holds the accuracy comparison with another setting (Fashion-MNIST:
-#: ``main_fashion`` on 20000 images there, before the regime was logged; 10000 images here)
-CONTROLLER_ONLY = "controller_small"
 #: the runs of plain AHTGA in the main presets made with the earlier default clamp (0.1, 5),
 #: kept when the default became (0.1, 50) and those rows were rerun (``MEASURED/earlier_clamp``)
 EARLIER = "earlier_clamp"
@@ -129,13 +126,11 @@ def earlier_records(measured) -> list[dict]:
 
 
 def records(args) -> dict[str, list[dict]]:
-    """``{"Tiny": tiny records under RESULTS/experiments, "Small": measured/small records, those
-    of MEASURED/controller_small and :func:`earlier_records`}``."""
+    """``{"Tiny": tiny records under RESULTS/experiments, "Small": measured/small records and
+    :func:`earlier_records`}``."""
     tiny = [r for r in C.experiment_records(args.results)
             if str(r.get("scale", C.get(r, "config.scale"))) == "tiny"]
-    extra = C.load_records(pathlib.Path(args.measured) / CONTROLLER_ONLY)
-    return {"Tiny": tiny, "Small": C.small_records(args.measured) + extra
-            + earlier_records(args.measured)}
+    return {"Tiny": tiny, "Small": C.small_records(args.measured) + earlier_records(args.measured)}
 
 
 def table_head(head: list[str], title: str, *, text_cols: int = 1, note: str = "") -> list[str]:
@@ -335,8 +330,10 @@ def regime_sentence(recs) -> str:
             c = {k: cell(rs, "regime." + k) for k in ("above", "below", "cap", "floor", "clamped",
                                                        "gamma_mean")}
             data = C.tex_escape(C.joined(C.get(r, "config.dataset") for r in rs))
+            n_train = C.joined(C.get(r, "config.max_train_examples") for r in rs)
+            size = "" if n_train == "?" else f", {n_train} training examples"
             name = "it" if lab == "ahtga" else who(lab, rs)
-            txt = (f"On {data} (\\texttt{{{C.tex_escape(p)}}}, {len(rs)} seeds) {name} had "
+            txt = (f"On {data} (\\texttt{{{C.tex_escape(p)}}}, {len(rs)} seeds{size}) {name} had "
                    f"$\\alpha>\\alpha^*$ in {share_text(c['above'])} and $\\alpha<\\alpha^*$ in "
                    f"{share_text(c['below'])} of its steps, $\\gamma$ at its cap in "
                    f"{share_text(c['cap'])} and floor in {share_text(c['floor'])}, the estimate "
