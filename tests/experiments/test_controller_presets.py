@@ -204,6 +204,24 @@ def test_paper_controller_scripts_read_the_regime(tmp_path):
     assert "adaptive $-$ $\\gamma=0$" in t and "small scale: adaptivity control not measured" in t
 
 
+def test_regime_table_gives_each_chunk_its_clamp(tmp_path):
+    """Trained tiny runs of plain AHTGA (today's clamp, recorded as its default) and of
+    ``ahtga_clamp5`` (the earlier clamp, set explicitly): the regime table gives each chunk's
+    upper clamp from its result files, and the earlier-clamp chunk is named as such."""
+    tab = _paper_script("tab_controller_regime")
+    out = tmp_path / "results" / "experiments"
+    over = {**QUICK_CTRL, "epochs": 2, "optimizers": ("ahtga", "ahtga_clamp5")}
+    assert run_presets(["main"], "tiny", over, out, seeds=[0], jobs=1) == 0
+    assert read_json(result_path(out, "main", "ahtga", 0))["optimizer_spec"]["defaults"][
+        "alpha_clamp"] == [0.1, 50.0]
+    tab.main(["--results", str(tmp_path / "results"), "--measured", str(tmp_path / "none"),
+              "--out", str(tmp_path / "tab.tex")])
+    rows = {line.split(" & ")[0]: line.split(" & ") for line in
+            (tmp_path / "tab.tex").read_text().splitlines() if " & main & " in line}
+    assert rows["AHTGA (adaptive $\\gamma$)"][2] == "50"
+    assert rows["AHTGA, earlier clamp $[0.1, 5]$"][2] == "5"
+
+
 def test_adaptivity_table_has_one_block_per_preset_with_its_own_labels():
     """Planted CIFAR-10 runs of ``adaptivity_cifar`` (adaptive label ``ahtga_clamp50``) beside MNIST
     ``adaptivity`` runs: each preset gets its block, and the paired rows pair each preset's own
