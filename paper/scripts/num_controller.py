@@ -31,7 +31,8 @@ as ``ahtga_clamp5`` (:func:`earlier_records`).
 Macros, for ``S`` in ``Tiny`` and ``Small`` (all defined whatever exists):
 ``\CtrlSAvailable`` (yes/no), ``\CtrlSStamp``, ``\CtrlSRegimeSentence`` (plain AHTGA's regime
 and the source configuration's), ``\CtrlSBranchSentence`` (in how many chunks both branches run
-and gamma is off its bounds in most steps), ``\CtrlSAdaptSentence``, ``\CtrlSDoseSentence``.
+and gamma is off its bounds in most steps), ``\CtrlSAdaptSentence``, ``\CtrlSDoseSentence``,
+``\CtrlSClampSentence`` (which presets' plain AHTGA runs used which clamp).
 """
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ import common as C  # noqa: E402
 
 SCALES = ("Tiny", "Small")
 KINDS = ("Available", "Stamp", "RegimeSentence", "BranchSentence", "AdaptSentence",
-         "DoseSentence")
+         "DoseSentence", "ClampSentence")
 NAMES = tuple(f"Ctrl{s}{k}" for s in SCALES for k in KINDS)
 
 #: regime columns: (dotted key of a result, header, digits, scale)
@@ -347,6 +348,28 @@ def regime_sentence(recs) -> str:
     return " ".join(parts) if parts else "No AHTGA run with a logged regime."
 
 
+def clamp_sentence(recs) -> str:
+    """Which presets' plain AHTGA runs (label ``ahtga``) used today's default clamp and which an
+    earlier one (``common.clamp_of``), so that a reader of any table knows which configuration
+    its "AHTGA" row is."""
+    from ahtga.optim.ahtga import DEFAULT_ALPHA_CLAMP
+
+    now = tuple(float(x) for x in DEFAULT_ALPHA_CLAMP)
+    by: dict[tuple, set] = {}
+    for r in recs:
+        if r["optimizer"] == "ahtga":
+            by.setdefault(C.clamp_of(r), set()).add(r["preset"])
+    if not by:
+        return ""
+    name = lambda ps: ", ".join(f"\\texttt{{{C.tex_escape(p)}}}" for p in sorted(ps))  # noqa: E731
+    parts = []
+    if now in by:
+        parts.append(f"with today's default clamp {C.clamp_text(now)} in {name(by.pop(now))}")
+    for c in sorted(by):
+        parts.append(f"with the earlier clamp {C.clamp_text(c)} in {name(by[c])}")
+    return "Plain AHTGA ran " + "; ".join(parts) + "."
+
+
 def branch_sentence(recs) -> str:
     ch = chunks(recs)
     if not ch:
@@ -498,6 +521,7 @@ def main(argv=None):
         M.add(p + "BranchSentence", branch_sentence(ahtga))
         M.add(p + "AdaptSentence", adapt_sentence(recs))
         M.add(p + "DoseSentence", dose_sentence(recs))
+        M.add(p + "ClampSentence", clamp_sentence(recs))
     C.write_text(a.out, M.text())
     C.report(a.out, "controller numbers: " + (", ".join(seen) if seen else "no AHTGA regime logged"))
 
