@@ -36,7 +36,7 @@ def main(argv=None):
         return
     C.apply_style()
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import FixedLocator, NullFormatter, ScalarFormatter
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
     fig, axes = plt.subplots(len(presets), len(PANELS), figsize=(7.2, 2.2 * len(presets)),
                              constrained_layout=True, squeeze=False)
@@ -72,7 +72,7 @@ def main(argv=None):
             ax.set_xscale("log")
             # labelled major ticks at 1-2-5 only: the default minor labels collide
             ax.xaxis.set_major_locator(FixedLocator([0.5, 1, 2, 5, 10, 20, 50, 100]))
-            ax.xaxis.set_major_formatter(ScalarFormatter())
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
             ax.xaxis.set_minor_formatter(NullFormatter())
             ax.set_xlabel("achieved $\\alpha$ (transformed, log)")
             ax.set_ylabel(h.replace("$", "").replace("top Hessian eig.", "top Hessian eigenvalue"))

@@ -484,6 +484,16 @@ def dose_sentence_for(recs, preset: str) -> str:
             out.append("These runs do not support the hypothesis that a heavier achieved tail "
                        "generalizes better: neither test accuracy nor the loss gap is rank "
                        "correlated with the achieved index at the 5\\% level.")
+    # the confound: mean rescaling equalises the mean weight, not the step; where the runs logged
+    # the step length, say whether it moves with the achieved index
+    st = spearman(x, [C.get(r, "final.update_norm_mean") for r in runs])
+    if st is not None:
+        out.append(f"The rank correlation of the achieved index with the mean length of the "
+                   f"parameter step is $\\rho={st[0]:+.2f}$ ($p={st[1]:.2g}$): "
+                   + ("a heavier achieved tail came with a longer step, so these runs do not "
+                      "separate the tail from the step length." if st[1] < 0.05 and st[0] < 0 else
+                      "a heavier achieved tail came with a shorter step." if st[1] < 0.05 else
+                      "the step length did not move with the tail at the 5\\% level."))
     acc = {l: cell(in_preset(recs, preset, l), "test_acc") for l in labs}
     best = max((l for l in labs if acc[l]["mean"] is not None), key=lambda l: acc[l]["mean"],
                default=None)

@@ -341,6 +341,12 @@ def test_dose_table_and_sentence_have_one_block_per_preset():
         text.index("On cifar10 (\\texttt{dose\\_cifar}, clamp $[0.1, 50]$)")
     assert text.count("Spearman's rank correlation over the 9 runs") == 2
     assert num.dose_sentence([r for r in recs if r["preset"] == "dose_cifar"]).startswith("On cifar10")
+    assert "length of the parameter step" not in text                   # not logged
+    # logged: a step that grows as the achieved index falls is named as the confound
+    for r in recs:
+        r["final"]["update_norm_mean"] = 1.0 / r["final"]["regime"]["alpha_transformed_median"]
+    text = num.dose_sentence(recs)
+    assert text.count("do not separate the tail from the step length") == 2
 
 
 def test_clamp_of_default_ahtga_and_of_the_variants():
