@@ -494,6 +494,17 @@ def dose_sentence_for(recs, preset: str) -> str:
                       "separate the tail from the step length." if st[1] < 0.05 and st[0] < 0 else
                       "a heavier achieved tail came with a shorter step." if st[1] < 0.05 else
                       "the step length did not move with the tail at the 5\\% level."))
+    # the heaviest target against gamma = 0, seed by seed (the same seeds, data and lr)
+    zero = in_preset(recs, preset, "ahtga_gamma0")
+    if zero:
+        heavy = in_preset(recs, preset, lo)
+        d = {m: paired(heavy, zero, m) for m in ("test_acc", "gen_gap_loss", "ece",
+                                                   "update_norm_mean")}
+        out.append(f"Ratio {lo.rsplit('_', 1)[1]} minus $\\gamma=0$, seed by seed: test accuracy "
+                   f"{diff_text(d['test_acc'])}, loss gap {diff_text(d['gen_gap_loss'])}, ECE "
+                   f"{diff_text(d['ece'])}"
+                   + (f", mean step length {diff_text(d['update_norm_mean'])}"
+                      if d["update_norm_mean"].get("mean") is not None else "") + ".")
     acc = {l: cell(in_preset(recs, preset, l), "test_acc") for l in labs}
     best = max((l for l in labs if acc[l]["mean"] is not None), key=lambda l: acc[l]["mean"],
                default=None)
