@@ -76,12 +76,23 @@ DOSE_METRICS = [("regime.alpha_transformed_median", "achieved $\\alpha$", 2),
                 ("ece", "ECE", 4), ("hessian_top", "top Hessian eig.", 2)]
 
 
+#: how :func:`earlier_records` names an adaptivity preset run with the earlier clamp
+EARLIER_PRESET = "{preset}, earlier clamp"
+
+
 def adaptivity_sets() -> dict[str, tuple[str, str, str]]:
     """``ahtga.experiments.presets.ADAPTIVITY``: preset -> (adaptive label, its gamma-matched
-    control, gamma = 0), in the order the paper reports them (MNIST first)."""
+    control, gamma = 0), in the order the paper reports them (MNIST first); after each preset
+    whose adaptive run is plain ``ahtga``, its runs with the earlier clamp
+    (:data:`EARLIER_PRESET`, adaptive label ``ahtga_clamp5``; see :func:`earlier_records`)."""
     from ahtga.experiments.presets import ADAPTIVITY
 
-    return dict(ADAPTIVITY)
+    out = {}
+    for preset, (adaptive, matched, zero) in ADAPTIVITY.items():
+        out[preset] = (adaptive, matched, zero)
+        if adaptive == "ahtga":
+            out[EARLIER_PRESET.format(preset=preset)] = ("ahtga_clamp5", matched, zero)
+    return out
 
 
 def fixed_gamma(label: str) -> bool:
@@ -117,11 +128,18 @@ def earlier_records(measured) -> list[dict]:
     """The records of ``MEASURED/earlier_clamp``, plain ``ahtga`` read as ``ahtga_clamp5`` (the
     variant that sets that clamp explicitly: the same configuration), so they neither mix with
     nor replace today's ``ahtga`` runs of the same preset and seed; ``stored_optimizer`` keeps
-    the label of the file."""
+    the label of the file.  An adaptivity preset's runs (all three labels) are read under
+    :data:`EARLIER_PRESET` (``stored_preset`` keeps the file's), so that its controls do not
+    mix with today's either."""
+    from ahtga.experiments.presets import ADAPTIVITY
+
     out = []
     for r in C.load_records(pathlib.Path(measured) / EARLIER):
         if r.get("optimizer") == "ahtga":
             r = {**r, "optimizer": "ahtga_clamp5", "stored_optimizer": "ahtga"}
+        if r.get("preset") in ADAPTIVITY:
+            r = {**r, "preset": EARLIER_PRESET.format(preset=r["preset"]),
+                 "stored_preset": r["preset"]}
         out.append(r)
     return out
 

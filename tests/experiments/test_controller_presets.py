@@ -316,6 +316,43 @@ def test_regime_sentence_reports_other_data_sets_and_a_pinned_controller():
     assert text.count("did not adapt") == 1 and text.index(num.EARLIER_CLAMP) < text.index("did not adapt")
 
 
+def test_earlier_adaptivity_runs_get_their_own_block(tmp_path):
+    """The MNIST adaptivity runs of the earlier clamp (measured/earlier_clamp/adaptivity) are
+    read as their own preset, after today's, with plain AHTGA as ``ahtga_clamp5``: the table
+    and sentence report both, and the paired differences are each block's own."""
+    from ahtga.experiments.store import write_json_atomic
+
+    num, tab = _paper_script("num_controller"), _paper_script("tab_controller_adaptivity")
+    labels = ("ahtga", "ahtga_gamma_matched", "ahtga_gamma0")
+    now, recs = [], {}
+    for root, accs in ((tmp_path / "small", (0.96, 0.98, 0.97)),
+                       (tmp_path / num.EARLIER, (0.981, 0.982, 0.980))):
+        for lab, acc in zip(labels, accs):
+            (root / "adaptivity" / lab).mkdir(parents=True)
+            for s in range(2):
+                r = {"preset": "adaptivity", "optimizer": lab, "seed": s,
+                     "config": {"dataset": "mnist"}, "optimizer_spec": {"kwargs": {}},
+                     "final": {"diverged": False, "test_acc": acc + 0.001 * s,
+                               "gen_gap_loss": 0.01, "gen_gap_acc": 0.01, "ece": 0.01,
+                               "regime": {"gamma_mean": 0.05}}}
+                write_json_atomic(root / "adaptivity" / lab / f"seed{s}.json", r)
+    earlier = num.earlier_records(tmp_path)
+    assert {r["preset"] for r in earlier} == {"adaptivity, earlier clamp"}
+    assert {r["optimizer"] for r in earlier} == {"ahtga_clamp5", "ahtga_gamma_matched", "ahtga_gamma0"}
+    recs = _load_dir(tmp_path / "small") + earlier
+    text = num.adapt_sentence(recs)
+    assert text.index("(\\texttt{adaptivity})") < text.index("(\\texttt{adaptivity, earlier clamp})")
+    assert "test accuracy -0.0200" in text and "test accuracy -0.0010" in text
+    t = tab.tabular(recs, "t")
+    assert t.index("mnist (\\texttt{adaptivity})") < t.index("mnist (\\texttt{adaptivity, earlier clamp})")
+
+
+def _load_dir(root):
+    from ahtga.experiments.store import read_json
+
+    return [read_json(p) for p in sorted(root.glob("*/*/seed*.json"))]
+
+
 def test_dose_table_and_sentence_have_one_block_per_preset():
     """``dose`` (MNIST) and ``dose_cifar`` are reported apart, MNIST first, each headed by its
     data set and the clamp its runs used."""
