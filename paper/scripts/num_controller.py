@@ -77,7 +77,7 @@ DOSE_METRICS = [("regime.alpha_transformed_median", "achieved $\\alpha$", 2),
 
 
 #: how :func:`earlier_records` names an adaptivity preset run with the earlier clamp
-EARLIER_PRESET = "{preset}, earlier clamp"
+EARLIER_PRESET = "{preset} (earlier clamp)"
 
 
 def adaptivity_sets() -> dict[str, tuple[str, str, str]]:

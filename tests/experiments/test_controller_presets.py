@@ -337,14 +337,14 @@ def test_earlier_adaptivity_runs_get_their_own_block(tmp_path):
                                "regime": {"gamma_mean": 0.05}}}
                 write_json_atomic(root / "adaptivity" / lab / f"seed{s}.json", r)
     earlier = num.earlier_records(tmp_path)
-    assert {r["preset"] for r in earlier} == {"adaptivity, earlier clamp"}
+    assert {r["preset"] for r in earlier} == {"adaptivity (earlier clamp)"}
     assert {r["optimizer"] for r in earlier} == {"ahtga_clamp5", "ahtga_gamma_matched", "ahtga_gamma0"}
     recs = _load_dir(tmp_path / "small") + earlier
     text = num.adapt_sentence(recs)
-    assert text.index("(\\texttt{adaptivity})") < text.index("(\\texttt{adaptivity, earlier clamp})")
+    assert text.index("(\\texttt{adaptivity})") < text.index("(\\texttt{adaptivity (earlier clamp)})")
     assert "test accuracy -0.0200" in text and "test accuracy -0.0010" in text
     t = tab.tabular(recs, "t")
-    assert t.index("mnist (\\texttt{adaptivity})") < t.index("mnist (\\texttt{adaptivity, earlier clamp})")
+    assert t.index("mnist (\\texttt{adaptivity})") < t.index("mnist (\\texttt{adaptivity (earlier clamp)})")
 
 
 def _load_dir(root):
