@@ -100,6 +100,7 @@ register_variant("ahtga_gamma0", "ahtga", {"exponent": {"name": "fixed", "gamma"
 # (the default since 2026-12-04; the variant's runs predate it and keep their label)
 register_variant("ahtga_clamp50", "ahtga", {"alpha_clamp": (0.1, 50.0)})
 # the earlier default clamp (0.1, 5), explicitly: the configuration of every AHTGA run made before
+# 2026-12-04 that did not set a clamp
 register_variant("ahtga_clamp5", "ahtga", {"alpha_clamp": (0.1, 5.0)})
 
 
