@@ -1,4 +1,4 @@
-r"""Dose-response figure (presets ``num_controller.DOSE_PRESETS``, one row of panels per preset
+r"""Dose-response figure (the blocks of ``num_controller.dose_sets``, one row of panels per block
 that was run: ``dose`` on MNIST, ``dose_cifar``, ``dose_fashion``): for each relative target
 ratio (and gamma = 0), the
 achieved tail index of the transformed norms (x, each run's median over its steps; log axis)
@@ -25,10 +25,10 @@ COLORS = {"Tiny": "#d62728", "Small": "#1f77b4"}
 
 def main(argv=None):
     a = C.parse_args(__doc__, argv)
-    groups = {s: [r for r in recs if r["preset"] in N.DOSE_PRESETS]
+    groups = {s: [r for r in recs if r["preset"] in N.dose_sets()]
               for s, recs in N.records(a).items()}
     groups = {s: rs for s, rs in groups.items() if rs}
-    presets = [p for p in N.DOSE_PRESETS if any(r["preset"] == p for rs in groups.values()
+    presets = [p for p in N.dose_sets() if any(r["preset"] == p for rs in groups.values()
                                                 for r in rs)]
     if not presets:
         C.placeholder_figure(a.out, "dose-response: " + C.NO_RESULTS)

@@ -65,6 +65,12 @@ WIDE_CLAMP = "AHTGA with the clamp $[0.1, 50]$"
 EARLIER_CLAMP = "AHTGA with the earlier default clamp $[0.1, 5]$"
 #: the dose-response presets, in the order the paper reports them (MNIST first)
 DOSE_PRESETS = ("dose", "dose_cifar", "dose_fashion")
+
+
+def dose_sets() -> list[str]:
+    """The dose-response blocks in report order: each preset of :data:`DOSE_PRESETS`, then its
+    runs with the earlier clamp (:data:`EARLIER_PRESET`, see :func:`earlier_records`)."""
+    return [q for p in DOSE_PRESETS for q in (p, EARLIER_PRESET.format(preset=p))]
 ADAPT_NAMES = {"ahtga": "AHTGA (adaptive $\\gamma$)",
                "ahtga_gamma_matched": "$\\gamma$ fixed at AHTGA's mean",
                "ahtga_clamp50": "AHTGA, clamp $[0.1, 50]$ (adaptive $\\gamma$)",
@@ -128,16 +134,16 @@ def earlier_records(measured) -> list[dict]:
     """The records of ``MEASURED/earlier_clamp``, plain ``ahtga`` read as ``ahtga_clamp5`` (the
     variant that sets that clamp explicitly: the same configuration), so they neither mix with
     nor replace today's ``ahtga`` runs of the same preset and seed; ``stored_optimizer`` keeps
-    the label of the file.  An adaptivity preset's runs (all three labels) are read under
-    :data:`EARLIER_PRESET` (``stored_preset`` keeps the file's), so that its controls do not
-    mix with today's either."""
+    the label of the file.  The runs of an adaptivity or dose-response preset (all its labels)
+    are read under :data:`EARLIER_PRESET` (``stored_preset`` keeps the file's), so that its
+    controls do not mix with today's either."""
     from ahtga.experiments.presets import ADAPTIVITY
 
     out = []
     for r in C.load_records(pathlib.Path(measured) / EARLIER):
         if r.get("optimizer") == "ahtga":
             r = {**r, "optimizer": "ahtga_clamp5", "stored_optimizer": "ahtga"}
-        if r.get("preset") in ADAPTIVITY:
+        if r.get("preset") in ADAPTIVITY or r.get("preset") in DOSE_PRESETS:
             r = {**r, "preset": EARLIER_PRESET.format(preset=r["preset"]),
                  "stored_preset": r["preset"]}
         out.append(r)
@@ -448,9 +454,9 @@ def adapt_sentence_for(recs, preset: str, labels: tuple[str, str, str]) -> str:
 
 
 def dose_sentence(recs) -> str:
-    """The dose-response of every preset of :data:`DOSE_PRESETS` that was run, one after the
+    """The dose-response of every block of :func:`dose_sets` that was run, one after the
     other; a "not run" sentence when none was."""
-    parts = [dose_sentence_for(recs, p) for p in DOSE_PRESETS]
+    parts = [dose_sentence_for(recs, p) for p in dose_sets()]
     parts = [p for p in parts if p]
     return " ".join(parts) if parts else "The dose-response was not run at this scale."
 

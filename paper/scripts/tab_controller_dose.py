@@ -1,4 +1,4 @@
-r"""The dose-response (presets ``num_controller.DOSE_PRESETS``: ``dose`` on MNIST, ``dose_cifar``,
+r"""The dose-response (the blocks of ``num_controller.dose_sets``: ``dose`` on MNIST, ``dose_cifar``,
 ``dose_fashion``; one block per preset, headed by its data set and the clamp of the single
 estimate): one row per relative target ratio alpha*/ref (and
 gamma = 0), all with mean-rescaled coefficients (equal effective step size): the achieved tail
@@ -28,7 +28,7 @@ def tabular(recs: list[dict], title: str) -> str:
         cols.append(STEP_COLUMN)
     head = ["target", "mean $\\gamma$", *[h for _m, h, _d in cols], "seeds"]
     L = N.table_head(head, title)
-    for preset in N.DOSE_PRESETS:
+    for preset in N.dose_sets():
         labs = N.dose_labels(recs, preset)
         if not labs:
             continue
@@ -50,7 +50,7 @@ def tabular(recs: list[dict], title: str) -> str:
 
 def main(argv=None):
     N.write_scale_tables(C.parse_args(__doc__, argv),
-                         lambda recs: [r for r in recs if r["preset"] in N.DOSE_PRESETS], tabular,
+                         lambda recs: [r for r in recs if r["preset"] in N.dose_sets()], tabular,
                          "dose-response")
 
 

@@ -1,5 +1,6 @@
 """The controller's regime in every run, the relative-unit variants, the adaptivity control and
 the dose-response presets (issue 15, parts 2-3), on tiny configs of a few epochs."""
+import json
 import math
 
 import pytest
@@ -353,7 +354,7 @@ def _load_dir(root):
     return [read_json(p) for p in sorted(root.glob("*/*/seed*.json"))]
 
 
-def test_dose_table_and_sentence_have_one_block_per_preset():
+def test_dose_table_and_sentence_have_one_block_per_preset(tmp_path):
     """``dose`` (MNIST) and ``dose_cifar`` are reported apart, MNIST first, each headed by its
     data set and the clamp its runs used."""
     tab, num = _paper_script("tab_controller_dose"), _paper_script("num_controller")
@@ -378,6 +379,19 @@ def test_dose_table_and_sentence_have_one_block_per_preset():
         text.index("On cifar10 (\\texttt{dose\\_cifar}, clamp $[0.1, 50]$)")
     assert text.count("Spearman's rank correlation over the 9 runs") == 2
     assert num.dose_sentence([r for r in recs if r["preset"] == "dose_cifar"]).startswith("On cifar10")
+    # the earlier clamp's dose runs, read from measured/earlier_clamp: a block after today's
+    early = [{**r, "preset": "dose"} for r in recs if r["preset"] == "dose"]
+    for r in early:
+        path = tmp_path / num.EARLIER / "dose" / r["optimizer"] / f"seed{r['seed']}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(r))
+    earlier = num.earlier_records(tmp_path)
+    assert {r["preset"] for r in earlier} == {"dose (earlier clamp)"}
+    both = [{**r, "optimizer_spec": {"kwargs": {}, "defaults": {"alpha_clamp": [0.1, 50.0]}}}
+            if r["preset"] == "dose" else r for r in recs] + earlier
+    t = tab.tabular(both, "t")
+    assert t.index("(\\texttt{dose}, clamp $[0.1, 50]$)") < \
+        t.index("(\\texttt{dose (earlier clamp)}, clamp $[0.1, 5]$)") < t.index("dose\\_cifar")
     assert "length of the parameter step" not in text                   # not logged
     # logged: a step that grows as the achieved index falls is named as the confound
     for r in recs:
