@@ -194,10 +194,11 @@ class AHTGA(torch.optim.Optimizer):
         gamma_floor = 0.1 and no upper bound; "exact"), a dict spec such as
         ``{"name": "quadratic", "c1": 0.5}`` or an ``ExponentRule``.  Default:
         ``DEFAULT_EXPONENT`` = the source's quadratic rule bounded by gamma_max = 0.5.  The bound
-        is this package's guard: light-tailed norms read as alpha far above an absolute alpha*
-        (with the earlier clamp 5 the unbounded rule gave gamma ~ 3, which raises the largest gradients to about
-        the 4th power of their ratio to the median; with the clamp 50 far more) (the ablation variants ``ahtga_source`` and
-        ``ahtga_gmax1`` of ``ahtga.experiments.presets`` measure the effect).  Pass
+        is this package's guard: light-tailed norms read as alpha far above an absolute alpha*;
+        with the earlier clamp 5 the unbounded rule gave gamma ~ 3, which raises the largest
+        gradients to about the 4th power of their ratio to the median, and with the clamp 50
+        far more (the ablation variants ``ahtga_source`` and ``ahtga_gmax1`` of
+        ``ahtga.experiments.presets`` measure the effect).  Pass
         ``"quadratic"`` for the source.
     estimator : a name of ``ahtga.tail.ESTIMATORS`` (default "hill_lepski"; "hill_db" is the
         source's) or a callable.  Not the package's default ``stable_t_dk``: its parametric

@@ -91,6 +91,14 @@ def clamp_of(rec: dict) -> tuple[float, float] | None:
     return EARLIER_CLAMP
 
 
+def current_clamp() -> tuple[float, float]:
+    """AHTGA's default clamp of a single estimate today (``DEFAULT_ALPHA_CLAMP``), as floats."""
+    from ahtga.optim.ahtga import DEFAULT_ALPHA_CLAMP
+
+    lo, hi = DEFAULT_ALPHA_CLAMP
+    return float(lo), float(hi)
+
+
 def clamp_text(clamp) -> str:
     """``$[0.1, 50]$``."""
     return f"$[{clamp[0]:g}, {clamp[1]:g}]$"

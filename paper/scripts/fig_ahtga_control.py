@@ -1,9 +1,9 @@
 """AHTGA's controller during training (``main`` preset, and the target schedules of
 ``ablate_target``): the per-step estimate alpha_hat of the tail index of the per-example gradient
 norms, its EMA alpha, the target alpha*, and the exponent gamma, at each logged step (seed 0, or
-the lowest seed present).  Estimates are clamped to ``alpha_clamp`` ((0.1, 50) by default; 5 in runs made before
-that default): a flat alpha_hat at the clamp means light-tailed norms.  One panel per variant, shared axes, gamma on the
-right axis (the same scale in every panel).
+the lowest seed present).  Estimates are clamped to ``alpha_clamp`` ((0.1, 50) by default; 5
+in runs made before that default): a flat alpha_hat at the clamp means light-tailed norms.  One
+panel per variant, shared axes, gamma on the right axis (the same scale in every panel).
 """
 import pathlib
 import sys

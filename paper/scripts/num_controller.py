@@ -61,16 +61,12 @@ REGIME_COLS = [("regime.above", "$\\alpha>\\alpha^*$", 2, 1.0),
 OUTCOMES = [("test_acc", "test acc.", 4), ("gen_gap_loss", "loss gap", 4),
             ("gen_gap_acc", "acc. gap", 4), ("ece", "ECE", 4)]
 #: how the sentences name the AHTGA variants with an explicit clamp of the single estimate
-WIDE_CLAMP = "AHTGA with the clamp $[0.1, 50]$"
-EARLIER_CLAMP = "AHTGA with the earlier default clamp $[0.1, 5]$"
+WIDE_CLAMP_NAME = "AHTGA with the clamp $[0.1, 50]$"
+EARLIER_CLAMP_NAME = "AHTGA with the earlier default clamp $[0.1, 5]$"
 #: the dose-response presets, in the order the paper reports them (MNIST first)
 DOSE_PRESETS = ("dose", "dose_cifar", "dose_fashion")
-
-
-def dose_sets() -> list[str]:
-    """The dose-response blocks in report order: each preset of :data:`DOSE_PRESETS`, then its
-    runs with the earlier clamp (:data:`EARLIER_PRESET`, see :func:`earlier_records`)."""
-    return [q for p in DOSE_PRESETS for q in (p, EARLIER_PRESET.format(preset=p))]
+#: how :func:`earlier_records` names an adaptivity or dose preset run with the earlier clamp
+EARLIER_PRESET = "{preset} (earlier clamp)"
 ADAPT_NAMES = {"ahtga": "AHTGA (adaptive $\\gamma$)",
                "ahtga_gamma_matched": "$\\gamma$ fixed at AHTGA's mean",
                "ahtga_clamp50": "AHTGA, clamp $[0.1, 50]$ (adaptive $\\gamma$)",
@@ -82,8 +78,10 @@ DOSE_METRICS = [("regime.alpha_transformed_median", "achieved $\\alpha$", 2),
                 ("ece", "ECE", 4), ("hessian_top", "top Hessian eig.", 2)]
 
 
-#: how :func:`earlier_records` names an adaptivity preset run with the earlier clamp
-EARLIER_PRESET = "{preset} (earlier clamp)"
+def dose_sets() -> list[str]:
+    """The dose-response blocks in report order: each preset of :data:`DOSE_PRESETS`, then its
+    runs with the earlier clamp (:data:`EARLIER_PRESET`, see :func:`earlier_records`)."""
+    return [q for p in DOSE_PRESETS for q in (p, EARLIER_PRESET.format(preset=p))]
 
 
 def adaptivity_sets() -> dict[str, tuple[str, str, str]]:
@@ -120,7 +118,7 @@ def clamp_text(rs: list[dict]) -> str:
 
 def who(label: str, rs: list[dict]) -> str:
     """How a sentence names an adaptive AHTGA run, with its clamp."""
-    return {"ahtga_clamp50": WIDE_CLAMP, "ahtga_clamp5": EARLIER_CLAMP}.get(
+    return {"ahtga_clamp50": WIDE_CLAMP_NAME, "ahtga_clamp5": EARLIER_CLAMP_NAME}.get(
         label, f"{C.display(label)} (clamp {clamp_text(rs)})")
 
 
@@ -298,8 +296,7 @@ def clamp_lr_sentence(measured, recs) -> str:
     ctrl = C.load_records(pathlib.Path(measured) / "small_controls" / CLAMP_LR_CONTROL)
     ctrl = sorted((r for r in ctrl if r["optimizer"] == "ahtga_clamp50"), key=lambda r: r["seed"])
     earlier = in_preset(recs, "main", "ahtga_clamp5")
-    swept = [r for r in in_preset(recs, "main", "ahtga") if C.clamp_of(r) == (0.1, 50.0)]
-    swept = swept or in_preset(recs, "main", "ahtga_clamp50")
+    swept = [r for r in in_preset(recs, "main", "ahtga") if C.clamp_of(r) == C.current_clamp()]
     if not ctrl or not earlier:
         return ""
     lr = C.joined(C.get(r, "optimizer_spec.lr") for r in ctrl)
@@ -376,9 +373,7 @@ def clamp_sentence(recs) -> str:
     """Which presets' plain AHTGA runs (label ``ahtga``) used today's default clamp and which an
     earlier one (``common.clamp_of``), so that a reader of any table knows which configuration
     its "AHTGA" row is."""
-    from ahtga.optim.ahtga import DEFAULT_ALPHA_CLAMP
-
-    now = tuple(float(x) for x in DEFAULT_ALPHA_CLAMP)
+    now = C.current_clamp()
     by: dict[tuple, set] = {}
     for r in recs:
         if r["optimizer"] == "ahtga":

@@ -61,12 +61,6 @@ def logged(rs) -> bool:
     return any(isinstance(C.get(r, "final.regime"), dict) for r in rs)
 
 
-def current_clamp() -> tuple[float, float]:
-    from ahtga.optim.ahtga import DEFAULT_ALPHA_CLAMP
-
-    return tuple(float(x) for x in DEFAULT_ALPHA_CLAMP)
-
-
 def clamps(rs) -> set:
     """The clamps of the single estimate that plain AHTGA's runs of a preset used."""
     return {C.clamp_of(r) for r in rs if r["optimizer"] == "ahtga"}
@@ -76,7 +70,7 @@ def defaults_sentence(groups) -> str:
     """Which ablation presets were run with the current defaults and which predate them: the
     earliest (no regime logged: absolute target, one-batch double bootstrap) or the relative
     target and pooled estimate with the earlier clamp (0.1, 5) of the single estimate."""
-    now = current_clamp()
+    now = C.current_clamp()
     new = [p for p, rs in groups.items() if logged(rs) and clamps(rs) == {now}]
     mid = [p for p, rs in groups.items() if logged(rs) and p not in new]
     old = [p for p, rs in groups.items() if not logged(rs)]

@@ -313,8 +313,8 @@ def test_regime_sentence_reports_other_data_sets_and_a_pinned_controller():
     early = [{**rec("main_cifar", s, 0.97, 0.0), "optimizer": "ahtga_clamp5"} for s in (0, 1)]
     text = num.regime_sentence(recs + early)
     assert text.count("On cifar10 (\\texttt{main\\_cifar}, 2 seeds)") == 2
-    assert text.index("it had") < text.index(num.EARLIER_CLAMP + " had")
-    assert text.count("did not adapt") == 1 and text.index(num.EARLIER_CLAMP) < text.index("did not adapt")
+    assert text.index("it had") < text.index(num.EARLIER_CLAMP_NAME + " had")
+    assert text.count("did not adapt") == 1 and text.index(num.EARLIER_CLAMP_NAME) < text.index("did not adapt")
 
 
 def test_earlier_adaptivity_runs_get_their_own_block(tmp_path):
