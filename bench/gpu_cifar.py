@@ -75,7 +75,9 @@ def main(argv=None) -> int:
     from ahtga.experiments.cli import parse_seeds
     from ahtga.experiments.config import parse_set
     from ahtga.experiments.presets import resolve
-    from ahtga.experiments.runner import run_one
+    from ahtga.experiments.locks import lock_path, read_lock
+    from ahtga.experiments.runner import run_one_status
+    from ahtga.experiments.store import result_path
 
     tmp = None
     ov: dict = {"epochs": args.epochs, "batch_size": args.batch_size, "lr_sweep": False,
@@ -112,8 +114,15 @@ def main(argv=None) -> int:
         for seed in parse_seeds(args.seeds):
             for lab in cfg.optimizers:
                 t = time.time()
-                p = run_one(cfg, lab, seed, out)
-                print(f"{lab} seed {seed}: {p} ({time.time() - t:.1f} s)", flush=True)
+                p, status = run_one_status(cfg, lab, seed, out)
+                if status == "busy":
+                    lock = lock_path(result_path(out, cfg.preset, lab, seed))
+                    info = read_lock(lock) or {}
+                    print(f"{lab} seed {seed}: busy, not run: {lock} is held by pid {info.get('pid')} "
+                          f"on {info.get('host')} (heartbeat {info.get('age_s', float('nan')):.0f} s ago); "
+                          "delete it if that process is gone", flush=True)
+                    continue
+                print(f"{lab} seed {seed}: {status} {p} ({time.time() - t:.1f} s)", flush=True)
     finally:
         if tmp is not None:
             tmp.cleanup()

@@ -8,10 +8,13 @@ the claimant's host, pid, start time and a random ``token``.
 * **heartbeat** -- while held, a daemon thread touches the file (its mtime) every
   ``heartbeat_s`` seconds, after checking the token is still its own;
 * **stale-lock recovery** -- a lock whose mtime is older than ``stale_after_s`` belongs to a
-  process that died without releasing it (killed, machine lost).  A claimant moves it aside
-  with ``os.rename`` to a name of its own (one rename of a given file succeeds), warns
-  ``stale lock ...; taking over`` and claims afresh.  If the file it moved turns out to have
-  been refreshed in between (a live holder), it moves it back and does not claim;
+  process that died without releasing it (killed, machine lost).  So does, at once, a lock
+  written on this machine (same host name, kernel boot id and pid namespace, all recorded in
+  the lock) by a process that no longer exists: a run killed by ``timeout`` or Ctrl-C is
+  resumed by the next command without waiting ``stale_after_s``.  A claimant moves a stale
+  lock aside with ``os.rename`` to a name of its own (one rename of a given file succeeds),
+  warns ``stale lock ...; taking over`` and claims afresh.  If the file it moved turns out to
+  have been refreshed in between (a live holder), it moves it back and does not claim;
 * **lost lock** -- :meth:`RunLock.lost` tells the holder its token is gone from the file (its
   lock was taken over after a pause longer than ``stale_after_s``); the training loop checks it
   at every epoch end and stops (:class:`LockLost`) instead of writing over the new holder.
@@ -41,6 +44,39 @@ STALE_AFTER_S = 300.0
 
 class LockLost(RuntimeError):
     """This process's lock on a run was taken over by another process (see the module doc)."""
+
+
+def _machine_id() -> dict:
+    """What identifies this machine's process table: the host name, the kernel's boot id and
+    this process's pid namespace (the last two on Linux only; absent elsewhere)."""
+    out = {"host": socket.gethostname()}
+    try:
+        out["boot_id"] = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        out["pid_ns"] = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        pass
+    return out
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):   # exists but is not ours, or cannot tell: alive
+        return True
+    return True
+
+
+def holder_gone(info: dict) -> bool:
+    """True when the lock ``info`` (:func:`read_lock`) was written in this machine's process
+    table (same host, boot id and pid namespace) by a process that no longer exists.  False
+    when that cannot be known (another machine, a lock without those fields, not Linux)."""
+    me = _machine_id()
+    if "boot_id" not in me or any(info.get(k) != me[k] for k in ("host", "boot_id", "pid_ns")):
+        return False
+    pid = info.get("pid")
+    return isinstance(pid, int) and pid > 0 and pid != os.getpid() and not _pid_alive(pid)
 
 
 def lock_path(result: str | os.PathLike) -> Path:
@@ -95,9 +131,12 @@ class RunLock:
         except FileExistsError:
             return False
         with os.fdopen(fd, "w") as f:
-            json.dump({"host": socket.gethostname(), "pid": os.getpid(), "token": self.token,
+            json.dump({**_machine_id(), "pid": os.getpid(), "token": self.token,
                        "started_unix": time.time()}, f)
         return True
+
+    def _stale(self, info: dict) -> bool:
+        return info.get("age_s", float("inf")) >= self.stale_after_s or holder_gone(info)
 
     def _take_over_stale(self) -> None:
         """Move a stale lock aside (see the module docstring); returns when it is gone."""
@@ -107,12 +146,13 @@ class RunLock:
         except FileNotFoundError:       # another claimant moved it first
             return
         info = read_lock(aside) or {}
-        if info.get("age_s", float("inf")) < self.stale_after_s:   # refreshed meanwhile: live
+        if not self._stale(info):           # refreshed meanwhile, or not the one we judged: live
             os.rename(aside, self.path)
             return
+        why = ("its process is gone" if holder_gone(info) else
+               f"no heartbeat for {info.get('age_s', float('nan')):.0f} s")
         warnings.warn(f"{self.path}: stale lock of pid {info.get('pid')} on {info.get('host')} "
-                      f"(no heartbeat for {info.get('age_s', float('nan')):.0f} s); taking over",
-                      RuntimeWarning, stacklevel=3)
+                      f"({why}); taking over", RuntimeWarning, stacklevel=3)
         aside.unlink(missing_ok=True)
 
     def acquire(self, *, heartbeat: bool = True) -> bool:
@@ -132,7 +172,7 @@ class RunLock:
             info = read_lock(self.path)
             if info is None:            # released between our attempts: try again
                 continue
-            if info["age_s"] < self.stale_after_s:
+            if not self._stale(info):
                 return False
             self._take_over_stale()
         return False

@@ -6,7 +6,8 @@ beside the result (:mod:`.locks`, :mod:`.runner`):
 * ``done`` -- the result file exists (a run being recomputed is shown as ``running``);
 * ``running`` -- a lock whose heartbeat is younger than ``stale_after_s`` (its host, pid and
   heartbeat age are shown);
-* ``stale`` -- a lock without a heartbeat for ``stale_after_s``: its process died; the next
+* ``stale`` -- a lock without a heartbeat for ``stale_after_s``, or one written on this machine
+  by a process that no longer exists (:func:`.locks.holder_gone`): its process died; the next
   command on this ``--out`` takes it over and resumes the run from its checkpoint;
 * ``failed`` -- the last attempt raised (``seed<k>.failed``: the error's first line);
 * ``interrupted`` -- a checkpoint but no lock: killed between epochs, resumes on the next command.
@@ -17,7 +18,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .locks import STALE_AFTER_S, read_lock
+from .locks import STALE_AFTER_S, holder_gone, read_lock
 from .store import read_result
 
 __all__ = ["Entry", "scan", "format_status"]
@@ -36,6 +37,8 @@ def _lock_entry(lock: Path, what: str, stale_after_s: float) -> Entry | None:
         return None
     age = info["age_s"]
     who = f"pid {info.get('pid')} on {info.get('host')}, heartbeat {age:.0f} s ago"
+    if holder_gone(info):
+        return Entry("stale", what, who + "; that process is gone")
     return Entry("running" if age < stale_after_s else "stale", what, who)
 
 

@@ -543,12 +543,16 @@ def measured_files(measured) -> dict[str, list]:
     * ``cpu_runs``: runner-format result files measured on a CPU (e.g. ``measured/small/``);
     * ``cpu_bench``: ``bench/run_all.py`` summaries (``results`` holding ``bench_*`` entries) or
       one ``bench_<name>.json`` (wrapped as ``{"machine": None, "results": {"bench_<name>": ...}}``).
-    Each entry is ``(path, dict)``; unreadable or unrecognised files are listed in ``other``."""
+    Each entry is ``(path, dict)``; unreadable or unrecognised files are listed in ``other``.
+    Files under a folder named ``superseded`` (earlier measurements kept for the record, see
+    ``paper/measured/README.md``) are not read."""
     out = {"gpu_step": [], "gpu_runs": [], "cpu_runs": [], "cpu_bench": [], "other": []}
     root = pathlib.Path(measured)
     if not root.is_dir():
         return out
     for p in sorted(root.rglob("*.json")):
+        if "superseded" in p.relative_to(root).parts:
+            continue
         try:
             d = json.loads(p.read_text())
         except (OSError, ValueError):

@@ -3,8 +3,11 @@ machines CI does not have); each macro says "not available" when its file is abs
 
 ``\GpuStepAvailable`` (yes/no), ``\GpuStepDevice``, ``\GpuDirectionRatio``, ``\GpuSignRatio``,
 ``\GpuDirectionMemRatio``, ``\GpuReferenceRatio`` (time ratios to SGD in the same process,
-``ahtga_*`` methods, falling back to ``engine_*``); ``\GpuCifarAvailable``, ``\GpuCifarDevice``,
-``\GpuCifarSentence``; ``\CpuBenchAvailable``, ``\CpuEngineWorstDirection`` (worst
+``ahtga_*`` methods, falling back to ``engine_*``), ``\GpuStepTorch``,
+``\GpuTargetsSentence`` (the file's targets, met or not: :func:`targets_sentence`), and the ratios of
+:data:`GPU_EXTRA_ROWS` (the estimate lag, the estimate on the GPU, whole steps in one CUDA graph,
+the engine alone); ``\GpuCifarAvailable``, ``\GpuCifarDevice``, ``\GpuCifarSentence`` (one
+:func:`gpu_cifar_sentence` per setting of ``tab_gpu_cifar.groups``); ``\CpuBenchAvailable``, ``\CpuEngineWorstDirection`` (worst
 direction-preserving ratio to SGD over the CPU cases), ``\CpuTailSpeedup``, ``\CpuTailGridSpeedup``, ``\CpuStableSpeedup``,
 ``\CpuStableSpeedupThreads``, ``\CpuStableSpeedupTorch``; ``\CpuOverheadAvailable`` (yes/no),
 ``\CpuOverheadDirection``, ``\CpuOverheadSign`` (AHTGA step over SGD step in the host-side proxy
@@ -27,6 +30,58 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import common as C  # noqa: E402
 
 
+#: further time ratios of the GPU step benchmark, macro -> ``bench/gpu_step.py`` row
+GPU_EXTRA_ROWS = {"GpuDirectionLagRatio": "ahtga_direction_lag",
+                  "GpuDirectionDevestRatio": "ahtga_direction_devest",
+                  "GpuSgdGraphRatio": "sgd_graph",
+                  "GpuDirectionGraphRatio": "engine_direction_graph",
+                  "GpuEngineDirectionRatio": "engine_direction"}
+
+
+#: ``bench/gpu_step.py``'s targets: key -> (what, rows measured against it, result key)
+TARGET_ROWS = {"direction_time": ("direction-form time", ("ahtga_direction", "engine_direction"), "time_ratio"),
+               "sign_time": ("sign-form time", ("ahtga_sign", "engine_sign"), "time_ratio"),
+               "direction_memory": ("direction-form memory", ("ahtga_direction", "engine_direction"),
+                                    "memory_ratio")}
+
+
+def targets_sentence(d: dict) -> str:
+    """The benchmark file's own targets (ratios to SGD) against what it measured, met or not."""
+    res, parts = d.get("results", {}), []
+    for key, target in (d.get("targets") or {}).items():
+        what, rows, rkey = TARGET_ROWS.get(key, (key.replace("_", " "), (), ""))
+        got = next((res[r][rkey] for r in rows if rkey in res.get(r, {})), None)
+        if got is None:
+            parts.append(f"{what} at most {target:g} (not measured)")
+        else:
+            parts.append(f"{what} at most {target:g} times SGD: {got:.2f}, "
+                         f"{'met' if got <= target else 'not met'}")
+    return ("The benchmark's targets: " + "; ".join(parts) + ".") if parts else ""
+
+
+def gpu_cifar_sentence(key: tuple, rs: list[dict]) -> str:
+    """One setting of the GPU CIFAR-10 comparison: where AHTGA stands, AHTGA minus SGD seed by
+    seed, the learning rates and their source, and AHTGA's controller regime in those runs."""
+    from num_controller import cell, diff_text, in_preset, paired, share_text
+    from tab_gpu_cifar import lr_text
+
+    preset, epochs, n_train = key
+    tab = C.aggregate(rs, preset, ["test_acc"])
+    s = (f"After {epochs} epochs on {n_train} training images ({C.seeds_text(rs)}; "
+         f"{C.tex_escape(lr_text(rs))}): {C.comparison_sentence(tab, 'test_acc', 'test accuracy')}")
+    a, b = in_preset(rs, preset, "ahtga"), in_preset(rs, preset, "sgd")
+    if a and b:
+        s += f" AHTGA minus SGD, seed by seed: {diff_text(paired(a, b, 'test_acc'))}."
+    reg = [r for r in a if isinstance(C.get(r, "final.regime"), dict)]
+    if reg:
+        s += (f" AHTGA's controller in these runs: $\\alpha>\\alpha^*$ in "
+              f"{share_text(cell(reg, 'regime.above'))} of steps, $\\alpha<\\alpha^*$ in "
+              f"{share_text(cell(reg, 'regime.below'))}, $\\gamma$ at its cap in "
+              f"{share_text(cell(reg, 'regime.cap'))}, mean $\\gamma$ "
+              f"{C.fmt_ci(cell(reg, 'regime.gamma_mean'), 3)}.")
+    return s
+
+
 def main(argv=None):
     a = C.parse_args(__doc__, argv)
     found = C.measured_files(a.measured)
@@ -47,18 +102,20 @@ def main(argv=None):
         M.add("GpuSignRatio", ratio(["ahtga_sign", "engine_sign"]))
         M.add("GpuDirectionMemRatio", ratio(["ahtga_direction", "engine_direction"], "memory_ratio"))
         M.add("GpuReferenceRatio", ratio(["reference"]))
+        for name, row in GPU_EXTRA_ROWS.items():
+            M.add(name, ratio([row]))
+        M.add("GpuStepTorch", C.tex_escape(str(d.get("torch", C.NA))))
+        M.add("GpuTargetsSentence", targets_sentence(d))
     else:
         M.add("GpuStepAvailable", "no")
         for n in ("GpuStepDevice", "GpuDirectionRatio", "GpuSignRatio", "GpuDirectionMemRatio",
-                  "GpuReferenceRatio"):
+                  "GpuReferenceRatio", *GPU_EXTRA_ROWS, "GpuStepTorch",
+                  "GpuTargetsSentence"):
             M.add(n, C.NA)
     runs = [d for _p, d in found["gpu_runs"]]
     if runs:
-        from tab_gpu_cifar import device_of
-        sents = []
-        for preset, rs in C.by_preset(runs).items():
-            tab = C.aggregate(rs, preset, ["test_acc"])
-            sents.append(C.comparison_sentence(tab, "test_acc", "test accuracy"))
+        from tab_gpu_cifar import device_of, groups
+        sents = [gpu_cifar_sentence(key, rs) for key, rs in groups(runs).items()]
         M.add("GpuCifarAvailable", "yes")
         M.add("GpuCifarDevice", C.tex_escape(device_of(runs)))
         M.add("GpuCifarSentence", " ".join(sents))

@@ -15,6 +15,11 @@ NAMES = {"sgd": "SGD (momentum)", "reference": "torch.func per-example gradients
          "ahtga_direction": "AHTGA optimizer, direction form",
          "ahtga_sign": "AHTGA optimizer, sign form",
          "ahtga_direction_devest": "AHTGA optimizer, direction form, tail estimate on the GPU",
+         "ahtga_direction_lag": "AHTGA optimizer, direction form, estimate_lag=1",
+         "ahtga_sign_lag": "AHTGA optimizer, sign form, estimate_lag=1",
+         "engine_direction_grouped": "engine: direction-preserving, grouped convolutions",
+         "engine_sign_grouped": "engine: sign form, grouped convolutions",
+         "engine_direction_nostream": "engine: direction-preserving, not streamed",
          "sgd_graph": "SGD, whole step in one CUDA graph",
          "engine_direction_graph": "engine direction-preserving step in one CUDA graph",
          "engine_sign_graph": "engine sign-form step in one CUDA graph"}
@@ -30,7 +35,7 @@ def main(argv=None):
     parts = []
     for p, d in found:
         cfg = d.get("config", {})
-        L = [f"% generated from paper/measured/{C.tex_escape(p.name)} (bench/gpu_step.py)",
+        L = [f"% generated from paper/measured/{C.tex_escape(str(p.relative_to(a.measured)))} (bench/gpu_step.py)",
              "\\begin{tabular}{lcccc}", "\\hline",
              "method & ms/step & $\\times$ SGD & peak MiB & memory $\\times$ SGD \\\\", "\\hline",
              f"\\multicolumn{{5}}{{l}}{{\\emph{{{C.tex_escape(str(d.get('device')))}; batch "

@@ -13,3 +13,20 @@ def test_gpu_cifar_smoke_writes_results(tmp_path, capsys):
         assert r["config"]["augment"] == "crop_flip" and r["config"]["device"] == "cpu"
         assert r["final"]["test_acc"] is not None and r["curves"]["tail"]
         assert any("JPEG" in n for n in r["data"].get("notes", []))
+
+
+def test_gpu_cifar_says_which_lock_holds_a_busy_run(tmp_path, capsys):
+    """A run another live process holds is reported with the lock's path and holder, not as a
+    bare ``None`` (what a user saw on a GPU after a killed run), and the other runs go on."""
+    from ahtga.experiments.locks import RunLock, lock_path
+
+    held = RunLock(lock_path(result_path(tmp_path, "cifar10", "adam", 0)), heartbeat_s=0.05, stale_after_s=30)
+    assert held.acquire()                     # this test's own process: alive
+    try:
+        assert main(["--smoke", "--out", str(tmp_path), "--optimizers", "sgd,adam"]) == 0
+    finally:
+        held.release()
+    out = capsys.readouterr().out
+    assert "adam seed 0: busy, not run:" in out and "seed0.lock" in out and "None" not in out
+    assert "sgd seed 0: trained" in out
+    assert not result_path(tmp_path, "cifar10", "adam", 0).exists()

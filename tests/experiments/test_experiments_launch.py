@@ -84,16 +84,20 @@ def test_status_reports_done_running_stale_failed_and_interrupted(tmp_path, caps
     os.utime(d / "seed2.lock", (old, old))
     (d / "seed3.failed").write_text(json.dumps({"error": "ValueError: bad\nmore"}))
     (d / "seed4.ckpt").write_bytes(b"x")
+    gone = {**locks._machine_id(), "pid": 2 ** 22 + 12345, "token": "t"}   # no such process here
+    (d / "seed5.lock").write_text(json.dumps(gone))                      # fresh heartbeat
     try:
-        states = {e.what: e.state for e in scan(tmp_path, stale_after_s=600)}
+        entries = {e.what: e for e in scan(tmp_path, stale_after_s=600)}
+        states = {k: e.state for k, e in entries.items()}
         assert states == {"main/sgd/seed0": "done", "main/sgd/seed1": "running",
                           "main/sgd/seed2": "stale", "main/sgd/seed3": "failed",
-                          "main/sgd/seed4": "interrupted"}
+                          "main/sgd/seed4": "interrupted", "main/sgd/seed5": "stale"}
+        assert "that process is gone" in entries["main/sgd/seed5"].detail
         assert cli_main(["status", str(tmp_path)]) == 0
         text = capsys.readouterr().out
         assert re.search(r"running\s+main/sgd/seed1\s+pid \d+ on \S+, heartbeat \d+ s ago", text)
         assert "failed      main/sgd/seed3  ValueError: bad" in text
-        assert "1 done, 1 failed, 1 interrupted, 1 running, 1 stale" in text
+        assert "1 done, 1 failed, 1 interrupted, 1 running, 2 stale" in text
     finally:
         live.release()
     assert cli_main(["status", str(tmp_path / "nothing")]) == 2

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from ahtga.experiments import loop, lr, runner, store
+from ahtga.experiments import locks, loop, lr, runner, store
 from ahtga.experiments.aggregate import aggregate
 from ahtga.experiments.cli import main as cli_main
 from ahtga.experiments.locks import RunLock, lock_path
@@ -151,6 +151,54 @@ def test_stale_lock_is_recovered_and_the_loser_notices(tmp_path):
     assert json.loads(path.read_text())["token"] == new.token
     assert dead.lost()                                   # the old holder would stop at its next check
     new.release()
+
+
+_HOLD = """
+import sys, time
+from ahtga.experiments.locks import RunLock
+lock = RunLock(sys.argv[1], heartbeat_s=0.05, stale_after_s=300)
+assert lock.acquire()
+print("held", flush=True)
+time.sleep(60)
+"""
+
+
+def test_lock_of_a_killed_process_on_this_machine_is_taken_over_at_once(tmp_path):
+    """A run killed by ``timeout`` or SIGKILL leaves its lock; the next claimant on the same
+    machine sees its process is gone and takes over without waiting ``stale_after_s``."""
+    import signal
+    import subprocess
+    import sys
+
+    path = tmp_path / "seed0.lock"
+    proc = subprocess.Popen([sys.executable, "-c", _HOLD, str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "held"
+        assert not RunLock(path, stale_after_s=300).acquire()     # alive: left to it
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+    info = json.loads(path.read_text())
+    assert info["pid"] == proc.pid and "boot_id" in info and "pid_ns" in info
+    assert time.time() - path.stat().st_mtime < 300                 # fresh: not stale by age
+    new = RunLock(path, heartbeat_s=0.05, stale_after_s=300)
+    with pytest.warns(RuntimeWarning, match="its process is gone"):
+        assert new.acquire()
+    assert json.loads(path.read_text())["token"] == new.token
+    new.release()
+
+
+def test_fresh_lock_of_another_machine_is_not_taken_over(tmp_path):
+    """The pid of a lock written elsewhere (another boot id) says nothing here: only age counts."""
+    path = tmp_path / "seed0.lock"
+    other = locks._machine_id()
+    other["boot_id"] = "another-boot"
+    path.write_text(json.dumps({**other, "pid": 2 ** 22 + 12345, "token": "t", "started_unix": time.time()}))
+    assert not locks.holder_gone(locks.read_lock(path))
+    assert not RunLock(path, stale_after_s=300).acquire()
+    same = {**locks._machine_id(), "pid": 2 ** 22 + 12345}        # same machine, no such pid
+    assert locks.holder_gone(same) and not locks.holder_gone({**same, "pid": os.getpid()})
 
 
 def test_run_held_by_another_process_is_skipped(tmp_path, monkeypatch):
