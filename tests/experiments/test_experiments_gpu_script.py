@@ -30,3 +30,28 @@ def test_gpu_cifar_says_which_lock_holds_a_busy_run(tmp_path, capsys):
     assert "adam seed 0: busy, not run:" in out and "seed0.lock" in out and "None" not in out
     assert "sgd seed 0: trained" in out
     assert not result_path(tmp_path, "cifar10", "adam", 0).exists()
+
+
+def test_gpu_session_script_smoke_runs_every_step_and_packs_the_results(tmp_path):
+    """bench/gpu_session.sh with SMOKE=1 (CPU, tiny sizes): the step benchmark and the CIFAR
+    comparison both exit 0, and the packed archive holds their result files (and no checkpoint),
+    so a lent GPU's time is not spent on a broken script."""
+    import os
+    import subprocess
+    import sys
+    import tarfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "out"
+    env = {**os.environ, "SMOKE": "1", "PYTHON": sys.executable, "OMP_NUM_THREADS": "1"}
+    r = subprocess.run(["bash", "bench/gpu_session.sh", str(out), str(tmp_path / "no_archive")],
+                       cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    status = (out / "status.txt").read_text()
+    assert "gpu_step exit 0" in status and "gpu_cifar exit 0" in status
+    with tarfile.open(out / "gpu_session.tgz") as t:
+        names = set(t.getnames())
+    assert "./gpu_step.json" in names and "./status.txt" in names
+    assert {f"./cifar/cifar10/{o}/seed0.json" for o in ("sgd", "adam", "ahtga")} <= names
+    assert not any(n.endswith(".ckpt") for n in names)
