@@ -27,7 +27,10 @@ whose structure changes between steps. The weighted
 gradient is then written by book-keeping from the stored inputs and output grads (no second
 backward); the sign form materialises one layer's per-example gradients at a time, in chunks of
 examples bounded by ``chunk_elems`` elements. Modules with trainable parameters and no fast rule
-use the per-layer fallback (:mod:`ahtga.engine.fallback`) with a one-time warning. A parameter
+use the per-layer fallback (:mod:`ahtga.engine.fallback`) with a one-time warning, except
+``nn.LSTM``, whose calls the fallback path computes batched and exactly by recomputing the
+unrolled layers (:mod:`ahtga.engine.lstm`; the generic fallback for the variants it does not
+cover: bidirectional, projections, packed sequences, dropout in training). A parameter
 used by several calls or modules (weight sharing) gets its per-example gradient as the sum of
 the calls' contributions (materialised in chunks). On the first ``backward`` (``verify=True``)
 the engine also asks autograd for the ordinary batch gradient and checks that its
@@ -80,6 +83,7 @@ from torch.utils._pytree import tree_flatten, tree_unflatten
 
 from .._validation import check_choice, check_int
 from . import hooks as H
+from . import lstm as _lstm
 from .fallback import fallback_grads, output_batch_dims
 from .reference import batched_autograd_grads
 from .registry import RuleContext, rule_for
@@ -565,6 +569,16 @@ class PerExampleEngine:
     def _fallback(self, r: _Record, batch: int):
         m = r.module
         kind = type(m).__name__
+        if _lstm.supported(m, r.args, r.kwargs):     # batched, exact (ahtga.engine.lstm)
+            params = dict(m.named_parameters())
+            names = [n for n in self._fallback_params[m] if params[n].requires_grad]
+            gouts = [g for g, s in zip(r.gouts, r.leaves) if s is not None]
+            self._recording = False
+            try:
+                g = _lstm.per_example_grads(m, names, r.args, r.kwargs, gouts, batch)
+            finally:
+                self._recording = True
+            return [H.Materialised(params[n], v.detach().to(H.compute_dtype(v))) for n, v in g.items()]
         if self.fallback_warn and kind not in self._warned:
             self._warned.add(kind)
             warnings.warn(f"{kind} has no fast per-example rule; using the per-layer torch.func "

@@ -21,7 +21,10 @@ the lag at the larger batch of the proxy's ``lag`` block); ``\CpuCostAvailable``
 ``\CpuCostOpsDirection``, ``\CpuCostMemDirection``, ``\CpuCostBytesSign``,
 ``\CpuCostMemSign`` (operator-level counts of ``bench/bench_cost.py``, ratios to SGD: matmul
 FLOPs, bytes moved, operators, peak live memory of the AHTGA direction step, falling back to
-the engine's, and of the engine's sign step).
+the engine's, and of the engine's sign step); ``\CpuLstmAvailable`` (yes/no),
+``\CpuLstmRatio``, ``\CpuLstmGenericRatio`` (AHTGA step over SGD step on the PTB LSTM of
+``bench/bench_lstm.py``, with the batched LSTM rule and with the generic fallback),
+``\CpuLstmSpeedup``, ``\CpuLstmSgdSeconds``.
 """
 import pathlib
 import sys
@@ -150,6 +153,13 @@ def main(argv=None):
     M.add("CpuOverheadLagBatch", str(lb.get("batch")) if big else C.NA)
     M.add("CpuOverheadLagBigWithout", f"{lm['ahtga_direction']['ratio_to_sgd']:.2f}" if big else C.NA)
     M.add("CpuOverheadLagBigWith", f"{lm['ahtga_direction_lag']['ratio_to_sgd']:.2f}" if big else C.NA)
+    ls = res.get("bench_lstm") or {}
+    have_lstm = all(k in (ls.get("ratio_to_sgd") or {}) for k in ("ahtga", "ahtga_generic"))
+    M.add("CpuLstmAvailable", "yes" if have_lstm else "no")
+    M.add("CpuLstmRatio", f"{ls['ratio_to_sgd']['ahtga']:.2f}" if have_lstm else C.NA)
+    M.add("CpuLstmGenericRatio", f"{ls['ratio_to_sgd']['ahtga_generic']:.2f}" if have_lstm else C.NA)
+    M.add("CpuLstmSpeedup", f"{ls['speedup_over_generic']:.1f}" if have_lstm else C.NA)
+    M.add("CpuLstmSgdSeconds", f"{ls['seconds']['sgd']:.2f}" if have_lstm else C.NA)
     cost = res.get("bench_cost") or {}
     cres = cost.get("results") or {}
     drow = cres.get("ahtga_direction") or cres.get("engine_direction") or {}

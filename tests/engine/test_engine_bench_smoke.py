@@ -92,3 +92,21 @@ def test_engine_bench_cost_smoke(tmp_path):
     assert res["results"]["sgd"]["ratio"]["ops"] == 1.0
     assert 0.9 < q["matmul_flops"] < 1.3, q
     assert q["bytes_moved"] > 1.0 and q["ops"] > 1.0 and q["peak_live_bytes"] > 0.9, q
+
+
+def test_bench_lstm_smoke(tmp_path):
+    """bench/bench_lstm.py at tiny sizes: all three methods time a step, ratios to SGD are
+    written, and the routing to the generic fallback is undone afterwards."""
+    root = str(pathlib.Path(__file__).resolve().parents[2])
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from bench import bench_lstm
+    from ahtga.engine import lstm as lstm_rule
+
+    real = lstm_rule.supported
+    res = bench_lstm.main(["--out", str(tmp_path), "--rounds", "1", "--vocab", "30", "--hidden", "6",
+                           "--batch", "4", "--seq", "5"])
+    saved = json.loads((tmp_path / "bench_lstm.json").read_text())
+    assert set(saved["seconds"]) == {"sgd", "ahtga", "ahtga_generic"}
+    assert saved["ratio_to_sgd"]["sgd"] == 1.0 and res["speedup_over_generic"] > 0
+    assert lstm_rule.supported is real

@@ -130,6 +130,9 @@ def write_measured(root: pathlib.Path) -> None:
                                       "memory_ratio": 2.0},
                        "reference": {"error": "OutOfMemoryError: test"}}}
     (root / "gpu_step.json").write_text(json.dumps(gpu))
+    (root / "bench_lstm.json").write_text(json.dumps({
+        "seconds": {"sgd": 0.5, "ahtga": 0.6, "ahtga_generic": 2.4},
+        "ratio_to_sgd": {"sgd": 1.0, "ahtga": 1.2, "ahtga_generic": 4.8}, "speedup_over_generic": 4.0}))
     cpu = {"machine": "Linux-test", "processor": "x86_64", "torch": "2.13.0", "threads": 2,
            "results": {"bench_engine": {"cases": {"cnn_b64": {"ratio_to_sgd": {"sgd": 1.0, "direction": 1.5,
                                                                                "sign": 2.5, "reference": 4.0}}},
@@ -322,6 +325,7 @@ def test_paper_measured_files_are_used_when_present(tree):
     assert "\\newcommand{\\CpuTailGridSpeedup}{77}" in n
     assert "\\newcommand{\\CpuStableSpeedup}{3.5}" in n
     assert "\\newcommand{\\CpuStableSpeedupThreads}{3.9}" in n
+    assert "\\newcommand{\\CpuLstmRatio}{1.20}" in n and "\\newcommand{\\CpuLstmSpeedup}{4.0}" in n
     assert "\\newcommand{\\GpuCifarDevice}{NVIDIA Test GPU}" in n
     _call("tab_gpu_cifar", tree["results"], tree["measured"], out / "tab_gpu_cifar.tex")
     assert "JPEG re-encoded" in (out / "tab_gpu_cifar.tex").read_text()
