@@ -3,8 +3,14 @@
 #   1. the step benchmark (bench/gpu_step.py: SGD, the engine, AHTGA with its tail estimate on the
 #      CPU and on the GPU, torch.func), about 1 minute;
 #   2. the short CIFAR-10 comparison (bench/gpu_cifar.py: ResNet-18-GN, SGD / Adam / AHTGA, 3
-#      epochs on 25k images), about 8 minutes, on the official python batches written from the
-#      JPEG archive (CIFAR-10 here is JPEG re-encoded: every result file says so).
+#      epochs on 25k images), about 1 minute on an H200, on the official python batches written
+#      from the JPEG archive (CIFAR-10 here is JPEG re-encoded: every result file says so);
+#   3. when ARCHIVE_DIR/ptb/ptb.train.txt exists: the PTB word-level LSTM comparison of preset
+#      ptb_lstm at scale small (SGD / Adam / AHTGA, each lr from its own 1-epoch sweep, 2 epochs,
+#      seeds 0-2) under a 360 s timeout; the runner writes each finished sweep point and run, so
+#      what the timeout cuts off resumes when OUT_DIR/ptb is brought back in and the step rerun.
+#      Never run on a GPU yet (the LSTM's batched per-example rule, ahtga.engine.lstm, made the
+#      AHTGA step 1.16x SGD on the CPU); copy ../shared/data/ptb to ARCHIVE_DIR/ptb to enable it.
 #
 #   bash bench/gpu_session.sh OUT_DIR [ARCHIVE_DIR]
 #
@@ -36,6 +42,19 @@ DATA="--data /tmp/cifar/cifar-10-batches-py"
 timeout 500 "$PY" -m bench.gpu_cifar $DATA --out "$OUT/cifar" \
     > "$OUT/gpu_cifar.log" 2>&1
 echo "gpu_cifar exit $?" >> "$OUT/status.txt"
+if [ -f "$SRC/ptb/ptb.train.txt" ]; then
+    PTB="--set device=cuda"
+    [ -n "$SMOKE" ] && PTB="--set device=cpu --set max_train_examples=64 \
+        --set model_kwargs={\"emb_dim\":8,\"hidden\":8,\"layers\":2} --set verify_checksums=false \
+        --set epochs=1 --set lr_sweep=false --set num_threads=1"
+    # locks left by an earlier session's timeout (brought back with OUT_DIR/ptb) would hold the
+    # runs for 300 s on a new machine; this script is the only process writing there
+    [ -d "$OUT/ptb" ] && find "$OUT/ptb" -name '*.lock' -delete
+    timeout 360 "$PY" -m ahtga.experiments run ptb_lstm --scale small --data-dir "$SRC" \
+        --out "$OUT/ptb" --seeds 0,1,2 --jobs 1 --set epochs=2 --set optimizers=sgd,adam,ahtga \
+        --set progress=false $PTB > "$OUT/ptb.log" 2>&1
+    echo "ptb exit $?" >> "$OUT/status.txt"
+fi
 tail -n 12 "$OUT/gpu_step.log" "$OUT/gpu_cifar.log"
 ( cd "$OUT" && find . -type f \( -name '*.json' -o -name '*.log' -o -name '*.txt' \) \
     | tar czf gpu_session.tgz -T - ) && echo "packed $OUT/gpu_session.tgz"

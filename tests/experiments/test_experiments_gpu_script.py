@@ -44,12 +44,22 @@ def test_gpu_session_script_smoke_runs_every_step_and_packs_the_results(tmp_path
 
     root = Path(__file__).resolve().parents[2]
     out = tmp_path / "out"
+    archive = tmp_path / "archive"
+    (archive / "ptb").mkdir(parents=True)          # a tiny PTB-format copy enables step 3
+    words = "the cat sat on a mat and the dog ran to the cat <unk> N".split()
+    for part, n in (("train", 400), ("valid", 60), ("test", 60)):
+        lines = [" ".join(words[(i + j) % len(words)] for j in range(8)) for i in range(n)]
+        (archive / "ptb" / f"ptb.{part}.txt").write_text("\n".join(lines) + "\n")
     env = {**os.environ, "SMOKE": "1", "PYTHON": sys.executable, "OMP_NUM_THREADS": "1"}
-    r = subprocess.run(["bash", "bench/gpu_session.sh", str(out), str(tmp_path / "no_archive")],
+    r = subprocess.run(["bash", "bench/gpu_session.sh", str(out), str(archive)],
                        cwd=root, env=env, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
     status = (out / "status.txt").read_text()
     assert "gpu_step exit 0" in status and "gpu_cifar exit 0" in status
+    assert "ptb exit 0" in status, (out / "ptb.log").read_text()[-3000:]
+    for o in ("sgd", "adam", "ahtga"):
+        assert {f"./ptb/ptb_lstm/{o}/seed{k}.json" for k in range(3)} <= set(
+            tarfile.open(out / "gpu_session.tgz").getnames())
     with tarfile.open(out / "gpu_session.tgz") as t:
         names = set(t.getnames())
     assert "./gpu_step.json" in names and "./status.txt" in names
