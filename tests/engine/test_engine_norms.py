@@ -37,7 +37,7 @@ SETTINGS = [
     ("conv1d", lambda: Conv1dNet(3), _x(2, 10), _ints(3)),
     ("lm", TinyLM, _ints(5, 7), _ints(11, 7)),                # Embedding (padding, repeats),
     ("lm_tied", lambda: TinyLM(tie=True), _ints(5, 7), _ints(11, 7)),  # LayerNorm, RMSNorm
-    ("lstm", LSTMNet, _ints(9, 6), _ints(3)),                 # fallback (whole module)
+    ("lstm", LSTMNet, _ints(9, 6), _ints(3)),                 # batched LSTM path (engine.lstm)
     ("mha", MHANet, _x(5, 4), _ints(3)),                      # fallback, batch in dim 1
     ("shared", SharedNet, _x(6), _ints(3)),                   # one Linear twice, custom layer
     ("batchnorm_eval", _bn_eval, _x(3, 4, 4), _ints(3)),      # BatchNorm, running statistics
@@ -139,11 +139,20 @@ def test_engine_float32_cnn_and_chunking():
 
 
 def test_engine_fallback_warns_once():
-    model = LSTMNet().double()
+    """A module without a fast rule warns once (the LSTM has its batched path, GRU does not)."""
+    class GRUNet(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb, self.rnn = torch.nn.Embedding(9, 5), torch.nn.GRU(5, 6, batch_first=True)
+            self.fc = torch.nn.Linear(6, 3)
+
+        def forward(self, idx):
+            return self.fc(self.rnn(self.emb(idx))[0][:, -1])
+    model = GRUNet().double()
     x = torch.randint(0, 9, (4, 6))
     y = torch.randint(0, 3, (4,))
     eng = PerExampleEngine(model)
-    with pytest.warns(RuntimeWarning, match="LSTM has no fast per-example rule"):
+    with pytest.warns(RuntimeWarning, match="GRU has no fast per-example rule"):
         eng.backward(ce(model(x), y))
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -69,7 +69,7 @@ SETTINGS = [
      lambda b, g: torch.randn(b, 6, generator=g, dtype=torch.float64), {}),
     ("embedding-layernorm", EmbedNet,
      lambda b, g: torch.randint(0, 9, (b, 5), generator=g), {}),
-    ("lstm-fallback", LSTMNet,
+    ("lstm-batched", LSTMNet,
      lambda b, g: torch.randn(b, 4, 3, generator=g, dtype=torch.float64), {}),
     ("batchnorm-batch-stat", lambda: nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4),
                                                    nn.ReLU(), nn.Flatten(), nn.Linear(64, 3)),
