@@ -95,16 +95,22 @@ def defaults_sentence(groups) -> str:
 
 def regime_sentence(groups) -> str:
     """Where plain AHTGA's exponent rule ran (see the module docstring): from ``final.regime`` in
-    the presets run with the current defaults, from the step curves in the earlier ones."""
+    the presets that logged it, one sentence per clamp of the single estimate (today's default
+    first), from the step curves in the earliest ones."""
     parts = []
-    new = {r["seed"]: r for p, rs in groups.items() if logged(rs) for r in rs
-           if r["optimizer"] == "ahtga" and isinstance(C.get(r, "final.regime"), dict)}
-    if new:
+    by_clamp: dict = {}      # plain AHTGA is the same run in every preset of one clamp: one per seed
+    for rs in (rs for rs in groups.values() if logged(rs)):
+        for r in rs:
+            if r["optimizer"] == "ahtga" and isinstance(C.get(r, "final.regime"), dict):
+                by_clamp.setdefault(C.clamp_of(r), {})[r["seed"]] = r
+    now = C.current_clamp()
+    for clamp in sorted(by_clamp, key=lambda c: (c != now, str(c))):   # today's default first
+        new = by_clamp[clamp]
         sh = {k: [float(C.get(r, "final.regime." + k)) for r in new.values()]
               for k in ("above", "below", "cap", "floor")}
         pct = lambda k: f"{100 * statistics.mean(sh[k]):.0f}\\%"  # noqa: E731
-        cl = C.joined(C.clamp_text(C.clamp_of(r)) for r in new.values())
-        parts.append(f"With the relative target and the pooled estimate (clamp {cl}) plain AHTGA "
+        parts.append(f"With the relative target and the pooled estimate (clamp {C.clamp_text(clamp)}"
+                     f"{', today' + chr(39) + 's default' if clamp == now else ''}) plain AHTGA "
                      f"({len(new)} runs, all steps) had the "
                      f"smoothed index above its target in {pct('above')} of the steps and below "
                      f"it (where $c_2$ acts) in {pct('below')}, with $\\gamma$ at its cap in "
@@ -128,7 +134,7 @@ def regime_sentence(groups) -> str:
         above += sum(y > z for _, y, z in rows)
         cap += sum(x >= gmax - 1e-9 for x, _, _ in rows)
     if n:
-        parts.append(f"{'With the earliest defaults, over' if new else 'Over'} plain AHTGA's {n} "
+        parts.append(f"{'With the earliest defaults, over' if by_clamp else 'Over'} plain AHTGA's {n} "
                      f"logged steps ({len(runs)} runs), the smoothed tail index "
                      f"was above the target in {100 * above / n:.0f}\\% of them (the exponent "
                      f"rule's $c_1$ branch; $c_2$ acts only in the others), and $\\gamma$ sat at "
