@@ -10,7 +10,7 @@
 #      seeds 0-2) under a 360 s timeout; the runner writes each finished sweep point and run, so
 #      what the timeout cuts off resumes when OUT_DIR/ptb is brought back in and the step rerun.
 #      Never run on a GPU yet (the LSTM's batched per-example rule, ahtga.engine.lstm, made the
-#      AHTGA step 1.16x SGD on the CPU); copy ../shared/data/ptb to ARCHIVE_DIR/ptb to enable it.
+#      AHTGA step 1.1-1.3x SGD on the CPU); copy ../shared/data/ptb to ARCHIVE_DIR/ptb to enable it.
 #
 #   bash bench/gpu_session.sh OUT_DIR [ARCHIVE_DIR]
 #

@@ -569,17 +569,8 @@ class PerExampleEngine:
     def _fallback(self, r: _Record, batch: int):
         m = r.module
         kind = type(m).__name__
-        if _lstm.supported(m, r.args, r.kwargs):     # batched, exact (ahtga.engine.lstm)
-            params = dict(m.named_parameters())
-            names = [n for n in self._fallback_params[m] if params[n].requires_grad]
-            gouts = [g for g, s in zip(r.gouts, r.leaves) if s is not None]
-            self._recording = False
-            try:
-                g = _lstm.per_example_grads(m, names, r.args, r.kwargs, gouts, batch)
-            finally:
-                self._recording = True
-            return [H.Materialised(params[n], v.detach().to(H.compute_dtype(v))) for n, v in g.items()]
-        if self.fallback_warn and kind not in self._warned:
+        batched = _lstm.supported(m, r.args, r.kwargs)   # nn.LSTM: batched, exact (engine.lstm)
+        if not batched and self.fallback_warn and kind not in self._warned:
             self._warned.add(kind)
             warnings.warn(f"{kind} has no fast per-example rule; using the per-layer torch.func "
                           "fallback (slower, exact)", RuntimeWarning, stacklevel=4)
@@ -589,7 +580,6 @@ class PerExampleEngine:
             return []
         leaves = [s for s in r.leaves if s is not None]
         gouts = [g for g, s in zip(r.gouts, r.leaves) if s is not None]
-        dims = output_batch_dims(m, len(leaves))
 
         def loop_warn():
             key = kind + ":loop"
@@ -601,8 +591,11 @@ class PerExampleEngine:
         self._recording = False
         try:
             with torch.enable_grad():
-                g = fallback_grads(m, names, r.args, r.kwargs, gouts, dims, batch,
-                                   on_loop=loop_warn)
+                if batched:
+                    g = _lstm.per_example_grads(m, names, r.args, r.kwargs, gouts, batch)
+                else:
+                    g = fallback_grads(m, names, r.args, r.kwargs, gouts,
+                                       output_batch_dims(m, len(leaves)), batch, on_loop=loop_warn)
         finally:
             self._recording = True
         return [H.Materialised(params[n], v.detach().to(H.compute_dtype(v)))

@@ -43,9 +43,14 @@ def supported(m: nn.Module, args, kwargs) -> bool:
     x = args[0] if args else None
     if not isinstance(x, torch.Tensor) or x.dim() != 3:
         return False
-    hx = args[1] if len(args) > 1 else kwargs.get("hx")
+    hx = _hx(args, kwargs)
     return hx is None or (isinstance(hx, (tuple, list)) and len(hx) == 2
                           and all(isinstance(h, torch.Tensor) and h.dim() == 3 for h in hx))
+
+
+def _hx(args, kwargs):
+    """The initial state ``(h0, c0)`` the call got, or None."""
+    return args[1] if len(args) > 1 else kwargs.get("hx")
 
 
 def _layer_params(m: nn.LSTM, layer: int):
@@ -68,49 +73,41 @@ def per_example_grads(m: nn.LSTM, names: list[str], args, kwargs, gouts, batch: 
     B, T, _ = x.shape
     if B != batch:
         raise RuntimeError(f"LSTM ran on a batch of {B} examples but `losses` has {batch}")
-    hx = args[1] if len(args) > 1 else kwargs.get("hx")
+    gl = list(gouts) + [None] * (3 - len(gouts))      # (output, h_n, c_n)
+    if all(g is None for g in gl):
+        return {}
+    if gl[0] is not None and not m.batch_first:
+        gl[0] = gl[0].transpose(0, 1)
     L, H = m.num_layers, m.hidden_size
-    if hx is None:
-        h0 = x.new_zeros(L, B, H)
-        c0 = x.new_zeros(L, B, H)
-    else:
-        h0, c0 = (h.detach() for h in hx)
+    hx = _hx(args, kwargs)
+    h0, c0 = (x.new_zeros(L, B, H), x.new_zeros(L, B, H)) if hx is None else hx
     with torch.enable_grad():
-        inp = x.detach().requires_grad_(True)      # roots of the recomputed graph
-        h0 = h0.detach().clone().requires_grad_(True)
-        c0 = c0.detach().clone().requires_grad_(True)
+        seq = x.detach().requires_grad_(True)      # the root of the recomputed graph
         pre, layer_in, layer_hprev, hn, cn = [], [], [], [], []
-        seq = inp
         for layer in range(L):
             w_ih, w_hh, b = _layer_params(m, layer)
             proj = seq @ w_ih.t()                  # [B, T, 4H], all steps at once
             if b is not None:
                 proj = proj + b
-            h, c = h0[layer], c0[layer]
-            hs, hprev, acts = [], [], []
+            h, c = h0[layer].detach(), c0[layer].detach()
+            hs, acts = [], []
             for t in range(T):
                 a = proj[:, t] + h @ w_hh.t()
                 acts.append(a)
-                hprev.append(h)
                 i, f, g, o = a.chunk(4, dim=1)
                 c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
                 h = torch.sigmoid(o) * torch.tanh(c)
                 hs.append(h)
             pre.append(acts)
             layer_in.append(seq.detach())
-            layer_hprev.append(torch.stack([v.detach() for v in hprev], dim=1))   # [B, T, H]
+            # h_{t-1} for every step: h0, then the outputs of steps 0 .. T-2
+            layer_hprev.append(torch.stack([h0[layer].detach(), *(v.detach() for v in hs[:-1])], dim=1))
             hn.append(h)
             cn.append(c)
             seq = torch.stack(hs, dim=1)
         outs = [seq, torch.stack(hn), torch.stack(cn)]
-        gl = list(gouts) + [None] * (3 - len(gouts))
-        if gl[0] is not None and not m.batch_first:
-            gl[0] = gl[0].transpose(0, 1)
         used = [(o, g) for o, g in zip(outs, gl) if g is not None]
-        flat = [a for acts in pre for a in acts]
-        if not used:
-            return {}
-        grads = torch.autograd.grad([o for o, _ in used], flat,
+        grads = torch.autograd.grad([o for o, _ in used], [a for acts in pre for a in acts],
                                     grad_outputs=[g.to(o.dtype) for o, g in used],
                                     allow_unused=True)
     out: dict[str, torch.Tensor] = {}

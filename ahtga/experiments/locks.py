@@ -146,10 +146,11 @@ class RunLock:
         except FileNotFoundError:       # another claimant moved it first
             return
         info = read_lock(aside) or {}
-        if not self._stale(info):           # refreshed meanwhile, or not the one we judged: live
-            os.rename(aside, self.path)
+        gone = holder_gone(info)
+        if not gone and info.get("age_s", float("inf")) < self.stale_after_s:
+            os.rename(aside, self.path)     # refreshed meanwhile, or not the one we judged: live
             return
-        why = ("its process is gone" if holder_gone(info) else
+        why = ("its process is gone" if gone else
                f"no heartbeat for {info.get('age_s', float('nan')):.0f} s")
         warnings.warn(f"{self.path}: stale lock of pid {info.get('pid')} on {info.get('host')} "
                       f"({why}); taking over", RuntimeWarning, stacklevel=3)

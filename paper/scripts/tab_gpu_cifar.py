@@ -29,7 +29,7 @@ def groups(runs: list[dict]) -> dict[tuple, list[dict]]:
     for r in runs:
         key = (r["preset"], r.get("config", {}).get("epochs"), (r.get("data") or {}).get("n_train"))
         out.setdefault(key, []).append(r)
-    return dict(sorted(out.items(), key=lambda kv: tuple(str(x).zfill(9) for x in kv[0])))
+    return dict(sorted(out.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0, kv[0][2] or 0)))
 
 
 def lr_text(rs: list[dict]) -> str:
